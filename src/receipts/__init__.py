@@ -1,0 +1,1 @@
+"""Receipts: ties between companies and government agencies, each with its receipts."""

@@ -1,0 +1,364 @@
+"""The ``receipts`` command line: ``receipts <verb> [object]``.
+
+Commands parse arguments, call a service or query and print. Errors are one
+line on stderr with a non-zero exit code (2 for a name that does not resolve);
+``--debug`` shows the traceback. Any verb not defined here is handed to
+Django's management commands (``receipts migrate``, ``receipts createsuperuser``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_ERROR = 1
+EXIT_NAME = 2
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "receipts.config.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(quiet: bool = True) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0 if quiet else 1)
+
+
+class ReceiptsGroup(click.Group):
+    """A click group that hands unknown verbs to Django's management commands."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+
+        @click.command(
+            name=cmd_name,
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+            add_help_option=False,
+        )
+        @click.pass_context
+        def django_command(inner: click.Context) -> None:
+            from django.core.management import execute_from_command_line
+
+            execute_from_command_line(["receipts", cmd_name, *inner.args])
+
+        return django_command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = "--debug" in sys.argv
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise
+        except (click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # one clear line, not a traceback
+            if debug:
+                raise
+            from django.core.exceptions import ValidationError
+
+            if isinstance(exc, ValidationError):
+                message = "; ".join(exc.messages)
+            else:
+                message = str(exc) or exc.__class__.__name__
+            click.echo(f"error: {message}", err=True)
+            ctx.exit(getattr(exc, "exit_code", EXIT_ERROR))
+
+
+@click.group(cls=ReceiptsGroup)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="RECEIPTS_DATA_DIR",
+    help="Folder for the SQLite database and archived files (default ./receipts-data).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="receipts")
+def main(data_dir: Path | None, debug: bool) -> None:
+    """Receipts: ties between companies and government agencies, with receipts."""
+    if data_dir is not None:
+        os.environ["RECEIPTS_DATA_DIR"] = str(data_dir)
+    _setup_django()
+
+
+class NameError_(click.ClickException):
+    exit_code = EXIT_NAME
+
+
+def _resolve(name: str) -> Any:
+    from receipts.evidence.queries import NameAmbiguous, NameNotFound, resolve_entity
+
+    try:
+        return resolve_entity(name)
+    except (NameNotFound, NameAmbiguous) as exc:
+        raise NameError_(str(exc)) from exc
+
+
+def _serve(host: str, port: int, workers: int, threads: int) -> None:
+    from receipts.serve import serve
+
+    click.echo(f"Receipts is serving on http://{host}:{port}/  (Ctrl-C stops it)")
+    serve(host, port, workers, threads)
+
+
+_serve_options = [
+    click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on."),
+    click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535)),
+    click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64)),
+    click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64)),
+]
+
+
+def serve_options(func: F) -> F:
+    for option in reversed(_serve_options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.option("--no-serve", is_flag=True, help="Load the demo and exit.")
+@serve_options
+def demo(no_serve: bool, host: str, port: int, workers: int, threads: int) -> None:
+    """Load the demo data (idempotently) and serve the site."""
+    from django.conf import settings
+
+    from receipts.demo import load_demo
+
+    _migrate()
+    counts = load_demo()
+    db = settings.DATABASES["default"]
+    where = db["NAME"] if "sqlite" in db["ENGINE"] else f"{db['ENGINE']} {db.get('NAME')}"
+    click.echo(
+        f"Demo loaded into {where}: {counts['entities']} entities, {counts['ties']} ties, "
+        f"{counts['sources']} source."
+    )
+    if not no_serve:
+        _serve(host, port, workers, threads)
+
+
+@main.command()
+@serve_options
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the site on an existing database (migrating it first)."""
+    _migrate()
+    _serve(host, port, workers, threads)
+
+
+def _tie_record(rt: Any) -> dict[str, Any]:
+    tie = rt.tie
+    return {
+        "path": rt.path_text(),
+        "subject": tie.subject.name,
+        "kind": tie.kind,
+        "object": tie.object.name,
+        "status": tie.status,
+        "start_date": tie.start_date or None,
+        "end_date": tie.end_date or None,
+        "amount": str(tie.amount) if tie.amount is not None else None,
+        "currency": tie.currency or None,
+        "summary": tie.summary,
+        "citations": [
+            {
+                "source": c.source.title,
+                "publisher": c.source.publisher,
+                "published": c.source.published or None,
+                "url": c.source.url or None,
+                "archive_sha256": c.source.archive_sha256 or None,
+                "quote": c.quote,
+                "locator": c.locator,
+            }
+            for c in tie.citations.all()
+        ],
+    }
+
+
+def _cite_text(record: dict[str, Any]) -> str:
+    parts = []
+    for c in record["citations"]:
+        bits = [c["source"]]
+        if c["publisher"]:
+            bits.append(c["publisher"])
+        if c["published"]:
+            bits.append(c["published"])
+        text = ", ".join(bits)
+        if c["locator"]:
+            text += f" ({c['locator']})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--to", "to_name", help="Only ties to this entity (name, alias, slug or identifier).")
+@click.option("--rollup", is_flag=True, help="Include subsidiaries and components on both sides.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Output file (default stdout).")
+def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]) -> None:
+    """List the ties of NAME, each with its path, status and citations."""
+    from receipts.evidence.queries import rollup_ties
+
+    entity = _resolve(name)
+    to = _resolve(to_name) if to_name else None
+    records = [_tie_record(rt) for rt in rollup_ties(entity, rollup=rollup, to=to)]
+    if fmt == "json":
+        json.dump(
+            {"entity": entity.name, "to": to.name if to else None, "rollup": rollup, "ties": records},
+            output,
+            indent=2,
+        )
+        output.write("\n")
+        return
+    if fmt == "csv":
+        writer = csv.writer(output)
+        columns = ["path", "subject", "kind", "object", "status", "start_date", "end_date", "amount", "currency"]
+        writer.writerow([*columns, "citations"])
+        for r in records:
+            writer.writerow([r[c] if r[c] is not None else "" for c in columns] + [_cite_text(r)])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    title = f"Ties of {entity.name}" + (f" to {to.name}" if to else "") + (" (rolled up)" if rollup else "")
+    table = Table(title=title, show_lines=True)
+    for column in ("Path", "Status", "Dates", "Amount", "Citations"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        dates = " – ".join(d for d in (r["start_date"] or "?", r["end_date"] or "") if d) if (r["start_date"] or r["end_date"]) else ""
+        amount = f"{r['currency']} {r['amount']}" if r["amount"] is not None else ""
+        table.add_row(r["path"], r["status"], dates, amount, _cite_text(r))
+    console = Console(file=output, width=200 if not output.isatty() else None)
+    if records:
+        console.print(table)
+    else:
+        console.print(f"No ties found for {title[8:]}.")
+
+
+# --- add ------------------------------------------------------------------------
+
+
+@main.group()
+def add() -> None:
+    """Record evidence: an entity, a source or a cited tie."""
+
+
+@add.command("entity")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["company", "agency", "organization", "product"]), required=True)
+@click.option("--alias", "aliases", multiple=True, help="Another name; repeatable.")
+@click.option("--id", "identifiers", multiple=True, metavar="SCHEME:VALUE", help="e.g. ticker:AMZN; repeatable.")
+@click.option("--country", default="")
+@click.option("--summary", default="")
+def add_entity(name: str, kind: str, aliases: tuple[str, ...], identifiers: tuple[str, ...], country: str, summary: str) -> None:
+    """Add an entity."""
+    from receipts.evidence import services
+
+    idents: dict[str, list[str]] = {}
+    for item in identifiers:
+        scheme, sep, value = item.partition(":")
+        if not sep or not value:
+            raise click.BadParameter(f"{item!r}: write SCHEME:VALUE, e.g. ticker:AMZN", param_hint="--id")
+        idents.setdefault(scheme.strip().lower(), []).append(value.strip())
+    entity = services.save_entity(
+        name=name, kind=kind, aliases=aliases, identifiers=idents, country=country, summary=summary
+    )
+    click.echo(f"entity {entity.slug}: {entity.name}")
+
+
+@add.command("source")
+@click.argument("title")
+@click.option(
+    "--kind",
+    type=click.Choice(["government_record", "dataset_row", "news_report", "company_statement", "court_filing", "organiser_report"]),
+    required=True,
+)
+@click.option("--publisher", default="")
+@click.option("--url", default="")
+@click.option("--published", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--retrieved", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--archive", type=click.File("rb"), help="The file behind the source, to keep a copy.")
+def add_source(title: str, kind: str, publisher: str, url: str, published: str, retrieved: str, archive: IO[bytes] | None) -> None:
+    """Add a source; prints its id for citing."""
+    from django.db import transaction
+
+    from receipts.evidence import services
+
+    with transaction.atomic():
+        source = services.save_source(
+            kind=kind, title=title, publisher=publisher, url=url, published=published, retrieved=retrieved
+        )
+        if archive is not None:
+            services.attach_archive(source, archive, archive.name)
+    click.echo(f"source {source.pk}: {source.title}" + (f" (SHA-256 {source.archive_sha256})" if source.archive_sha256 else ""))
+
+
+def _source(ref: str) -> Any:
+    from receipts.evidence.models import Source
+
+    if ref.isdigit():
+        found = Source.objects.filter(pk=int(ref)).first()
+    else:
+        matches = list(Source.objects.filter(title__iexact=ref)[:2])
+        if len(matches) > 1:
+            raise NameError_(f"source {ref!r} is ambiguous: give its id")
+        found = matches[0] if matches else None
+    if found is None:
+        raise NameError_(f"no source matches {ref!r} (give its id or exact title)")
+    return found
+
+
+@add.command("tie")
+@click.argument("subject")
+@click.argument("kind", type=click.Choice(["owns", "subsidiary_of", "part_of", "contract", "hosting", "partnership", "data_sharing", "investment", "member_of", "other"]))
+@click.argument("object_name", metavar="OBJECT")
+@click.option("--source", "source_ref", help="The citing source: its id or exact title. Required.")
+@click.option("--quote", default="", help="The words in the source that back the tie.")
+@click.option("--locator", default="", help="Where in the source.")
+@click.option("--status", type=click.Choice(["active", "ended", "announced", "alleged"]), default="active")
+@click.option("--start", "start_date", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--end", "end_date", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--amount", default=None)
+@click.option("--currency", default="")
+@click.option("--summary", default="")
+def add_tie(subject: str, kind: str, object_name: str, source_ref: str | None, quote: str, locator: str, status: str, start_date: str, end_date: str, amount: str | None, currency: str, summary: str) -> None:
+    """Record SUBJECT KIND OBJECT with a citation (subsidiary_of is stored as owns, reversed)."""
+    from receipts.evidence import services
+
+    a, b = _resolve(subject), _resolve(object_name)
+    if kind == "subsidiary_of":
+        a, b, kind = b, a, "owns"
+    citations = [services.CitationInput(_source(source_ref), quote, locator)] if source_ref else []
+    tie = services.record_tie(
+        a, b, kind, citations=citations, status=status, start_date=start_date,
+        end_date=end_date, amount=amount, currency=currency, summary=summary,
+    )
+    click.echo(f"tie {tie.pk}: {tie}")
+
+
+# --- check ----------------------------------------------------------------------
+
+
+@main.command()
+def check() -> None:
+    """Verify the invariants: every tie cited, no cycles, no dangling references."""
+    from receipts.evidence.integrity import find_violations
+
+    violations = find_violations()
+    for v in violations:
+        click.echo(v, err=True)
+    if violations:
+        raise click.ClickException(f"{len(violations)} invariant violations")
+    click.echo("ok: every tie is cited, no ownership or part_of cycles, no dangling references")

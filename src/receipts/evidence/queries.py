@@ -1,0 +1,338 @@
+"""Reads of the evidence graph: search, name resolution and rollups.
+
+Rollups walk ownership (owner -> asset) and part_of (component -> parent)
+ties breadth-first, one query per level, so each member of a family is found
+by its shortest path. A visited set makes them cycle-safe and
+``settings.ROLLUP_MAX_DEPTH`` bounds their depth even on a damaged graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+
+from .models import Citation, Entity, Identifier, Tie, TieKind, TieStatus
+
+# Keep IN lists well under every backend's parameter limit.
+_CHUNK = 2000
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]
+
+
+def _child_edges(
+    frontier: Sequence[int], *, include_ended: bool, ignore_tie: int | None = None
+) -> Iterator[tuple[int, int]]:
+    """(parent, child) pairs one level below the frontier."""
+    for chunk in _chunks(frontier):
+        qs = Tie.objects.filter(
+            Q(kind=TieKind.OWNS, subject_id__in=chunk) | Q(kind=TieKind.PART_OF, object_id__in=chunk)
+        )
+        if not include_ended:
+            qs = qs.exclude(status=TieStatus.ENDED)
+        if ignore_tie is not None:
+            qs = qs.exclude(pk=ignore_tie)
+        for kind, subject_id, object_id in qs.values_list("kind", "subject_id", "object_id"):
+            if kind == TieKind.OWNS:
+                yield subject_id, object_id
+            else:
+                yield object_id, subject_id
+
+
+def descendant_ids(root_id: int, *, ignore_tie: int | None = None) -> set[int]:
+    """Every entity below ``root_id`` through ownership or part_of ties, any status.
+
+    Used by the cycle check, which must see ended ties too. Not depth-bounded:
+    it must see the whole graph to refuse a cycle, and the visited set ends it.
+    """
+    seen: set[int] = set()
+    frontier = [root_id]
+    while frontier:
+        nxt: list[int] = []
+        for _parent, child in _child_edges(frontier, include_ended=True, ignore_tie=ignore_tie):
+            if child not in seen:
+                seen.add(child)
+                nxt.append(child)
+        frontier = nxt
+    return seen
+
+
+def family_paths(root_id: int, max_depth: int | None = None) -> dict[int, list[int]]:
+    """Map each member of the root's family or tree to its path of ids from the root.
+
+    The root maps to ``[root_id]``. Ended ownership or part_of ties do not
+    carry a rollup: a sold subsidiary is no longer in the family.
+    """
+    depth_limit = settings.ROLLUP_MAX_DEPTH if max_depth is None else max_depth
+    paths: dict[int, list[int]] = {root_id: [root_id]}
+    frontier = [root_id]
+    depth = 0
+    while frontier and depth < depth_limit:
+        depth += 1
+        nxt: list[int] = []
+        for parent, child in _child_edges(frontier, include_ended=False):
+            if child not in paths:
+                paths[child] = [*paths[parent], child]
+                nxt.append(child)
+        frontier = nxt
+    return paths
+
+
+@dataclass
+class RolledTie:
+    """A tie reached from an entity, with the path through its family that led to it."""
+
+    tie: Tie
+    # Entities from the asked-for entity down to the end of the tie in its family.
+    near_path: list[Entity]
+    # From the other end of the tie up to the root of the ``to`` tree, if one was asked.
+    far_path: list[Entity] = field(default_factory=list)
+    near_is_subject: bool = True
+
+    @property
+    def rolled_up(self) -> bool:
+        return len(self.near_path) > 1 or len(self.far_path) > 1
+
+    @property
+    def far_entity(self) -> Entity:
+        return self.tie.object if self.near_is_subject else self.tie.subject
+
+    def path_text(self) -> str:
+        near = " > ".join(e.name for e in self.near_path)
+        far = " < ".join(e.name for e in (self.far_path or [self.far_entity]))
+        return f"{near} — {self.tie.kind.replace('_', ' ')} — {far}"
+
+
+def _ties_touching(ids: Sequence[int]) -> QuerySet[Tie]:
+    return Tie.objects.filter(Q(subject_id__in=ids) | Q(object_id__in=ids))
+
+
+def _with_receipts(qs: QuerySet[Tie]) -> QuerySet[Tie]:
+    return qs.select_related("subject", "object").prefetch_related(
+        Prefetch("citations", queryset=Citation.objects.select_related("source").order_by("id"))
+    )
+
+
+def rollup_ties(
+    entity: Entity,
+    *,
+    rollup: bool = False,
+    to: Entity | None = None,
+    kinds: Iterable[str] | None = None,
+    statuses: Iterable[str] | None = None,
+    include_structural: bool | None = None,
+    max_depth: int | None = None,
+) -> list[RolledTie]:
+    """Ties of ``entity`` (and, with ``rollup``, of its family or tree).
+
+    With ``to``, only ties whose other end is ``to`` (or, with ``rollup``, a
+    member of ``to``'s family or tree). Ties inside the rolled-up family are
+    left out unless ``include_structural``; without a rollup the entity's own
+    ownership and part_of ties are listed like any other.
+    """
+    near = family_paths(entity.pk, max_depth) if rollup else {entity.pk: [entity.pk]}
+    far: dict[int, list[int]] | None = None
+    if to is not None:
+        far = family_paths(to.pk, max_depth) if rollup else {to.pk: [to.pk]}
+    if include_structural is None:
+        include_structural = not rollup
+
+    near_ids = list(near)
+    found: dict[int, Tie] = {}
+    for chunk in _chunks(near_ids):
+        qs = _ties_touching(chunk)
+        if kinds is not None:
+            qs = qs.filter(kind__in=list(kinds))
+        if statuses is not None:
+            qs = qs.filter(status__in=list(statuses))
+        if far is not None and len(far) <= _CHUNK:
+            far_ids = list(far)
+            qs = qs.filter(Q(subject_id__in=far_ids) | Q(object_id__in=far_ids))
+        for tie in _with_receipts(qs):
+            found[tie.pk] = tie
+
+    needed: set[int] = set()
+    for path in near.values():
+        needed.update(path)
+    if far is not None:
+        for path in far.values():
+            needed.update(path)
+    names = Entity.objects.in_bulk(list(needed)) if needed else {}
+
+    out: list[RolledTie] = []
+    for tie in found.values():
+        s_in, o_in = tie.subject_id in near, tie.object_id in near
+        if s_in and o_in and rollup and not include_structural:
+            continue  # internal to the family: the structure itself, not a tie of it
+        if far is not None:
+            if s_in and tie.object_id in far:
+                near_is_subject = True
+            elif o_in and tie.subject_id in far:
+                near_is_subject = False
+            else:
+                continue
+        else:
+            near_is_subject = s_in
+        near_id = tie.subject_id if near_is_subject else tie.object_id
+        far_id = tie.object_id if near_is_subject else tie.subject_id
+        far_path: list[Entity] = []
+        if far is not None:
+            far_path = [names[i] for i in reversed(far[far_id])]
+        out.append(
+            RolledTie(
+                tie=tie,
+                near_path=[names.get(i, tie.subject if near_is_subject else tie.object) for i in near[near_id]],
+                far_path=far_path,
+                near_is_subject=near_is_subject,
+            )
+        )
+    out.sort(key=lambda r: (r.tie.kind, len(r.near_path), r.far_entity.name, r.tie.start_date, r.tie.pk))
+    return out
+
+
+def direct_ties(entity: Entity) -> dict[str, list[RolledTie]]:
+    """The entity's own ties, grouped by kind in the order of the kinds."""
+    grouped: dict[str, list[RolledTie]] = {}
+    for rt in rollup_ties(entity):
+        grouped.setdefault(rt.tie.kind, []).append(rt)
+    order = {k: i for i, k in enumerate(TieKind.values)}
+    return dict(sorted(grouped.items(), key=lambda kv: order.get(kv[0], 99)))
+
+
+def parents_of(entity: Entity) -> list[list[Entity]]:
+    """Chains of owners or parent bodies above the entity, nearest first."""
+    chains: list[list[Entity]] = []
+    seen = {entity.pk}
+    frontier: list[tuple[int, list[Entity]]] = [(entity.pk, [])]
+    depth = 0
+    while frontier and depth < settings.ROLLUP_MAX_DEPTH:
+        depth += 1
+        nxt: list[tuple[int, list[Entity]]] = []
+        for node, chain in frontier:
+            ties = Tie.objects.filter(
+                Q(kind=TieKind.OWNS, object_id=node) | Q(kind=TieKind.PART_OF, subject_id=node)
+            ).exclude(status=TieStatus.ENDED).select_related("subject", "object")
+            ups = [t.subject if t.kind == TieKind.OWNS else t.object for t in ties]
+            if not ups and chain:
+                chains.append(chain)
+            for up in ups:
+                if up.pk in seen:
+                    continue
+                seen.add(up.pk)
+                nxt.append((up.pk, [*chain, up]))
+        frontier = nxt
+    chains.extend(chain for _node, chain in frontier if chain)
+    return chains
+
+
+# --- search and name resolution -------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def exact_matches(query: str) -> list[Entity]:
+    """Entities whose name, alias, slug or identifier is exactly ``query`` (any case)."""
+    q = _norm(query)
+    if not q:
+        return []
+    by_text = Entity.objects.filter(search_text__contains=f"\n{q}\n")
+    by_identifier = Entity.objects.filter(
+        pk__in=Identifier.objects.filter(value__iexact=query.strip()).values("entity_id")
+    )
+    return list((by_text | by_identifier).distinct().order_by("name"))
+
+
+def search_entities(query: str, limit: int = 50) -> list[Entity]:
+    """Exact matches first, then entities whose names, aliases or identifiers contain the query."""
+    q = _norm(query)
+    if not q:
+        return []
+    exact = exact_matches(query)
+    seen = {e.pk for e in exact}
+    partial = (
+        Entity.objects.filter(search_text__contains=q)
+        .exclude(pk__in=seen)
+        .order_by("name")[: max(limit - len(exact), 0)]
+    )
+    return [*exact, *partial][:limit]
+
+
+class NameNotFound(LookupError):
+    def __init__(self, query: str) -> None:
+        super().__init__(f"no entity matches {query!r}")
+        self.query = query
+
+
+class NameAmbiguous(LookupError):
+    def __init__(self, query: str, candidates: list[Entity]) -> None:
+        listed = "; ".join(f"{e.name} ({e.slug})" for e in candidates[:10])
+        more = f" and {len(candidates) - 10} more" if len(candidates) > 10 else ""
+        super().__init__(f"{query!r} is ambiguous: {listed}{more}")
+        self.query = query
+        self.candidates = candidates
+
+
+def resolve_entity(query: str) -> Entity:
+    """One entity for a name, alias, slug or identifier; an exact match wins.
+
+    Raises NameNotFound or NameAmbiguous (listing candidates) otherwise.
+    """
+    exact = exact_matches(query)
+    if len(exact) == 1:
+        return exact[0]
+    if len(exact) > 1:
+        raise NameAmbiguous(query, exact)
+    partial = search_entities(query, limit=11)
+    if len(partial) == 1:
+        return partial[0]
+    if not partial:
+        raise NameNotFound(query)
+    raise NameAmbiguous(query, partial)
+
+
+def uncited_ties() -> QuerySet[Tie]:
+    return Tie.objects.filter(citations__isnull=True).select_related("subject", "object")
+
+
+def structural_cycles() -> list[list[Entity]]:
+    """Cycles among ownership and part_of ties (of any status), each once."""
+    edges: dict[int, set[int]] = {}
+    for kind, s, o in Tie.objects.filter(kind__in=[TieKind.OWNS, TieKind.PART_OF]).values_list(
+        "kind", "subject_id", "object_id"
+    ):
+        parent, child = (s, o) if kind == TieKind.OWNS else (o, s)
+        edges.setdefault(parent, set()).add(child)
+    # Iterative DFS with colours: grey nodes on the stack close a cycle.
+    white, grey, black = 0, 1, 2
+    colour: dict[int, int] = {}
+    cycles: list[list[int]] = []
+    for start in list(edges):
+        if colour.get(start, white) != white:
+            continue
+        stack: list[tuple[int, Iterator[int]]] = [(start, iter(sorted(edges.get(start, ()))))]
+        path = [start]
+        colour[start] = grey
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                colour[node] = black
+                stack.pop()
+                path.pop()
+                continue
+            c = colour.get(child, white)
+            if c == grey:
+                cycles.append(path[path.index(child) :] + [child])
+            elif c == white:
+                colour[child] = grey
+                path.append(child)
+                stack.append((child, iter(sorted(edges.get(child, ())))))
+    names = Entity.objects.in_bulk({i for cyc in cycles for i in cyc})
+    return [[names[i] for i in cyc] for cyc in cycles]

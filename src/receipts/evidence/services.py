@@ -1,0 +1,567 @@
+"""Every write to the evidence graph goes through these functions.
+
+They are the one place the invariants are enforced, whatever the path in
+(web form, admin, API, CLI, importer): a tie is saved only together with at
+least one citation, ownership and part_of ties never form a cycle, partial
+dates stay partial, and an identifier names one entity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from .dates import parse_partial_date
+from .models import (
+    STRUCTURAL_KINDS,
+    Citation,
+    Entity,
+    EntityKind,
+    Identifier,
+    IdentifierScheme,
+    Source,
+    SourceKind,
+    Tie,
+    TieKind,
+    TieStatus,
+)
+
+
+class EvidenceError(ValidationError):
+    """A write that would break an invariant. The message names what and where."""
+
+
+@dataclass(frozen=True)
+class CitationInput:
+    """What a new citation needs: the source and, ideally, the words that back the claim."""
+
+    source: Source
+    quote: str = ""
+    locator: str = ""
+
+
+def _check_choice(value: str, choices: type, field: str) -> str:
+    if value not in choices.values:
+        allowed = ", ".join(choices.values)
+        raise EvidenceError(f"{field}: {value!r} is not one of {allowed}")
+    return value
+
+
+def normalise_identifier(scheme: str, value: str) -> str:
+    """Canonical form of an identifier value, so one company has one UEI row."""
+    text = str(value).strip()
+    if scheme == IdentifierScheme.DUNS:
+        digits = re.sub(r"\D", "", text)
+        if not digits:
+            raise EvidenceError(f"identifier: DUNS {value!r} has no digits")
+        # USAspending drops leading zeros from DUNS; they are 9 digits.
+        return digits.zfill(9)
+    if scheme in (
+        IdentifierScheme.UEI,
+        IdentifierScheme.CAGE,
+        IdentifierScheme.LEI,
+        IdentifierScheme.TICKER,
+        IdentifierScheme.ISIN,
+        IdentifierScheme.CUSIP,
+    ):
+        return text.upper()
+    if scheme == IdentifierScheme.CIK:
+        return text.lstrip("0") or "0"
+    return text
+
+
+def _search_text(entity: Entity) -> str:
+    """Newline-framed, lower-cased names, aliases, slug and identifiers.
+
+    Framing each term with newlines lets one LIKE query find exact terms
+    (``%\\namazon\\n%``) as well as partial ones, on SQLite and PostgreSQL.
+    """
+    terms = [entity.name, entity.slug, *entity.aliases]
+    if entity.pk is not None:
+        terms.extend(entity.identifiers.values_list("value", flat=True))
+    seen: list[str] = []
+    for term in terms:
+        t = " ".join(str(term).lower().split())
+        if t and t not in seen:
+            seen.append(t)
+    return "\n" + "\n".join(seen) + "\n"
+
+
+def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
+    base = slugify(name)[:100] or "entity"
+    slug = base
+    n = 2
+    while Entity.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+        slug = f"{base}-{n}"
+        n += 1
+    return slug
+
+
+def _clean_aliases(name: str, aliases: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for alias in aliases:
+        a = " ".join(str(alias).split())
+        if a and a != name and a not in out:
+            out.append(a)
+    return out
+
+
+@transaction.atomic
+def save_entity(
+    *,
+    name: str,
+    kind: str,
+    aliases: Iterable[str] = (),
+    identifiers: Mapping[str, str | Sequence[str]] | None = None,
+    country: str = "",
+    summary: str = "",
+    slug: str | None = None,
+    ftm_id: str | None = None,
+    entity: Entity | None = None,
+) -> Entity:
+    """Create an entity, or update it when ``entity`` or a known ``ftm_id`` is given.
+
+    Saving the same ``ftm_id`` twice updates one row: imports and the demo are
+    idempotent through it. Identifiers already held by another entity are
+    refused rather than silently moved (merges are an editor's decision).
+    """
+    name = " ".join(str(name).split())
+    if not name:
+        raise EvidenceError("name: an entity needs a name")
+    _check_choice(kind, EntityKind, "kind")
+    country = country.strip().lower()
+    if country and not re.fullmatch(r"[a-z]{2}", country):
+        raise EvidenceError(f"country: {country!r} is not a two-letter ISO code")
+    if entity is None and ftm_id:
+        entity = Entity.objects.filter(ftm_id=ftm_id).first()
+    if entity is None:
+        entity = Entity(ftm_id=ftm_id) if ftm_id else Entity()
+    entity.name = name
+    entity.kind = kind
+    entity.aliases = _clean_aliases(name, aliases)
+    entity.country = country
+    entity.summary = summary.strip()
+    if slug:
+        slug = slugify(slug)
+        if Entity.objects.filter(slug=slug).exclude(pk=entity.pk).exists():
+            raise EvidenceError(f"slug: {slug!r} is already used by another entity")
+        entity.slug = slug
+    elif not entity.slug:
+        entity.slug = _unique_slug(name, exclude_pk=entity.pk)
+    entity.search_text = _search_text(entity)
+    entity.save()
+    if identifiers is not None:
+        set_identifiers(entity, identifiers)
+    return entity
+
+
+@transaction.atomic
+def set_identifiers(entity: Entity, identifiers: Mapping[str, str | Sequence[str]]) -> None:
+    """Make the entity's identifiers of the given schemes exactly these values."""
+    for scheme, values in identifiers.items():
+        _check_choice(scheme, IdentifierScheme, "identifier scheme")
+        if isinstance(values, str):
+            values = [values]
+        wanted = {normalise_identifier(scheme, v) for v in values if str(v).strip()}
+        for value in wanted:
+            holder = (
+                Identifier.objects.filter(scheme=scheme, value=value)
+                .exclude(entity=entity)
+                .select_related("entity")
+                .first()
+            )
+            if holder is not None:
+                raise EvidenceError(
+                    f"identifier: {scheme} {value} already belongs to {holder.entity.name} "
+                    f"({holder.entity.slug})"
+                )
+        entity.identifiers.filter(scheme=scheme).exclude(value__in=wanted).delete()
+        existing = set(entity.identifiers.filter(scheme=scheme).values_list("value", flat=True))
+        Identifier.objects.bulk_create(
+            [Identifier(entity=entity, scheme=scheme, value=v) for v in sorted(wanted - existing)]
+        )
+    entity.search_text = _search_text(entity)
+    entity.save(update_fields=["search_text", "updated_at"])
+
+
+@transaction.atomic
+def add_identifier(entity: Entity, scheme: str, value: str) -> Identifier:
+    _check_choice(scheme, IdentifierScheme, "identifier scheme")
+    value = normalise_identifier(scheme, value)
+    holder = Identifier.objects.filter(scheme=scheme, value=value).select_related("entity").first()
+    if holder is not None:
+        if holder.entity_id == entity.pk:
+            return holder
+        raise EvidenceError(
+            f"identifier: {scheme} {value} already belongs to {holder.entity.name} "
+            f"({holder.entity.slug})"
+        )
+    identifier = Identifier.objects.create(entity=entity, scheme=scheme, value=value)
+    entity.search_text = _search_text(entity)
+    entity.save(update_fields=["search_text", "updated_at"])
+    return identifier
+
+
+@transaction.atomic
+def save_source(
+    *,
+    kind: str,
+    title: str,
+    publisher: str = "",
+    url: str = "",
+    published: str | None = "",
+    retrieved: str | None = "",
+    ftm_id: str | None = None,
+    source: Source | None = None,
+) -> Source:
+    """Create a source, or update it when ``source`` or a known ``ftm_id`` is given."""
+    title = " ".join(str(title).split())
+    if not title:
+        raise EvidenceError("title: a source needs a title")
+    _check_choice(kind, SourceKind, "kind")
+    if source is None and ftm_id:
+        source = Source.objects.filter(ftm_id=ftm_id).first()
+    if source is None:
+        source = Source(ftm_id=ftm_id) if ftm_id else Source()
+    source.kind = kind
+    source.title = title
+    source.publisher = publisher.strip()
+    source.url = url.strip()
+    source.published = parse_partial_date(published, "published")
+    source.retrieved = parse_partial_date(retrieved, "retrieved")
+    source.full_clean(exclude=["ftm_id"])
+    source.save()
+    return source
+
+
+def archive_path(sha256: str) -> Path:
+    """Where the archived copy with this fingerprint lives (content-addressed)."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise EvidenceError(f"archive: {sha256!r} is not a SHA-256 hex digest")
+    return Path(settings.ARCHIVE_DIR) / sha256[:2] / sha256[2:4] / sha256
+
+
+ARCHIVE_MEDIA_TYPES = {
+    "application/pdf": ".pdf",
+    "text/html": ".html",
+    "text/csv": ".csv",
+    "text/plain": ".txt",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+}
+
+
+def sniff_media_type(head: bytes, filename: str) -> str:
+    """The media type of an archived file, from its first bytes, then its name.
+
+    Served copies keep this type with ``nosniff``, so a file claimed to be an
+    image cannot be served as HTML.
+    """
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    lowered = head[:1024].lstrip().lower()
+    if lowered.startswith((b"<!doctype html", b"<html")) or filename.lower().endswith(
+        (".html", ".htm")
+    ):
+        return "text/html"
+    if filename.lower().endswith(".csv"):
+        return "text/csv"
+    if filename.lower().endswith(".txt"):
+        return "text/plain"
+    raise EvidenceError(
+        f"archive: {filename!r} is not a PDF, HTML page, image (PNG, JPEG, GIF, WebP) or CSV file"
+    )
+
+
+def attach_archive(source: Source, stream: IO[bytes], filename: str) -> Source:
+    """Store the file behind a source under its SHA-256 and record the fingerprint.
+
+    The file is written to a temporary name and renamed into place, so a
+    crash never leaves a half-written copy under a valid fingerprint.
+    """
+    limit = settings.ARCHIVE_MAX_BYTES
+    archive_dir = Path(settings.ARCHIVE_DIR)
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    tmp = archive_dir / f".incoming-{source.pk}-{id(stream)}"
+    try:
+        with tmp.open("wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                if len(head) < 2048:
+                    head += chunk[: 2048 - len(head)]
+                size += len(chunk)
+                if size > limit:
+                    raise EvidenceError(
+                        f"archive: {filename!r} is larger than the limit of {limit} bytes"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise EvidenceError(f"archive: {filename!r} is empty")
+        media_type = sniff_media_type(head, filename)
+        sha = digest.hexdigest()
+        final = archive_path(sha)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            tmp.unlink()
+        else:
+            tmp.replace(final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    source.archive_sha256 = sha
+    source.archive_media_type = media_type
+    source.archive_filename = Path(filename).name[:255]
+    source.archive_size = size
+    source.save(
+        update_fields=["archive_sha256", "archive_media_type", "archive_filename", "archive_size"]
+    )
+    return source
+
+
+def _structural_edge(subject: Entity, obj: Entity, kind: str) -> tuple[int, int] | None:
+    """(parent, child) for a tie that builds a family or tree, else None."""
+    if kind == TieKind.OWNS:
+        return subject.pk, obj.pk
+    if kind == TieKind.PART_OF:
+        return obj.pk, subject.pk
+    return None
+
+
+def _would_cycle(parent_id: int, child_id: int, ignore_tie: int | None = None) -> bool:
+    """True when ``parent`` already sits below ``child`` in families or trees."""
+    from .queries import descendant_ids
+
+    return parent_id in descendant_ids(child_id, ignore_tie=ignore_tie)
+
+
+def _parse_amount(amount: Any) -> Decimal | None:
+    if amount is None or amount == "":
+        return None
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation as exc:
+        raise EvidenceError(f"amount: {amount!r} is not a number") from exc
+    if not value.is_finite():
+        raise EvidenceError(f"amount: {amount!r} is not a finite number")
+    return value
+
+
+def _validate_tie_fields(
+    subject: Entity,
+    obj: Entity,
+    kind: str,
+    status: str,
+    start_date: str,
+    end_date: str,
+    currency: str,
+    amount: Decimal | None,
+    ignore_tie: int | None,
+) -> None:
+    _check_choice(kind, TieKind, "kind")
+    _check_choice(status, TieStatus, "status")
+    if subject.pk == obj.pk:
+        raise EvidenceError(f"object: a tie cannot connect {subject.name} to itself")
+    if start_date and end_date and end_date < start_date[: len(end_date)]:
+        raise EvidenceError(f"end_date: {end_date} is before start_date {start_date}")
+    if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+        raise EvidenceError(f"currency: {currency!r} is not a three-letter ISO code")
+    if amount is not None and not currency:
+        raise EvidenceError("currency: an amount needs a currency")
+    edge = _structural_edge(subject, obj, kind)
+    if edge is not None and _would_cycle(*edge, ignore_tie=ignore_tie):
+        raise EvidenceError(
+            f"kind: {subject.name} {kind} {obj.name} would make a cycle in ownership "
+            "or part_of ties"
+        )
+
+
+@transaction.atomic
+def record_tie(
+    subject: Entity,
+    object: Entity,  # noqa: A002 - the domain's word for the other end of a tie
+    kind: str,
+    *,
+    citations: Sequence[CitationInput],
+    status: str = TieStatus.ACTIVE,
+    start_date: str | None = "",
+    end_date: str | None = "",
+    amount: Any = None,
+    currency: str = "",
+    summary: str = "",
+    ftm_id: str | None = None,
+    created_by: Any = None,
+) -> Tie:
+    """Save a new tie together with its citations; refuse a tie without one.
+
+    With a known ``ftm_id`` the existing tie is updated instead, and citations
+    not yet on it are added: re-running an import adds nothing twice.
+    """
+    if not citations:
+        raise EvidenceError(
+            f"citation: the tie {subject.name} — {kind} — {object.name} has no citation; "
+            "every tie needs a source"
+        )
+    for c in citations:
+        if c.source is None or c.source.pk is None:
+            raise EvidenceError("citation: the cited source does not exist")
+    start = parse_partial_date(start_date, "start_date")
+    end = parse_partial_date(end_date, "end_date")
+    value = _parse_amount(amount)
+    currency = (currency or "").strip().upper()
+    existing = Tie.objects.filter(ftm_id=ftm_id).first() if ftm_id else None
+    _validate_tie_fields(
+        subject, object, kind, status, start, end, currency, value,
+        existing.pk if existing else None,
+    )
+    tie = existing or (Tie(ftm_id=ftm_id) if ftm_id else Tie())
+    tie.subject = subject
+    tie.object = object
+    tie.kind = kind
+    tie.status = status
+    tie.start_date = start
+    tie.end_date = end
+    tie.amount = value
+    tie.currency = currency
+    tie.summary = summary.strip()
+    tie.save()
+    for c in citations:
+        _add_citation(tie, c, created_by)
+    return tie
+
+
+def _add_citation(tie: Tie, c: CitationInput, created_by: Any = None) -> Citation:
+    found = Citation.objects.filter(
+        tie=tie, source=c.source, quote=c.quote.strip(), locator=c.locator.strip()
+    ).first()
+    if found is not None:
+        return found
+    return Citation.objects.create(
+        tie=tie,
+        source=c.source,
+        quote=c.quote.strip(),
+        locator=c.locator.strip(),
+        created_by=created_by if getattr(created_by, "pk", None) else None,
+    )
+
+
+@transaction.atomic
+def update_tie(
+    tie: Tie,
+    *,
+    citation: CitationInput | None = None,
+    created_by: Any = None,
+    **changes: Any,
+) -> Tie:
+    """Change a tie's fields; ending a tie or changing its status needs a citation.
+
+    The reason: "this tie ended" is itself a claim, and a demand can be marked
+    met on the strength of it.
+    """
+    allowed = {
+        "subject", "object", "kind", "status", "start_date", "end_date",
+        "amount", "currency", "summary",
+    }
+    unknown = set(changes) - allowed
+    if unknown:
+        raise EvidenceError(f"{sorted(unknown)[0]}: not a field of a tie")
+    subject = changes.get("subject", tie.subject)
+    obj = changes.get("object", tie.object)
+    kind = changes.get("kind", tie.kind)
+    status = changes.get("status", tie.status)
+    start = parse_partial_date(changes.get("start_date", tie.start_date), "start_date")
+    end = parse_partial_date(changes.get("end_date", tie.end_date), "end_date")
+    value = _parse_amount(changes.get("amount", tie.amount))
+    currency = (changes.get("currency", tie.currency) or "").strip().upper()
+    if (status != tie.status or end != tie.end_date) and citation is None:
+        raise EvidenceError(
+            "citation: changing a tie's status or end date needs a citation to the source "
+            "that reports it"
+        )
+    _validate_tie_fields(subject, obj, kind, status, start, end, currency, value, tie.pk)
+    tie.subject, tie.object, tie.kind, tie.status = subject, obj, kind, status
+    tie.start_date, tie.end_date, tie.amount, tie.currency = start, end, value, currency
+    tie.summary = str(changes.get("summary", tie.summary)).strip()
+    tie.save()
+    if citation is not None:
+        _add_citation(tie, citation, created_by)
+    return tie
+
+
+def end_tie(tie: Tie, *, citation: CitationInput, end_date: str = "", created_by: Any = None) -> Tie:
+    """Mark a tie as ended, on the strength of a cited source."""
+    return update_tie(
+        tie,
+        status=TieStatus.ENDED,
+        end_date=end_date or tie.end_date,
+        citation=citation,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def cite_tie(tie: Tie, citation: CitationInput, created_by: Any = None) -> Citation:
+    """Add one more citation to an existing tie."""
+    return _add_citation(tie, citation, created_by)
+
+
+@transaction.atomic
+def remove_citation(citation: Citation) -> None:
+    """Remove a citation, unless it is the last one backing its tie."""
+    if citation.tie_id is not None:
+        others = Citation.objects.filter(tie_id=citation.tie_id).exclude(pk=citation.pk)
+        if not others.exists():
+            raise EvidenceError(
+                f"citation: it is the only citation of the tie {citation.tie}; add another "
+                "before removing it, or delete the tie"
+            )
+    citation.delete()
+
+
+@transaction.atomic
+def delete_tie(tie: Tie) -> None:
+    tie.delete()
+
+
+@transaction.atomic
+def delete_entity(entity: Entity) -> None:
+    """Delete an entity that no tie refers to."""
+    count = Tie.objects.filter(subject=entity).count() + Tie.objects.filter(object=entity).count()
+    if count:
+        raise EvidenceError(f"entity: {entity.name} still has {count} ties; delete them first")
+    entity.delete()
+
+
+@transaction.atomic
+def delete_source(source: Source) -> None:
+    """Delete a source that nothing cites."""
+    count = source.citations.count()
+    if count:
+        raise EvidenceError(f"source: {source.title} is cited {count} times; it cannot be deleted")
+    source.delete()
+
+
+def structural_kinds() -> tuple[str, ...]:
+    return tuple(str(k) for k in STRUCTURAL_KINDS)

@@ -1,0 +1,184 @@
+"""Editor pages: add and change entities, sources and ties through the services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from receipts.evidence import services
+from receipts.evidence.models import Entity, Source, Tie
+
+from .forms import ArchiveForm, CitationFields, EntityForm, SourceForm, TieEditForm, TieForm
+
+View = Callable[..., HttpResponse]
+
+
+def editor_required(view: View) -> View:
+    """Logged-in users allowed to add ties (the editors group or superusers)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.has_perm("evidence.add_tie"):
+            raise PermissionDenied("Editors only")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _form_error(form: Any, exc: ValidationError) -> None:
+    """Put a service's refusal on the field it names ("kind: ..."), else on the form."""
+    for message in exc.messages:
+        field, sep, _rest = message.partition(":")
+        form.add_error(field if sep and field in form.fields else None, message)
+
+
+def _render(request: HttpRequest, form: Any, heading: str, **extra: Any) -> HttpResponse:
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "web/form.html", {"form": form, "heading": heading, **extra}, status=status)
+
+
+@editor_required
+def entity_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    entity = get_object_or_404(Entity, slug=slug) if slug else None
+    initial: dict[str, Any] = {}
+    if entity is not None:
+        idents: dict[str, list[str]] = {}
+        for i in entity.identifiers.all():
+            idents.setdefault(i.scheme, []).append(i.value)
+        initial = {
+            "name": entity.name,
+            "kind": entity.kind,
+            "aliases": "\n".join(entity.aliases),
+            "identifiers": "\n".join(f"{s}:{v}" for s, vs in idents.items() for v in vs),
+            "country": entity.country,
+            "summary": entity.summary,
+        }
+    form = EntityForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        # Schemes the editor removed from the list are cleared too.
+        idents = {s: [] for s in entity.identifiers.values_list("scheme", flat=True)} if entity else {}
+        idents.update(d["identifiers"])
+        try:
+            saved = services.save_entity(
+                name=d["name"], kind=d["kind"], aliases=d["aliases"], identifiers=idents,
+                country=d["country"], summary=d["summary"], entity=entity,
+            )
+        except ValidationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Saved {saved.name}.")
+            return redirect(saved)
+    return _render(request, form, f"Edit {entity.name}" if entity else "New entity")
+
+
+@editor_required
+def source_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    source = get_object_or_404(Source, pk=pk) if pk else None
+    initial = (
+        {f: getattr(source, f) for f in ("kind", "title", "publisher", "url", "published", "retrieved")}
+        if source
+        else {}
+    )
+    form = SourceForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.save_source(source=source, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Saved source “{saved.title}”.")
+            return redirect(saved)
+    return _render(request, form, f"Edit source: {source.title}" if source else "New source")
+
+
+@editor_required
+def source_archive_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    source = get_object_or_404(Source, pk=pk)
+    form = ArchiveForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            services.attach_archive(source, upload, upload.name)
+        except ValidationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Archived {upload.name}: SHA-256 {source.archive_sha256}.")
+            return redirect(source)
+    return _render(
+        request, form, f"Archived copy of “{source.title}”", multipart=True, submit="Upload",
+        intro="The file is stored under its SHA-256 fingerprint and served from this site, "
+        "so the receipt survives the original link dying.",
+    )
+
+
+@editor_required
+def tie_new(request: HttpRequest) -> HttpResponse:
+    initial = {"subject": request.GET.get("subject", "")}
+    form = TieForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            tie = services.record_tie(
+                d["subject"], d["object"], d["kind"],
+                citations=[services.CitationInput(d["source"], d["quote"], d["locator"])],
+                status=d["status"], start_date=d["start_date"], end_date=d["end_date"],
+                amount=d["amount"], currency=d["currency"], summary=d["summary"],
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Recorded {tie}.")
+            return redirect(tie)
+    return _render(request, form, "New tie", intro="Every tie needs a source: pick the one that reports it.")
+
+
+@editor_required
+def tie_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    tie = get_object_or_404(Tie.objects.select_related("subject", "object"), pk=pk)
+    initial = {
+        "subject": tie.subject.slug, "object": tie.object.slug, "kind": tie.kind,
+        "status": tie.status, "start_date": tie.start_date, "end_date": tie.end_date,
+        "amount": tie.amount, "currency": tie.currency, "summary": tie.summary,
+    }
+    form = TieEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        citation = (
+            services.CitationInput(d["source"], d["quote"], d["locator"]) if d["source"] else None
+        )
+        try:
+            services.update_tie(
+                tie, citation=citation, created_by=request.user,
+                subject=d["subject"], object=d["object"], kind=d["kind"], status=d["status"],
+                start_date=d["start_date"], end_date=d["end_date"], amount=d["amount"],
+                currency=d["currency"], summary=d["summary"],
+            )
+        except ValidationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Saved {tie}.")
+            return redirect(tie)
+    return _render(request, form, f"Edit tie: {tie}")
+
+
+@editor_required
+def tie_cite(request: HttpRequest, pk: int) -> HttpResponse:
+    tie = get_object_or_404(Tie.objects.select_related("subject", "object"), pk=pk)
+    form = CitationFields(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        services.cite_tie(tie, services.CitationInput(d["source"], d["quote"], d["locator"]), request.user)
+        messages.success(request, "Citation added.")
+        return redirect(tie)
+    return _render(request, form, f"Add a citation to {tie}")

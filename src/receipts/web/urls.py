@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import editor, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("entities/<slug:slug>/", views.entity_page, name="entity"),
+    path("entities/<slug:slug>/map.svg", views.entity_map, name="entity-map"),
+    path("ties/<int:pk>/", views.tie_page, name="tie"),
+    path("sources/<int:pk>/", views.source_page, name="source"),
+    path("sources/<int:pk>/archive/<str:sha256>", views.source_archive, name="source-archive"),
+    path("edit/entities/new/", editor.entity_edit, name="entity-new"),
+    path("edit/entities/<slug:slug>/", editor.entity_edit, name="entity-edit"),
+    path("edit/sources/new/", editor.source_edit, name="source-new"),
+    path("edit/sources/<int:pk>/", editor.source_edit, name="source-edit"),
+    path("edit/sources/<int:pk>/archive/", editor.source_archive_upload, name="source-archive-upload"),
+    path("edit/ties/new/", editor.tie_new, name="tie-new"),
+    path("edit/ties/<int:pk>/", editor.tie_edit, name="tie-edit"),
+    path("edit/ties/<int:pk>/cite/", editor.tie_cite, name="tie-cite"),
+]

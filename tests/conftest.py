@@ -1,0 +1,54 @@
+"""Test set-up shared by every app: an archive folder per test and the browser.
+
+In CI (``CI`` or ``RECEIPTS_REQUIRE_SERVICES`` set) a missing browser is a
+failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("RECEIPTS_CHROMIUM", "/usr/bin/chromium")
+
+
+def services_required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("RECEIPTS_REQUIRE_SERVICES"))
+
+
+def skip_or_fail(reason: str) -> None:
+    if services_required():
+        pytest.fail(f"{reason} (required in CI: nothing may skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def archive_dir(settings: Any, tmp_path: Path) -> Path:
+    folder = tmp_path / "archive"
+    settings.ARCHIVE_DIR = folder
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        skip_or_fail(f"Chromium not found at {CHROMIUM}")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
