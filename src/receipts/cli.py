@@ -362,3 +362,65 @@ def check() -> None:
     if violations:
         raise click.ClickException(f"{len(violations)} invariant violations")
     click.echo("ok: every tie is cited, no ownership or part_of cycles, no dangling references")
+
+
+# --- export and import ------------------------------------------------------------
+
+
+@main.group("export")
+def export_group() -> None:
+    """Write the evidence out in an interchange format."""
+
+
+@export_group.command("ftm")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Output file (default stdout).")
+def export_ftm_command(output: IO[str]) -> None:
+    """Write every entity, tie and source as FollowTheMoney JSON lines."""
+    from receipts.ingest.ftm import export_ftm
+
+    count = export_ftm(output)
+    if output is not sys.stdout:
+        click.echo(f"wrote {count} FollowTheMoney entities to {output.name}", err=True)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Read evidence in from files."""
+
+
+@import_group.command("ftm")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def import_ftm_command(file: IO[str]) -> None:
+    """Read FollowTheMoney JSON lines from FILE (or - for stdin); all or nothing."""
+    from receipts.ingest.ftm import import_ftm
+
+    summary = import_ftm(file, name=getattr(file, "name", "-"))
+    click.echo(summary.describe())
+
+
+# --- API tokens -------------------------------------------------------------------
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens for writes."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--label", default="cli", show_default=True)
+def token_create(username: str, label: str) -> None:
+    """Issue a token for USERNAME; it is shown once and only its digest is stored."""
+    from receipts.api.tokens import issue_token
+
+    click.echo(issue_token(username, label))
+
+
+@token.command("revoke")
+@click.argument("token_value", metavar="TOKEN")
+def token_revoke(token_value: str) -> None:
+    """Revoke a token."""
+    from receipts.api.tokens import revoke_token
+
+    revoke_token(token_value)
+    click.echo("revoked")

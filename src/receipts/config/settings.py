@@ -141,7 +141,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = os.environ.get("RECEIPTS_STATIC_ROOT") or None
 # Static files are served from the app folders by WhiteNoise: no collectstatic
 # step is needed to run the site from a checkout.
 WHITENOISE_USE_FINDERS = True

@@ -369,6 +369,42 @@ def _parse_amount(amount: Any) -> Decimal | None:
     return value
 
 
+def validate_tie(
+    subject: Entity,
+    object: Entity,  # noqa: A002
+    kind: str,
+    *,
+    status: str,
+    start_date: str | None = "",
+    end_date: str | None = "",
+    amount: Any = None,
+    currency: str = "",
+    tie: Tie | None = None,
+    has_citation: bool,
+) -> None:
+    """Raise EvidenceError if these values may not be saved as (or onto) ``tie``.
+
+    Forms call it to show a refusal next to the field before saving; the
+    saving functions run the same checks again inside their transaction.
+    """
+    start = parse_partial_date(start_date, "start_date")
+    end = parse_partial_date(end_date, "end_date")
+    if tie is None and not has_citation:
+        raise EvidenceError(
+            f"citation: the tie {subject.name} — {kind} — {object.name} has no citation; "
+            "every tie needs a source"
+        )
+    if tie is not None and (status != tie.status or end != tie.end_date) and not has_citation:
+        raise EvidenceError(
+            "citation: changing a tie's status or end date needs a citation to the source "
+            "that reports it"
+        )
+    _validate_tie_fields(
+        subject, object, kind, status, start, end, (currency or "").strip().upper(),
+        _parse_amount(amount), tie.pk if tie is not None else None,
+    )
+
+
 def _validate_tie_fields(
     subject: Entity,
     obj: Entity,

@@ -1,0 +1,126 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from receipts.cli import main
+from receipts.demo import load_demo
+from receipts.evidence.models import Entity, Source, Tie
+from tests.factories import make_entity, make_source, make_tie
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str, input: str | None = None):
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_demo_twice_duplicates_nothing():
+    first = run("demo", "--no-serve")
+    counts = (Entity.objects.count(), Tie.objects.count(), Source.objects.count())
+    second = run("demo", "--no-serve")
+    assert first.exit_code == second.exit_code == 0
+    assert "23 entities, 12 ties, 1 source" in second.output
+    assert (Entity.objects.count(), Tie.objects.count(), Source.objects.count()) == counts == (23, 12, 1)
+
+
+def test_ties_rollup_lists_aws_hosting_with_paths():
+    load_demo()
+    result = run("ties", "Amazon", "--to", "U.S. Department of Homeland Security", "--rollup", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert sorted(t["path"] for t in data["ties"]) == [
+        "Amazon > Amazon Web Services — hosting — U.S. Customs and Border Protection < U.S. Department of Homeland Security",
+        "Amazon > Amazon Web Services — hosting — U.S. Immigration and Customs Enforcement < U.S. Department of Homeland Security",
+    ]
+    for tie in data["ties"]:
+        assert tie["status"] == "alleged"
+        assert tie["citations"][0]["source"] == "Protesters Demand Amazon Cut Ties With ICE and Palantir"
+        assert tie["citations"][0]["url"] is None
+
+
+def test_ties_table_and_csv():
+    load_demo()
+    table = run("ties", "Ring")
+    assert table.exit_code == 0
+    assert "Flock Safety" in table.output and "ended" in table.output
+    csv_out = run("ties", "AMZN", "--rollup", "--format", "csv")
+    assert csv_out.output.splitlines()[0].startswith("path,subject,kind,object,status")
+    assert "Amazon > Amazon Web Services — hosting — U.S. Immigration and Customs Enforcement" in csv_out.output
+
+
+def test_unknown_name_exits_2_with_one_line():
+    load_demo()
+    result = CliRunner().invoke(main, ["ties", "Initech"])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Initech" in result.output
+
+
+def test_ambiguous_name_lists_candidates_and_exits_2():
+    load_demo()
+    result = CliRunner().invoke(main, ["ties", "U.S."])
+    assert result.exit_code == 2
+    assert "U.S. Customs and Border Protection" in result.output
+    assert "U.S. Department of Homeland Security" in result.output
+
+
+def test_add_entity_source_and_tie():
+    assert run("add", "entity", "Acme Cloud", "--kind", "company", "--id", "uei:ACME12345678").exit_code == 0
+    assert run("add", "entity", "Border Agency", "--kind", "agency", "--alias", "BA").exit_code == 0
+    out = run("add", "source", "Contract notice", "--kind", "government_record", "--published", "2025-07")
+    assert out.exit_code == 0
+    source_id = out.output.split()[1].rstrip(":")
+    tie = run("add", "tie", "ACME12345678", "hosting", "BA", "--source", source_id, "--quote", "hosts", "--start", "2025")
+    assert tie.exit_code == 0, tie.output
+    t = Tie.objects.get()
+    assert (t.subject.name, t.object.name, t.start_date, t.citations.get().quote) == ("Acme Cloud", "Border Agency", "2025", "hosts")
+
+
+def test_add_tie_without_source_is_refused():
+    make_entity("Acme")
+    make_entity("Agency", kind="agency")
+    result = CliRunner().invoke(main, ["add", "tie", "Acme", "contract", "Agency"])
+    assert result.exit_code != 0
+    assert "citation" in result.output
+    assert Tie.objects.count() == 0
+
+
+def test_subsidiary_of_is_stored_as_ownership_reversed():
+    make_entity("Parent Co")
+    make_entity("Child Co")
+    source = make_source()
+    assert run("add", "tie", "Child Co", "subsidiary_of", "Parent Co", "--source", str(source.pk)).exit_code == 0
+    t = Tie.objects.get()
+    assert (t.subject.name, t.kind, t.object.name) == ("Parent Co", "owns", "Child Co")
+
+
+def test_check_passes_on_the_demo():
+    load_demo()
+    result = run("check")
+    assert result.exit_code == 0
+    assert result.output.startswith("ok")
+
+
+def test_check_names_each_violation():
+    a, b = make_entity("A"), make_entity("B")
+    make_tie(a, "owns", b)
+    # Written behind the services: an uncited tie and a cycle.
+    Tie.objects.create(subject=b, object=a, kind="owns")
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code != 0
+    assert "uncited tie" in result.output
+    assert "cycle: A > B > A" in result.output or "cycle: B > A > B" in result.output
+
+
+def test_check_finds_a_missing_archive_file(archive_dir):
+    import io
+
+    from receipts.evidence import services
+
+    source = make_source()
+    services.attach_archive(source, io.BytesIO(b"%PDF-1.4 receipt"), "r.pdf")
+    services.archive_path(source.archive_sha256).unlink()
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code != 0
+    assert "archived copy" in result.output and "missing" in result.output
