@@ -66,6 +66,11 @@ class ReceiptsGroup(click.Group):
             raise
         except (click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (``receipts ties X | head``): stop quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
         except Exception as exc:  # one clear line, not a traceback
             if debug:
                 raise
@@ -75,7 +80,7 @@ class ReceiptsGroup(click.Group):
                 message = "; ".join(exc.messages)
             else:
                 message = str(exc) or exc.__class__.__name__
-            click.echo(f"error: {message}", err=True)
+            click.echo(f"Error: {message}", err=True)
             ctx.exit(getattr(exc, "exit_code", EXIT_ERROR))
 
 
@@ -186,6 +191,16 @@ def _tie_record(rt: Any) -> dict[str, Any]:
     }
 
 
+def _dates_text(start: str | None, end: str | None) -> str:
+    if start and end:
+        return f"{start} – {end}"
+    if end:
+        return f"until {end}"
+    if start:
+        return f"since {start}"
+    return ""
+
+
 def _cite_text(record: dict[str, Any]) -> str:
     parts = []
     for c in record["citations"]:
@@ -219,6 +234,7 @@ def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]
             {"entity": entity.name, "to": to.name if to else None, "rollup": rollup, "ties": records},
             output,
             indent=2,
+            ensure_ascii=False,
         )
         output.write("\n")
         return
@@ -237,10 +253,10 @@ def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]
     for column in ("Path", "Status", "Dates", "Amount", "Citations"):
         table.add_column(column, overflow="fold")
     for r in records:
-        dates = " – ".join(d for d in (r["start_date"] or "?", r["end_date"] or "") if d) if (r["start_date"] or r["end_date"]) else ""
+        dates = _dates_text(r["start_date"], r["end_date"])
         amount = f"{r['currency']} {r['amount']}" if r["amount"] is not None else ""
         table.add_row(r["path"], r["status"], dates, amount, _cite_text(r))
-    console = Console(file=output, width=200 if not output.isatty() else None)
+    console = Console(file=output, width=None if output.isatty() else 160)
     if records:
         console.print(table)
     else:

@@ -106,3 +106,12 @@ def test_parents_of_shows_the_chain_up():
     make_tie(a, "owns", b)
     make_tie(b, "owns", c)
     assert [[e.name for e in chain] for chain in queries.parents_of(c)] == [["Middle", "Ultimate"]]
+
+
+def test_path_reads_from_the_asked_for_side(amazon_case):
+    c = amazon_case
+    ring_ties = {r.path_text() for r in queries.rollup_ties(c["ring"])}
+    assert "Ring — owned by — Amazon" in ring_ties
+    assert "Ring — partnership — Flock Safety" in ring_ties
+    dhs = {r.path_text() for r in queries.rollup_ties(c["dhs"], rollup=True)}
+    assert "DHS > ICE — hosted by — Amazon Web Services" in dhs

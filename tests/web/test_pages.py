@@ -43,7 +43,7 @@ def test_entity_page_shows_ties_by_kind_with_receipts(client, demo):
     assert "Protesters Demand Amazon Cut Ties With ICE and Palantir" in html
     assert "Truthout" in html
     # The end date is stored and shown as the report gives it: a year.
-    assert "– 2026" in html
+    assert "until 2026" in html
 
 
 def test_rolled_up_page_shows_paths(client, demo):
@@ -56,7 +56,7 @@ def test_rolled_up_page_shows_paths(client, demo):
 def test_agency_page_rolls_up_components(client, demo):
     html = client.get("/entities/us-department-of-homeland-security/", {"rollup": "1"}).content.decode()
     assert "With components" in html
-    assert "U.S. Department of Homeland Security &gt; U.S. Immigration and Customs Enforcement — hosting — Amazon Web Services" in html
+    assert "U.S. Department of Homeland Security &gt; U.S. Immigration and Customs Enforcement — hosted by — Amazon Web Services" in html
 
 
 def test_tie_map_is_svg_from_this_site(client, demo):

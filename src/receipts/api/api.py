@@ -1,10 +1,439 @@
-"""The JSON API under /api/, with its OpenAPI schema at /api/openapi.json."""
+"""The JSON API under /api/: public reads, token-authenticated writes, schema at /api/openapi.json.
 
-from ninja import NinjaAPI
+Routes parse input, call a query or a service of ``receipts.evidence`` and
+shape the answer; every write goes through ``receipts.evidence.services``,
+so the API cannot store a tie without a citation or a cycle of ownership.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Query, Swagger
+from ninja.errors import AuthenticationError, HttpError
+
+from receipts.evidence import queries, services
+from receipts.evidence.models import Citation, Entity, EntityKind, Source, Tie
+
+from .auth import token_auth
+from .schemas import (
+    AmbiguousOut,
+    CitationIn,
+    EntityIn,
+    EntityOut,
+    EntityPageOut,
+    EntityPatch,
+    ErrorOut,
+    SourceDetailOut,
+    SourceIn,
+    SourcePageOut,
+    TieIn,
+    TieListOut,
+    TieOut,
+    TiePatch,
+    entity_out,
+    entity_ref,
+    entity_summary_out,
+    lone_tie_out,
+    source_detail_out,
+    source_out,
+    tie_out,
+)
 
 api = NinjaAPI(
     title="Receipts API",
     version="1",
-    description="Entities, ties with their citations, and sources. Reads are public; writes need a token.",
+    description=(
+        "Entities, the ties between them with the citations behind each tie, and sources. "
+        "Reads are public. Writes need an API token (`receipts token create USERNAME`) sent as "
+        "`Authorization: Bearer <token>`, of a user allowed to record ties; session cookies "
+        "are not accepted for writes. Refused writes answer 400 with a `detail` naming the field."
+    ),
     urls_namespace="api",
+    # Swagger UI from ninja's own static files; no validator badge fetched from swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
+
+MAX_PAGE = 200
+# Searching ranks in Python after the database, so deep offsets cost a long fetch.
+MAX_OFFSET = 10_000
+
+READ_ERRORS: dict[int, type[ErrorOut]] = {404: ErrorOut}
+WRITE_ERRORS: dict[int, type[ErrorOut]] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+}
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+def describe_validation_error(exc: DjangoValidationError) -> str:
+    """One line naming each field and what is wrong with it."""
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            message if field == "__all__" else f"{field}: {message}"
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        )
+    return "; ".join(exc.messages)
+
+
+@api.exception_handler(DjangoValidationError)
+def refused_write(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    return api.create_response(request, {"detail": describe_validation_error(exc)}, status=400)
+
+
+@api.exception_handler(AuthenticationError)
+def missing_token(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(
+        request,
+        {"detail": "a write needs a live API token sent as 'Authorization: Bearer <token>'"},
+        status=401,
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="receipts"'
+    return response
+
+
+# --- lookups ------------------------------------------------------------------------
+
+
+def _entity(slug: str) -> Entity:
+    found = Entity.objects.filter(slug=slug).first()
+    if found is None:
+        raise HttpError(404, f"slug: no entity has the slug {slug!r}")
+    return found
+
+
+def _tie(pk: int) -> Tie:
+    found = (
+        Tie.objects.select_related("subject", "object")
+        .prefetch_related(
+            Prefetch("citations", queryset=Citation.objects.select_related("source").order_by("id"))
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if found is None:
+        raise HttpError(404, f"id: no tie has the id {pk}")
+    return found
+
+
+def _source(pk: int) -> Source:
+    found = Source.objects.filter(pk=pk).first()
+    if found is None:
+        raise HttpError(404, f"id: no source has the id {pk}")
+    return found
+
+
+def _entity_for_write(field: str, reference: str) -> Entity:
+    """The one entity a write names: by slug, else by exact name, alias or identifier.
+
+    Unlike reads, writes never take a partial match: a tie to the wrong
+    entity is worse than a refused request.
+    """
+    by_slug = Entity.objects.filter(slug=reference).first()
+    if by_slug is not None:
+        return by_slug
+    matches = queries.exact_matches(reference)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise HttpError(
+            400, f"{field}: no entity has the slug, name, alias or identifier {reference!r}"
+        )
+    listed = "; ".join(f"{e.name} ({e.slug})" for e in matches[:10])
+    raise HttpError(400, f"{field}: {reference!r} matches several entities, give a slug: {listed}")
+
+
+def _citation_input(
+    field: str, item: CitationIn, sources: dict[int, Source]
+) -> services.CitationInput:
+    source = sources.get(item.source_id)
+    if source is None:
+        raise HttpError(400, f"{field}.source_id: no source has the id {item.source_id}")
+    return services.CitationInput(source=source, quote=item.quote, locator=item.locator)
+
+
+def _citation_inputs(field: str, items: list[CitationIn]) -> list[services.CitationInput]:
+    sources = Source.objects.in_bulk({item.source_id for item in items})
+    return [_citation_input(f"{field}[{i}]", item, sources) for i, item in enumerate(items)]
+
+
+def _entity_detail(entity: Entity) -> EntityOut:
+    return entity_out(entity, queries.parents_of(entity))
+
+
+# --- entities -----------------------------------------------------------------------
+
+
+def _search_page(q: str, kind: str | None, offset: int, limit: int) -> tuple[list[Entity], bool]:
+    """One page of search results of a kind, and whether more follow.
+
+    The search ranks exact matches first and takes no kind, so the window of
+    ranked results widens until it holds the page or the matches run out.
+    """
+    wanted = offset + limit + 1
+    window = wanted
+    while True:
+        found = queries.search_entities(q, limit=window)
+        matching = [e for e in found if kind is None or e.kind == kind]
+        if len(matching) >= wanted or len(found) < window:
+            return matching[offset : offset + limit], len(matching) > offset + limit
+        window *= 4
+
+
+@api.get("/entities", response=EntityPageOut, tags=["entities"], summary="List or search entities")
+def list_entities(
+    request: HttpRequest,
+    q: str = Query(
+        "",
+        max_length=200,
+        description="Search names, aliases, slugs and identifiers; exact matches come first.",
+    ),
+    kind: EntityKind | None = Query(None, description="Only entities of this kind."),
+    limit: int = Query(50, ge=1, le=MAX_PAGE, description="The most entities to return."),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET, description="How many entities to skip."),
+) -> EntityPageOut:
+    kind_value = None if kind is None else str(kind.value)
+    if q.strip():
+        items, more = _search_page(q, kind_value, offset, limit)
+    else:
+        listed = Entity.objects.order_by("name", "pk")
+        if kind_value is not None:
+            listed = listed.filter(kind=kind_value)
+        rows = list(listed[offset : offset + limit + 1])
+        items, more = rows[:limit], len(rows) > limit
+    return EntityPageOut(
+        items=[entity_summary_out(e) for e in items],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if more else None,
+    )
+
+
+@api.get(
+    "/entities/{slug}",
+    response={200: EntityOut, **READ_ERRORS},
+    tags=["entities"],
+    summary="An entity with its identifiers and parents",
+)
+def get_entity(request: HttpRequest, slug: str) -> EntityOut:
+    return _entity_detail(_entity(slug))
+
+
+@api.get(
+    "/entities/{slug}/ties",
+    response={200: TieListOut, 400: AmbiguousOut, 404: ErrorOut},
+    tags=["entities"],
+    summary="The ties of an entity, optionally rolled up and limited to one counterpart",
+)
+def entity_ties(
+    request: HttpRequest,
+    slug: str,
+    rollup: bool = Query(
+        False,
+        description="Include the ties of subsidiaries (through active ownership ties) and of "
+        "components (through active part_of ties), on both sides.",
+    ),
+    to: str | None = Query(
+        None,
+        max_length=300,
+        description="Only ties to this entity (a name, alias, slug or identifier), or with "
+        "rollup to its components and subsidiaries.",
+    ),
+) -> TieListOut | tuple[int, AmbiguousOut]:
+    entity = _entity(slug)
+    target = None
+    if to is not None and to.strip():
+        try:
+            target = queries.resolve_entity(to)
+        except queries.NameNotFound as exc:
+            raise HttpError(404, f"to: {exc}") from exc
+        except queries.NameAmbiguous as exc:
+            return 400, AmbiguousOut(
+                detail=f"to: {exc}", candidates=[entity_ref(e) for e in exc.candidates]
+            )
+    rolled = queries.rollup_ties(entity, rollup=rollup, to=target)
+    return TieListOut(
+        entity=entity_ref(entity),
+        to=None if target is None else entity_ref(target),
+        rollup=rollup,
+        ties=[tie_out(r) for r in rolled],
+    )
+
+
+@api.post(
+    "/entities",
+    auth=token_auth,
+    response={201: EntityOut, **WRITE_ERRORS},
+    tags=["entities"],
+    summary="Create an entity",
+)
+def create_entity(request: HttpRequest, payload: EntityIn) -> tuple[int, EntityOut]:
+    data = payload.model_dump(mode="json")
+    entity = services.save_entity(
+        name=data["name"],
+        kind=data["kind"],
+        aliases=data["aliases"],
+        identifiers=data["identifiers"],
+        country=data["country"],
+        summary=data["summary"],
+        slug=data["slug"],
+    )
+    return 201, _entity_detail(entity)
+
+
+@api.patch(
+    "/entities/{slug}",
+    auth=token_auth,
+    response={200: EntityOut, **WRITE_ERRORS},
+    tags=["entities"],
+    summary="Change an entity; fields left out keep their values",
+)
+def update_entity(request: HttpRequest, slug: str, payload: EntityPatch) -> EntityOut:
+    entity = _entity(slug)
+    data = payload.model_dump(mode="json", exclude_unset=True)
+    entity = services.save_entity(
+        entity=entity,
+        name=data.get("name", entity.name),
+        kind=data.get("kind", entity.kind),
+        aliases=data.get("aliases", entity.aliases),
+        identifiers=data.get("identifiers"),
+        country=data.get("country", entity.country),
+        summary=data.get("summary", entity.summary),
+        slug=data.get("slug"),
+    )
+    return _entity_detail(entity)
+
+
+# --- ties ---------------------------------------------------------------------------
+
+
+@api.get(
+    "/ties/{tie_id}",
+    response={200: TieOut, **READ_ERRORS},
+    tags=["ties"],
+    summary="A tie with its citations",
+)
+def get_tie(request: HttpRequest, tie_id: int) -> TieOut:
+    return lone_tie_out(_tie(tie_id))
+
+
+@api.post(
+    "/ties",
+    auth=token_auth,
+    response={201: TieOut, **WRITE_ERRORS},
+    tags=["ties"],
+    summary="Record a tie together with the citations behind it",
+)
+def create_tie(request: HttpRequest, payload: TieIn) -> tuple[int, TieOut]:
+    subject = _entity_for_write("subject", payload.subject)
+    obj = _entity_for_write("object", payload.object)
+    data = payload.model_dump(mode="json")
+    tie = services.record_tie(
+        subject,
+        obj,
+        data["kind"],
+        citations=_citation_inputs("citations", payload.citations),
+        status=data["status"],
+        start_date=data["start_date"],
+        end_date=data["end_date"],
+        amount=data["amount"],
+        currency=data["currency"],
+        summary=data["summary"],
+        created_by=request.auth,
+    )
+    return 201, lone_tie_out(_tie(tie.pk))
+
+
+@api.patch(
+    "/ties/{tie_id}",
+    auth=token_auth,
+    response={200: TieOut, **WRITE_ERRORS},
+    tags=["ties"],
+    summary="Change a tie; a change of status or end date needs a citation",
+)
+def update_tie(request: HttpRequest, tie_id: int, payload: TiePatch) -> TieOut:
+    tie = _tie(tie_id)
+    changes = payload.model_dump(mode="json", exclude_unset=True, exclude={"citation"})
+    for end in ("subject", "object"):
+        if end in changes:
+            changes[end] = _entity_for_write(end, changes[end])
+    citation = None
+    if payload.citation is not None:
+        sources = Source.objects.in_bulk([payload.citation.source_id])
+        citation = _citation_input("citation", payload.citation, sources)
+    services.update_tie(tie, citation=citation, created_by=request.auth, **changes)
+    return lone_tie_out(_tie(tie.pk))
+
+
+@api.post(
+    "/ties/{tie_id}/citations",
+    auth=token_auth,
+    response={201: TieOut, **WRITE_ERRORS},
+    tags=["ties"],
+    summary="Add a citation to a tie",
+)
+def cite_tie(request: HttpRequest, tie_id: int, payload: CitationIn) -> tuple[int, TieOut]:
+    tie = _tie(tie_id)
+    sources = Source.objects.in_bulk([payload.source_id])
+    services.cite_tie(tie, _citation_input("citation", payload, sources), created_by=request.auth)
+    return 201, lone_tie_out(_tie(tie.pk))
+
+
+# --- sources ------------------------------------------------------------------------
+
+
+@api.get("/sources", response=SourcePageOut, tags=["sources"], summary="List sources")
+def list_sources(
+    request: HttpRequest,
+    limit: int = Query(50, ge=1, le=MAX_PAGE, description="The most sources to return."),
+    offset: int = Query(0, ge=0, description="How many sources to skip."),
+) -> SourcePageOut:
+    rows = list(Source.objects.order_by("-published", "title", "pk")[offset : offset + limit + 1])
+    return SourcePageOut(
+        items=[source_out(s) for s in rows[:limit]],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(rows) > limit else None,
+    )
+
+
+@api.get(
+    "/sources/{source_id}",
+    response={200: SourceDetailOut, **READ_ERRORS},
+    tags=["sources"],
+    summary="A source with every claim it backs",
+)
+def get_source(request: HttpRequest, source_id: int) -> SourceDetailOut:
+    source = _source(source_id)
+    citations = list(
+        Citation.objects.filter(source=source)
+        .select_related("tie__subject", "tie__object", "entity")
+        .order_by("id")
+    )
+    return source_detail_out(source, citations)
+
+
+@api.post(
+    "/sources",
+    auth=token_auth,
+    response={201: SourceDetailOut, **WRITE_ERRORS},
+    tags=["sources"],
+    summary="Create a source to cite",
+)
+def create_source(request: HttpRequest, payload: SourceIn) -> tuple[int, SourceDetailOut]:
+    data = payload.model_dump(mode="json")
+    source = services.save_source(
+        kind=data["kind"],
+        title=data["title"],
+        publisher=data["publisher"],
+        url=data["url"],
+        published=data["published"],
+        retrieved=data["retrieved"],
+    )
+    return 201, source_detail_out(source, [])

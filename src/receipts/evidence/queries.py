@@ -103,9 +103,25 @@ class RolledTie:
         return self.tie.object if self.near_is_subject else self.tie.subject
 
     def path_text(self) -> str:
+        """'Amazon > Amazon Web Services — hosting — ICE < DHS', read from the asked-for side."""
         near = " > ".join(e.name for e in self.near_path)
         far = " < ".join(e.name for e in (self.far_path or [self.far_entity]))
-        return f"{near} — {self.tie.kind.replace('_', ' ')} — {far}"
+        verb = self.tie.kind.replace("_", " ") if self.near_is_subject else REVERSE_VERBS[self.tie.kind]
+        return f"{near} — {verb} — {far}"
+
+
+# How a tie reads from its object's side: "Ring — owned by — Amazon".
+REVERSE_VERBS = {
+    TieKind.OWNS: "owned by",
+    TieKind.PART_OF: "has component",
+    TieKind.CONTRACT: "contract with",
+    TieKind.HOSTING: "hosted by",
+    TieKind.PARTNERSHIP: "partnership",
+    TieKind.DATA_SHARING: "data sharing",
+    TieKind.INVESTMENT: "investment from",
+    TieKind.MEMBER_OF: "has member",
+    TieKind.OTHER: "other dealings",
+}
 
 
 def _ties_touching(ids: Sequence[int]) -> QuerySet[Tie]:
@@ -256,8 +272,11 @@ def search_entities(query: str, limit: int = 50) -> list[Entity]:
         return []
     exact = exact_matches(query)
     seen = {e.pk for e in exact}
+    # Partial matches start at a word: "ice" finds "ICE Health Service Corps",
+    # not "Justice"; "amaz" finds Amazon.
+    word_start = Q(search_text__contains=f"\n{q}") | Q(search_text__contains=f" {q}")
     partial = (
-        Entity.objects.filter(search_text__contains=q)
+        Entity.objects.filter(word_start)
         .exclude(pk__in=seen)
         .order_by("name")[: max(limit - len(exact), 0)]
     )

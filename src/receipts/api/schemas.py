@@ -1,0 +1,444 @@
+"""The shapes the API reads and writes, and the builders that fill them from the evidence graph.
+
+Partial dates travel as the strings they are stored as (``2026``, ``2026-02``)
+and amounts as decimal strings, so nothing is rounded or invented on the way.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from django.db import models
+from ninja import Schema
+from pydantic import Field, field_validator
+
+from receipts.evidence.models import (
+    Citation,
+    Entity,
+    EntityKind,
+    IdentifierScheme,
+    Source,
+    SourceKind,
+    Tie,
+    TieKind,
+    TieStatus,
+)
+from receipts.evidence.queries import RolledTie
+
+PARTIAL_DATE = "A partial date: YYYY, YYYY-MM or YYYY-MM-DD, kept exactly as given."
+
+
+def _max_length(model: type[models.Model], name: str) -> int | None:
+    """The column width of a model field, so input is refused before the database sees it."""
+    return getattr(model._meta.get_field(name), "max_length", None)
+
+
+def _or_none(value: str) -> str | None:
+    return value or None
+
+
+# --- output -----------------------------------------------------------------------
+
+
+class ErrorOut(Schema):
+    detail: str = Field(description="What was wrong, starting with the field it concerns.")
+
+
+class EntityRef(Schema):
+    slug: str = Field(description="The entity's slug, used in its API and page addresses.")
+    name: str = Field(description="The entity's name.")
+
+
+class AmbiguousOut(ErrorOut):
+    candidates: list[EntityRef] = Field(description="The entities the name could mean.")
+
+
+class IdentifierOut(Schema):
+    scheme: IdentifierScheme = Field(description="The identifier scheme (UEI, ticker, ...).")
+    value: str = Field(description="The identifier in its canonical form.")
+
+
+class EntitySummaryOut(EntityRef):
+    kind: EntityKind = Field(description="What sort of entity this is.")
+    aliases: list[str] = Field(description="Other names: abbreviations, former names, spellings.")
+    country: str | None = Field(description="ISO 3166-1 alpha-2 code, lower case; null if unknown.")
+
+
+class EntityOut(EntitySummaryOut):
+    summary: str = Field(description="A short description; empty if none.")
+    identifiers: list[IdentifierOut] = Field(description="Strong identifiers of the entity.")
+    parents: list[list[EntityRef]] = Field(
+        description="Chains of owners or parent bodies above the entity, nearest first, "
+        "through active ownership and part_of ties."
+    )
+    page: str = Field(description="Address of the entity's public page on this site.")
+
+
+class EntityPageOut(Schema):
+    items: list[EntitySummaryOut] = Field(description="The entities on this page.")
+    limit: int = Field(description="The most entities a page holds.")
+    offset: int = Field(description="How many entities come before this page.")
+    next_offset: int | None = Field(description="The offset of the next page; null on the last.")
+
+
+class CitationOut(Schema):
+    id: int = Field(description="The citation's id.")
+    source_id: int = Field(description="The id of the cited source (see /api/sources/{id}).")
+    title: str = Field(description="The source's title.")
+    publisher: str = Field(description="Who published the source; empty if unknown.")
+    published: str | None = Field(description=f"Publication date. {PARTIAL_DATE}")
+    url: str | None = Field(description="Where the source is published; null if unknown.")
+    archive_sha256: str | None = Field(
+        description="SHA-256 of the archived copy of the source; null when none is stored."
+    )
+    quote: str = Field(description="The words in the source that back the claim.")
+    locator: str = Field(description="Where in the source: page, paragraph, record key.")
+
+
+class TieOut(Schema):
+    id: int = Field(description="The tie's id.")
+    subject: EntityRef = Field(description="The entity the tie goes from.")
+    object: EntityRef = Field(
+        description="The entity the tie goes to. owns: owner -> asset; part_of: component -> "
+        "parent; member_of: member -> organisation; contract: supplier -> agency."
+    )
+    kind: TieKind = Field(description="What sort of tie this is.")
+    status: TieStatus = Field(description="Whether the tie is active, ended, announced or alleged.")
+    start_date: str | None = Field(description=f"When the tie began. {PARTIAL_DATE}")
+    end_date: str | None = Field(description=f"When the tie ended. {PARTIAL_DATE}")
+    amount: str | None = Field(
+        description="The amount involved as a decimal string (e.g. '1250000.00'); null if none."
+    )
+    currency: str | None = Field(description="ISO 4217 code of the amount; null if none.")
+    summary: str = Field(description="A short account of the tie; empty if none.")
+    path: str = Field(
+        description="How the tie was reached, e.g. 'Amazon > Amazon Web Services — hosting — "
+        "U.S. Immigration and Customs Enforcement < U.S. Department of Homeland Security'."
+    )
+    near_path: list[str] = Field(
+        description="Slugs from the asked-for entity down its family to the near end of the tie."
+    )
+    far_path: list[str] = Field(
+        description="Slugs from the far end of the tie up to the 'to' entity; empty without 'to'."
+    )
+    citations: list[CitationOut] = Field(description="The sources behind the tie; never empty.")
+    page: str = Field(description="Address of the tie's public page on this site.")
+
+
+class TieListOut(Schema):
+    entity: EntityRef = Field(description="The entity whose ties these are.")
+    to: EntityRef | None = Field(description="The entity the ties were limited to, if any.")
+    rollup: bool = Field(description="Whether subsidiaries and components were included.")
+    ties: list[TieOut] = Field(description="The ties found, each with its path and citations.")
+
+
+class TieRef(Schema):
+    id: int = Field(description="The tie's id (see /api/ties/{id}).")
+    subject: EntityRef = Field(description="The entity the tie goes from.")
+    kind: TieKind = Field(description="What sort of tie this is.")
+    object: EntityRef = Field(description="The entity the tie goes to.")
+    status: TieStatus = Field(description="Whether the tie is active, ended, announced or alleged.")
+
+
+class SourceOut(Schema):
+    id: int = Field(description="The source's id, used when citing it.")
+    kind: SourceKind = Field(description="What sort of document the source is.")
+    title: str = Field(description="The source's title.")
+    publisher: str = Field(description="Who published the source; empty if unknown.")
+    url: str | None = Field(description="Where the source is published; null if unknown.")
+    published: str | None = Field(description=f"Publication date. {PARTIAL_DATE}")
+    retrieved: str | None = Field(
+        description=f"When the source was read or fetched. {PARTIAL_DATE}"
+    )
+    archive_sha256: str | None = Field(
+        description="SHA-256 of the archived copy of the source; null when none is stored."
+    )
+    page: str = Field(description="Address of the source's public page on this site.")
+
+
+class BackedClaimOut(Schema):
+    citation_id: int = Field(description="The citation's id.")
+    quote: str = Field(description="The words in the source that back the claim.")
+    locator: str = Field(description="Where in the source: page, paragraph, record key.")
+    tie: TieRef | None = Field(description="The tie the citation backs, if it backs a tie.")
+    entity: EntityRef | None = Field(
+        description="The entity whose fact the citation backs, if it backs an entity fact."
+    )
+
+
+class SourceDetailOut(SourceOut):
+    backs: list[BackedClaimOut] = Field(description="Every claim this source is cited for.")
+
+
+class SourcePageOut(Schema):
+    items: list[SourceOut] = Field(description="The sources on this page.")
+    limit: int = Field(description="The most sources a page holds.")
+    offset: int = Field(description="How many sources come before this page.")
+    next_offset: int | None = Field(description="The offset of the next page; null on the last.")
+
+
+# --- input ------------------------------------------------------------------------
+
+Alias = Annotated[str, Field(max_length=_max_length(Entity, "name"))]
+PartialDate = Annotated[str, Field(max_length=10, description=PARTIAL_DATE)]
+Amount = Annotated[
+    Decimal,
+    Field(
+        max_digits=Tie._meta.get_field("amount").max_digits,  # type: ignore[union-attr]
+        decimal_places=Tie._meta.get_field("amount").decimal_places,  # type: ignore[union-attr]
+        description="The amount involved, as a decimal string ('1250000.00') or a number.",
+    ),
+]
+EntityReference = Annotated[
+    str,
+    Field(
+        max_length=_max_length(Entity, "name"),
+        description="An entity's slug, or a name, alias or identifier that matches exactly one "
+        "entity. Partial matches are not accepted for writes.",
+    ),
+]
+IdentifierMap = dict[IdentifierScheme, list[Annotated[str, Field(max_length=200)]]]
+
+
+def _refuse_null(value: Any) -> Any:
+    """In a PATCH body a field left out keeps its value; null clears only where that makes sense."""
+    if value is None:
+        raise ValueError("may not be null; leave the field out to keep its value")
+    return value
+
+
+class CitationIn(Schema):
+    source_id: int = Field(
+        description="The id of the cited source (create one with POST /api/sources)."
+    )
+    quote: str = Field(default="", description="The words in the source that back the claim.")
+    locator: str = Field(
+        default="",
+        max_length=_max_length(Citation, "locator"),
+        description="Where in the source: page, paragraph, record key.",
+    )
+
+
+class EntityIn(Schema):
+    name: str = Field(max_length=_max_length(Entity, "name"), description="The entity's name.")
+    kind: EntityKind = Field(description="What sort of entity this is.")
+    aliases: list[Alias] = Field(
+        default_factory=list, max_length=200, description="Other names of the entity."
+    )
+    identifiers: IdentifierMap = Field(
+        default_factory=dict,
+        description='Identifier values by scheme, e.g. {"ticker": ["AMZN"]}. An identifier '
+        "already held by another entity is refused.",
+    )
+    country: str = Field(default="", max_length=2, description="ISO 3166-1 alpha-2 code.")
+    summary: str = Field(default="", description="A short description.")
+    slug: str | None = Field(
+        default=None,
+        max_length=_max_length(Entity, "slug"),
+        description="The slug to use; made from the name when left out.",
+    )
+
+
+class EntityPatch(Schema):
+    name: str | None = Field(
+        default=None, max_length=_max_length(Entity, "name"), description="A new name."
+    )
+    kind: EntityKind | None = Field(default=None, description="A new kind.")
+    aliases: list[Alias] | None = Field(
+        default=None, max_length=200, description="The full new list of aliases."
+    )
+    identifiers: IdentifierMap | None = Field(
+        default=None,
+        description="New identifier values by scheme. Only the schemes named change; an empty "
+        "list removes that scheme's identifiers.",
+    )
+    country: str | None = Field(default=None, max_length=2, description="A new country code.")
+    summary: str | None = Field(default=None, description="A new summary.")
+    slug: str | None = Field(
+        default=None, max_length=_max_length(Entity, "slug"), description="A new slug."
+    )
+
+    @field_validator("name", "kind", "aliases", "identifiers", "country", "summary", "slug")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        return _refuse_null(value)
+
+
+class SourceIn(Schema):
+    kind: SourceKind = Field(description="What sort of document the source is.")
+    title: str = Field(max_length=_max_length(Source, "title"), description="The source's title.")
+    publisher: str = Field(
+        default="", max_length=_max_length(Source, "publisher"), description="Who published it."
+    )
+    url: str = Field(
+        default="", max_length=_max_length(Source, "url"), description="Where it is published."
+    )
+    published: PartialDate = Field(default="", description=f"Publication date. {PARTIAL_DATE}")
+    retrieved: PartialDate = Field(
+        default="", description=f"When the source was read or fetched. {PARTIAL_DATE}"
+    )
+
+
+class TieIn(Schema):
+    subject: EntityReference = Field(description="The entity the tie goes from.")
+    object: EntityReference = Field(description="The entity the tie goes to.")
+    kind: TieKind = Field(
+        description="owns: owner -> asset; part_of: component -> parent; member_of: member -> "
+        "organisation; contract: supplier -> agency; the rest name dealings between the two."
+    )
+    status: TieStatus = Field(default=TieStatus.ACTIVE, description="The tie's status.")
+    start_date: PartialDate = Field(default="", description=f"When the tie began. {PARTIAL_DATE}")
+    end_date: PartialDate = Field(default="", description=f"When the tie ended. {PARTIAL_DATE}")
+    amount: Amount | None = Field(default=None, description="The amount involved, if any.")
+    currency: str = Field(
+        default="", max_length=3, description="ISO 4217 code; needed with an amount."
+    )
+    summary: str = Field(default="", description="A short account of the tie.")
+    citations: list[CitationIn] = Field(
+        description="The sources behind the tie. Required: a tie without a citation is refused."
+    )
+
+
+class TiePatch(Schema):
+    subject: EntityReference | None = Field(default=None, description="A new subject.")
+    object: EntityReference | None = Field(default=None, description="A new object.")
+    kind: TieKind | None = Field(default=None, description="A new kind.")
+    status: TieStatus | None = Field(
+        default=None, description="A new status; changing it needs a citation."
+    )
+    start_date: PartialDate | None = Field(
+        default=None, description=f"A new start date; null clears it. {PARTIAL_DATE}"
+    )
+    end_date: PartialDate | None = Field(
+        default=None,
+        description=f"A new end date; null clears it. Changing it needs a citation. {PARTIAL_DATE}",
+    )
+    amount: Amount | None = Field(default=None, description="A new amount; null clears it.")
+    currency: str | None = Field(
+        default=None, max_length=3, description="A new ISO 4217 code; null clears it."
+    )
+    summary: str | None = Field(default=None, description="A new summary.")
+    citation: CitationIn | None = Field(
+        default=None,
+        description="The source reporting the change; required when the status or end date "
+        "changes, and added to the tie's citations.",
+    )
+
+    @field_validator("subject", "object", "kind", "status", "summary")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        return _refuse_null(value)
+
+
+# --- builders -----------------------------------------------------------------------
+
+
+def entity_ref(entity: Entity) -> EntityRef:
+    return EntityRef(slug=entity.slug, name=entity.name)
+
+
+def entity_summary_out(entity: Entity) -> EntitySummaryOut:
+    return EntitySummaryOut(
+        slug=entity.slug,
+        name=entity.name,
+        kind=EntityKind(entity.kind),
+        aliases=list(entity.aliases),
+        country=_or_none(entity.country),
+    )
+
+
+def entity_out(entity: Entity, parents: list[list[Entity]]) -> EntityOut:
+    return EntityOut(
+        **entity_summary_out(entity).model_dump(),
+        summary=entity.summary,
+        identifiers=[
+            IdentifierOut(scheme=IdentifierScheme(i.scheme), value=i.value)
+            for i in entity.identifiers.all()
+        ],
+        parents=[[entity_ref(e) for e in chain] for chain in parents],
+        page=entity.get_absolute_url(),
+    )
+
+
+def citation_out(citation: Citation) -> CitationOut:
+    source = citation.source
+    return CitationOut(
+        id=citation.pk,
+        source_id=source.pk,
+        title=source.title,
+        publisher=source.publisher,
+        published=_or_none(source.published),
+        url=_or_none(source.url),
+        archive_sha256=_or_none(source.archive_sha256),
+        quote=citation.quote,
+        locator=citation.locator,
+    )
+
+
+def tie_out(rolled: RolledTie) -> TieOut:
+    """A tie as reached from an entity; ``tie.citations`` should be prefetched with sources."""
+    tie = rolled.tie
+    return TieOut(
+        id=tie.pk,
+        subject=entity_ref(tie.subject),
+        object=entity_ref(tie.object),
+        kind=TieKind(tie.kind),
+        status=TieStatus(tie.status),
+        start_date=_or_none(tie.start_date),
+        end_date=_or_none(tie.end_date),
+        amount=None if tie.amount is None else str(tie.amount),
+        currency=_or_none(tie.currency),
+        summary=tie.summary,
+        path=rolled.path_text(),
+        near_path=[e.slug for e in rolled.near_path],
+        far_path=[e.slug for e in rolled.far_path],
+        citations=[citation_out(c) for c in tie.citations.all()],
+        page=tie.get_absolute_url(),
+    )
+
+
+def lone_tie_out(tie: Tie) -> TieOut:
+    """A tie on its own, seen from its subject."""
+    return tie_out(RolledTie(tie=tie, near_path=[tie.subject]))
+
+
+def tie_ref(tie: Tie) -> TieRef:
+    return TieRef(
+        id=tie.pk,
+        subject=entity_ref(tie.subject),
+        kind=TieKind(tie.kind),
+        object=entity_ref(tie.object),
+        status=TieStatus(tie.status),
+    )
+
+
+def source_out(source: Source) -> SourceOut:
+    return SourceOut(
+        id=source.pk,
+        kind=SourceKind(source.kind),
+        title=source.title,
+        publisher=source.publisher,
+        url=_or_none(source.url),
+        published=_or_none(source.published),
+        retrieved=_or_none(source.retrieved),
+        archive_sha256=_or_none(source.archive_sha256),
+        page=source.get_absolute_url(),
+    )
+
+
+def source_detail_out(source: Source, citations: list[Citation]) -> SourceDetailOut:
+    """A source with the claims it backs; citations should select their tie and entity."""
+    return SourceDetailOut(
+        **source_out(source).model_dump(),
+        backs=[
+            BackedClaimOut(
+                citation_id=c.pk,
+                quote=c.quote,
+                locator=c.locator,
+                tie=None if c.tie is None else tie_ref(c.tie),
+                entity=None if c.entity is None else entity_ref(c.entity),
+            )
+            for c in citations
+        ],
+    )
