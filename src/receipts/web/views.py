@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from receipts.evidence import queries
@@ -42,12 +43,14 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
         "kinds": dict(TieKind.choices),
     }
     if rollup:
-        rolled = queries.rollup_ties(entity, rollup=True)
-        family = queries.family_paths(entity.pk)
-        context["rolled"] = rolled
-        context["family_size"] = len(family) - 1
+        shown = queries.rollup_ties(entity, rollup=True)
+        context["rolled"] = shown
+        context["family_size"] = len(queries.family_paths(entity.pk)) - 1
     else:
         context["grouped"] = queries.direct_ties(entity)
+        shown = [rt for group in context["grouped"].values() for rt in group]
+    # Drawn inline (not as <img>) so the neighbours in the picture are links.
+    context["tiemap"] = mark_safe(tie_map_svg(entity, shown))  # noqa: S308 - built with escaping
     return render(request, "web/entity.html", context)
 
 
