@@ -341,6 +341,32 @@ def attach_archive(source: Source, stream: IO[bytes], filename: str) -> Source:
     return source
 
 
+def record_archive_fingerprint(
+    source: Source, *, sha256: str, media_type: str, filename: str = "", size: int | None = None
+) -> Source:
+    """Record the fingerprint of an archived copy without reading it, as imports do.
+
+    The copy itself may live in another archive; ``receipts check`` reports it
+    as missing here until it is attached. The media type must be one that is
+    served safely, as for ``attach_archive``.
+    """
+    sha256 = sha256.strip().lower()
+    archive_path(sha256)  # refuses anything but a SHA-256 hex digest
+    if media_type not in ARCHIVE_MEDIA_TYPES:
+        allowed = ", ".join(ARCHIVE_MEDIA_TYPES)
+        raise EvidenceError(f"archive: media type {media_type!r} is not one of {allowed}")
+    if size is not None and size < 0:
+        raise EvidenceError(f"archive: size {size} is negative")
+    source.archive_sha256 = sha256
+    source.archive_media_type = media_type
+    source.archive_filename = Path(filename).name[:255] if filename else ""
+    source.archive_size = size
+    source.save(
+        update_fields=["archive_sha256", "archive_media_type", "archive_filename", "archive_size"]
+    )
+    return source
+
+
 def _structural_edge(subject: Entity, obj: Entity, kind: str) -> tuple[int, int] | None:
     """(parent, child) for a tie that builds a family or tree, else None."""
     if kind == TieKind.OWNS:

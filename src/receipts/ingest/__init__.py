@@ -1,0 +1,1 @@
+"""Importers and exporters that move evidence in and out of interchange formats."""
