@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "receipts.evidence",
+    "receipts.ingest",
     "receipts.web",
     "receipts.api",
 ]

@@ -50,6 +50,14 @@ class Entity(models.Model):
     )
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code.")
     summary = models.TextField(blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_entities",
+        help_text="Set when an editor merged this entity into another; undoing the merge clears it.",
+    )
     search_text = models.TextField(
         blank=True,
         editable=False,

@@ -1,0 +1,166 @@
+"""What imports store: federal contract records under their natural keys, the
+runs that brought them in, and the entity-resolution decisions around them.
+
+Amounts are integer cents so sums are exact on every database. Dates are ISO
+text, as in the evidence graph.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from receipts.evidence.models import Entity, Source, Tie
+
+
+class ImportRun(models.Model):
+    """One run of an importer: which files, what it found, how it ended."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    importer = models.CharField(max_length=50)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    files = models.JSONField(default=list, help_text="Each file read, with the kind found.")
+    counts = models.JSONField(default=dict)
+    report_path = models.CharField(max_length=1000, blank=True, help_text="Rejected rows report.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.importer} run {self.pk} ({self.status})"
+
+
+class ContractAward(models.Model):
+    """A federal contract award, keyed by USAspending's ``contract_award_unique_key``."""
+
+    award_key = models.CharField(max_length=200, unique=True, verbose_name="contract award unique key")
+    piid = models.CharField(max_length=100, blank=True, verbose_name="PIID")
+    parent_piid = models.CharField(max_length=100, blank=True, verbose_name="parent award PIID")
+    awarding_agency_code = models.CharField(max_length=10, blank=True)
+    awarding_sub_agency_code = models.CharField(max_length=10, blank=True)
+    awarding_office_code = models.CharField(max_length=20, blank=True)
+    sub_agency = models.ForeignKey(
+        Entity, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The awarding sub-agency (e.g. ICE), the object of the contract tie.",
+    )
+    recipient = models.ForeignKey(
+        Entity, on_delete=models.PROTECT, null=True, blank=True, related_name="contract_awards"
+    )
+    recipient_uei = models.CharField(max_length=12, blank=True, verbose_name="recipient UEI")
+    recipient_duns = models.CharField(max_length=9, blank=True, verbose_name="recipient DUNS")
+    recipient_name = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    summary_obligated_cents = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="total_obligated_amount from an award summary file; used only when no "
+        "transaction of the award is stored.",
+    )
+    summary_base_date = models.CharField(max_length=10, blank=True)
+    summary_latest_date = models.CharField(max_length=10, blank=True)
+    permalink = models.URLField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=32, blank=True)
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The dataset-row source that cites this award.",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient", "sub_agency"])]
+
+    def __str__(self) -> str:
+        return self.award_key
+
+
+class ContractTransaction(models.Model):
+    """One action (award or modification) on a contract, keyed by ``contract_transaction_unique_key``."""
+
+    transaction_key = models.CharField(max_length=250, unique=True, verbose_name="contract transaction unique key")
+    award_key = models.CharField(max_length=200, db_index=True)
+    modification_number = models.CharField(max_length=50, blank=True)
+    action_date = models.CharField(max_length=10)
+    fiscal_year = models.PositiveSmallIntegerField()
+    obligation_cents = models.BigIntegerField(help_text="federal_action_obligation, in cents; negative for de-obligations.")
+    recipient_uei = models.CharField(max_length=12, blank=True)
+    recipient_duns = models.CharField(max_length=9, blank=True)
+    recipient_name = models.CharField(max_length=500, blank=True)
+    parent_uei = models.CharField(max_length=12, blank=True)
+    parent_duns = models.CharField(max_length=9, blank=True)
+    parent_name = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=32, blank=True)
+
+    def __str__(self) -> str:
+        return self.transaction_key
+
+
+class ContractTotals(models.Model):
+    """The figures behind a contract tie, derived from the stored awards and transactions."""
+
+    tie = models.OneToOneField(Tie, on_delete=models.CASCADE, related_name="contract_totals")
+    obligated_cents = models.BigIntegerField()
+    award_count = models.PositiveIntegerField()
+    transaction_count = models.PositiveIntegerField()
+    first_action_date = models.CharField(max_length=10, blank=True)
+    last_action_date = models.CharField(max_length=10, blank=True)
+    by_fiscal_year = models.JSONField(default=dict, help_text="Fiscal year -> obligated cents.")
+
+    class Meta:
+        verbose_name_plural = "contract totals"
+
+    def __str__(self) -> str:
+        return f"totals of {self.tie}"
+
+
+class ReviewItem(models.Model):
+    """A possible duplicate found by name alone. It waits for an editor; nothing merges silently."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        MERGED = "merged", "Merged"
+        DISTINCT = "distinct", "Kept apart"
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="review_items")
+    candidate = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(help_text="Name similarity, 0 to 100.")
+    reason = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["status", "-score", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "candidate"], name="review_item_unique_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} ~ {self.candidate} ({self.score:.0f})"
+
+
+class EntityMerge(models.Model):
+    """A merge of one entity into another, with what moved, so it can be undone."""
+
+    keep = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="+")
+    dropped = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="+")
+    moved = models.JSONField(help_text="Ids of the rows moved from the dropped entity, by table.")
+    reason = models.CharField(max_length=300, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    merged_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at"]
+
+    def __str__(self) -> str:
+        return f"{self.dropped} merged into {self.keep}"
