@@ -56,6 +56,9 @@ class ContractAward(models.Model):
     recipient_uei = models.CharField(max_length=12, blank=True, verbose_name="recipient UEI")
     recipient_duns = models.CharField(max_length=9, blank=True, verbose_name="recipient DUNS")
     recipient_name = models.CharField(max_length=500, blank=True)
+    parent_uei = models.CharField(max_length=12, blank=True, verbose_name="recipient parent UEI")
+    parent_duns = models.CharField(max_length=9, blank=True, verbose_name="recipient parent DUNS")
+    parent_name = models.CharField(max_length=500, blank=True, verbose_name="recipient parent name")
     description = models.TextField(blank=True)
     summary_obligated_cents = models.BigIntegerField(
         null=True, blank=True,
