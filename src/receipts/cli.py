@@ -163,7 +163,20 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     _serve(host, port, workers, threads)
 
 
-def _tie_record(rt: Any) -> dict[str, Any]:
+def _totals_record(totals: Any) -> dict[str, Any] | None:
+    if totals is None:
+        return None
+    return {
+        "obligated": f"{totals.obligated_cents / 100:.2f}",
+        "award_count": totals.award_count,
+        "transaction_count": totals.transaction_count,
+        "first_action_date": totals.first_action_date,
+        "last_action_date": totals.last_action_date,
+        "by_fiscal_year": {fy: f"{cents / 100:.2f}" for fy, cents in totals.by_fiscal_year.items()},
+    }
+
+
+def _tie_record(rt: Any, totals: Any = None) -> dict[str, Any]:
     tie = rt.tie
     return {
         "path": rt.path_text(),
@@ -176,6 +189,7 @@ def _tie_record(rt: Any) -> dict[str, Any]:
         "amount": str(tie.amount) if tie.amount is not None else None,
         "currency": tie.currency or None,
         "summary": tie.summary,
+        "contract_totals": _totals_record(totals),
         "citations": [
             {
                 "source": c.source.title,
@@ -201,9 +215,10 @@ def _dates_text(start: str | None, end: str | None) -> str:
     return ""
 
 
-def _cite_text(record: dict[str, Any]) -> str:
+def _cite_text(record: dict[str, Any], limit: int = 3) -> str:
+    """The first few citations as text; JSON output carries them all."""
     parts = []
-    for c in record["citations"]:
+    for c in record["citations"][:limit]:
         bits = [c["source"]]
         if c["publisher"]:
             bits.append(c["publisher"])
@@ -213,6 +228,9 @@ def _cite_text(record: dict[str, Any]) -> str:
         if c["locator"]:
             text += f" ({c['locator']})"
         parts.append(text)
+    extra = len(record["citations"]) - limit
+    if extra > 0:
+        parts.append(f"and {extra} more")
     return "; ".join(parts)
 
 
@@ -228,7 +246,11 @@ def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]
 
     entity = _resolve(name)
     to = _resolve(to_name) if to_name else None
-    records = [_tie_record(rt) for rt in rollup_ties(entity, rollup=rollup, to=to)]
+    from receipts.ingest.models import ContractTotals
+
+    rolled = rollup_ties(entity, rollup=rollup, to=to)
+    totals = {t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=[rt.tie.pk for rt in rolled])}
+    records = [_tie_record(rt, totals.get(rt.tie.pk)) for rt in rolled]
     if fmt == "json":
         json.dump(
             {"entity": entity.name, "to": to.name if to else None, "rollup": rollup, "ties": records},
@@ -414,6 +436,57 @@ def import_ftm_command(file: IO[str]) -> None:
     click.echo(summary.describe())
 
 
+@import_group.command("usaspending")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--date-format",
+    help="How dates damaged by a spreadsheet are written, e.g. %d/%m/%Y. Without it such "
+    "dates are refused, never guessed.",
+)
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Where to write rejected rows (CSV).")
+@click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(100, 1_000_000))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Summary format.")
+def import_usaspending_command(
+    paths: tuple[Path, ...], date_format: str | None, report: Path | None, batch_size: int, fmt: str
+) -> None:
+    """Import USAspending contract downloads: CSV files, zips or folders of them."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from receipts.ingest.usaspending.importer import import_usaspending
+
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 110)
+    columns = [
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=console, transient=False, disable=fmt == "json" and not console.is_terminal) as bar:
+        tasks: dict[str, Any] = {}
+        started: dict[str, float] = {}
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            import time
+
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total, rate="")
+                started[phase] = time.perf_counter()
+            elapsed = time.perf_counter() - started[phase]
+            rate = f"{done / elapsed:,.0f} rows/s" if phase.startswith("storing") and elapsed > 0 else ""
+            bar.update(tasks[phase], completed=done, total=total, rate=rate)
+
+        summary = import_usaspending(
+            list(paths), date_format=date_format, report_path=report, batch_size=batch_size, progress=progress
+        )
+    if fmt == "json":
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        for line in summary.lines():
+            click.echo(line)
+
+
 # --- API tokens -------------------------------------------------------------------
 
 
@@ -440,3 +513,170 @@ def token_revoke(token_value: str) -> None:
 
     revoke_token(token_value)
     click.echo("revoked")
+
+
+# --- review queue and merges ------------------------------------------------------
+
+
+def _review_record(item: Any) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "entity": {"name": item.entity.name, "slug": item.entity.slug},
+        "candidate": {"name": item.candidate.name, "slug": item.candidate.slug},
+        "score": round(item.score, 1),
+        "reason": item.reason,
+        "created_at": item.created_at.isoformat(),
+    }
+
+
+def _merge_record(merge: Any) -> dict[str, Any]:
+    return {
+        "id": merge.pk,
+        "keep": {"name": merge.keep.name, "slug": merge.keep.slug},
+        "dropped": {"name": merge.dropped.name, "slug": merge.dropped.slug},
+        "reason": merge.reason,
+        "decided_by": merge.decided_by.get_username() if merge.decided_by else None,
+        "merged_at": merge.merged_at.isoformat(),
+        "undone_at": merge.undone_at.isoformat() if merge.undone_at else None,
+        "undone_by": merge.undone_by.get_username() if merge.undone_by else None,
+        "moved": {k: len(v) for k, v in merge.moved.items()},
+    }
+
+
+def _print_table(
+    title: str, columns: tuple[str, ...], rows: list[list[str]], output: IO[str]
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(file=output, width=None if output.isatty() else 160).print(table)
+
+
+def _review_item(item_id: int) -> Any:
+    from receipts.ingest.models import ReviewItem
+
+    item = ReviewItem.objects.filter(pk=item_id).first()
+    if item is None:
+        raise NameError_(f"no review item {item_id}")
+    return item
+
+
+_review_format = click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table"
+)
+_review_output = click.option(
+    "-o", "--output", type=click.File("w"), default="-", help="Output file (default stdout)."
+)
+
+
+@main.group("review", invoke_without_command=True)
+@_review_format
+@_review_output
+@click.pass_context
+def review_group(ctx: click.Context, fmt: str, output: IO[str]) -> None:
+    """Possible duplicates found by name: list them, merge or keep apart, undo merges."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(review_list, fmt=fmt, output=output)
+
+
+@review_group.command("list")
+@_review_format
+@_review_output
+def review_list(fmt: str, output: IO[str]) -> None:
+    """List pending review items: the new entity, the look-alike it may be, the score."""
+    from receipts.ingest.queries import pending_review_items
+
+    records = [_review_record(item) for item in pending_review_items()]
+    if fmt == "json":
+        json.dump({"pending": records}, output, indent=2, ensure_ascii=False)
+        output.write("\n")
+        return
+    if not records:
+        click.echo("No review items are pending.", file=output)
+        return
+    rows = [
+        [
+            str(r["id"]),
+            f"{r['entity']['name']} ({r['entity']['slug']})",
+            f"{r['candidate']['name']} ({r['candidate']['slug']})",
+            f"{r['score']:.0f}",
+            r["reason"],
+        ]
+        for r in records
+    ]
+    columns = ("Id", "New entity", "Candidate", "Score", "Reason")
+    _print_table(f"{len(records)} pending review items", columns, rows, output)
+
+
+@review_group.command("merge")
+@click.argument("item_id", metavar="ID", type=int)
+def review_merge(item_id: int) -> None:
+    """Merge the new entity of review item ID into its candidate."""
+    from receipts.ingest.services import decide_review
+
+    item = _review_item(item_id)
+    merge = decide_review(item, merge=True, decided_by=None)
+    assert merge is not None
+    click.echo(
+        f"merge {merge.pk}: {merge.dropped.name} merged into {merge.keep.name} "
+        f"(undo with: receipts review unmerge {merge.pk})"
+    )
+
+
+@review_group.command("distinct")
+@click.argument("item_id", metavar="ID", type=int)
+def review_distinct(item_id: int) -> None:
+    """Keep the two entities of review item ID apart."""
+    from receipts.ingest.services import decide_review
+
+    item = _review_item(item_id)
+    decide_review(item, merge=False, decided_by=None)
+    click.echo(f"review item {item.pk}: {item.entity.name} and {item.candidate.name} kept apart")
+
+
+@review_group.command("unmerge")
+@click.argument("merge_id", metavar="MERGE_ID", type=int)
+def review_unmerge(merge_id: int) -> None:
+    """Undo merge MERGE_ID: what moved goes back and the dropped entity returns."""
+    from receipts.ingest.models import EntityMerge
+    from receipts.ingest.services import unmerge
+
+    merge = EntityMerge.objects.filter(pk=merge_id).first()
+    if merge is None:
+        raise NameError_(f"no merge {merge_id}")
+    unmerge(merge, decided_by=None)
+    click.echo(f"merge {merge.pk} undone: {merge.dropped.name} stands apart from {merge.keep.name}")
+
+
+@review_group.command("log")
+@_review_format
+@_review_output
+def review_log(fmt: str, output: IO[str]) -> None:
+    """List merges, newest first, with what moved and whether they were undone."""
+    from receipts.ingest.queries import merge_log
+
+    records = [_merge_record(m) for m in merge_log()]
+    if fmt == "json":
+        json.dump({"merges": records}, output, indent=2, ensure_ascii=False)
+        output.write("\n")
+        return
+    if not records:
+        click.echo("No merges yet.", file=output)
+        return
+    rows = [
+        [
+            str(r["id"]),
+            f"{r['dropped']['name']} → {r['keep']['name']}",
+            r["merged_at"][:16],
+            r["decided_by"] or "",
+            r["undone_at"][:16] if r["undone_at"] else "",
+            r["reason"],
+        ]
+        for r in records
+    ]
+    _print_table("Merges", ("Id", "Merged", "When", "By", "Undone", "Reason"), rows, output)

@@ -1,8 +1,8 @@
 """Reads of the evidence graph: search, name resolution and rollups.
 
 Rollups walk ownership (owner -> asset) and part_of (component -> parent)
-ties breadth-first, one query per level, so each member of a family is found
-by its shortest path. A visited set makes them cycle-safe and
+ties breadth-first, a whole family in one recursive query, so each member of a
+family is found by its shortest path. A visited set makes them cycle-safe and
 ``settings.ROLLUP_MAX_DEPTH`` bounds their depth even on a damaged graph.
 """
 
@@ -12,7 +12,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from .models import Citation, Entity, Identifier, Tie, TieKind, TieStatus
 
@@ -70,16 +72,44 @@ def family_paths(root_id: int, max_depth: int | None = None) -> dict[int, list[i
     """
     depth_limit = settings.ROLLUP_MAX_DEPTH if max_depth is None else max_depth
     paths: dict[int, list[int]] = {root_id: [root_id]}
-    frontier = [root_id]
-    depth = 0
-    while frontier and depth < depth_limit:
-        depth += 1
-        nxt: list[int] = []
-        for parent, child in _child_edges(frontier, include_ended=False):
+    if depth_limit < 1:
+        return paths
+    # One query for the whole family rather than one per level: a page that
+    # rolls up two six-level trees spends its time here otherwise. The walk
+    # lists (parent, child, depth) for every route within the depth bound, so
+    # a cycle ends at the bound; read by depth, the first route to a member is
+    # a shortest one and the visited check keeps only it.
+    table = connection.ops.quote_name(Tie._meta.db_table)
+    sql = f"""
+        WITH RECURSIVE walk(parent_id, child_id, depth) AS (
+            SELECT CAST(%s AS BIGINT), CAST(%s AS BIGINT), 0
+            UNION
+            SELECT w.child_id,
+                   CASE WHEN t.kind = %s THEN t.object_id ELSE t.subject_id END,
+                   w.depth + 1
+            FROM walk w
+            JOIN {table} t
+              ON (t.kind = %s AND t.subject_id = w.child_id)
+              OR (t.kind = %s AND t.object_id = w.child_id)
+            WHERE w.depth < %s AND t.status <> %s
+        )
+        SELECT parent_id, child_id FROM walk WHERE depth > 0
+        ORDER BY depth, parent_id, child_id
+    """  # noqa: S608 - the table name is the model's own; every value is a parameter
+    params = [
+        root_id,
+        root_id,
+        str(TieKind.OWNS),
+        str(TieKind.OWNS),
+        str(TieKind.PART_OF),
+        depth_limit,
+        str(TieStatus.ENDED),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for parent, child in cursor.fetchall():
             if child not in paths:
                 paths[child] = [*paths[parent], child]
-                nxt.append(child)
-        frontier = nxt
     return paths
 
 
@@ -128,10 +158,34 @@ def _ties_touching(ids: Sequence[int]) -> QuerySet[Tie]:
     return Tie.objects.filter(Q(subject_id__in=ids) | Q(object_id__in=ids))
 
 
-def _with_receipts(qs: QuerySet[Tie]) -> QuerySet[Tie]:
-    return qs.select_related("subject", "object").prefetch_related(
-        Prefetch("citations", queryset=Citation.objects.select_related("source").order_by("id"))
-    )
+def _with_receipts(qs: QuerySet[Tie], citations_limit: int | None = None) -> QuerySet[Tie]:
+    """Ties with their ends and citations; with a limit, only the first few citations
+    are loaded and ``citation_count`` tells how many there are (an imported contract
+    tie can cite thousands of award records)."""
+    qs = qs.select_related("subject", "object")
+    if citations_limit is None:
+        citations = Citation.objects.select_related("source").order_by("id")
+        return qs.prefetch_related(Prefetch("citations", queryset=citations))
+    return qs.annotate(citation_count=Count("citations"))
+
+
+def _prefetch_first_citations(ties: list[Tie], limit: int) -> None:
+    """Load each tie's first ``limit`` citations as its prefetched ``citations``."""
+    by_tie: dict[int, list[Citation]] = {t.pk: [] for t in ties}
+    ids = list(by_tie)
+    for chunk in _chunks(ids):
+        rows = (
+            Citation.objects.filter(tie_id__in=chunk)
+            .annotate(rank=Window(RowNumber(), partition_by=F("tie_id"), order_by=F("id").asc()))
+            .filter(rank__lte=limit)
+            .select_related("source")
+            .order_by("tie_id", "id")
+        )
+        for c in rows:
+            by_tie[c.tie_id].append(c)
+    for tie in ties:
+        # Django's own prefetch cache: tie.citations.all() then reads this list.
+        tie._prefetched_objects_cache = {"citations": by_tie[tie.pk]}  # type: ignore[attr-defined]
 
 
 def rollup_ties(
@@ -143,6 +197,7 @@ def rollup_ties(
     statuses: Iterable[str] | None = None,
     include_structural: bool | None = None,
     max_depth: int | None = None,
+    citations_limit: int | None = None,
 ) -> list[RolledTie]:
     """Ties of ``entity`` (and, with ``rollup``, of its family or tree).
 
@@ -169,8 +224,12 @@ def rollup_ties(
         if far is not None and len(far) <= _CHUNK:
             far_ids = list(far)
             qs = qs.filter(Q(subject_id__in=far_ids) | Q(object_id__in=far_ids))
-        for tie in _with_receipts(qs):
-            found[tie.pk] = tie
+        for tie in _with_receipts(qs, citations_limit):
+            if tie.subject.merged_into_id is None and tie.object.merged_into_id is None:
+                found[tie.pk] = tie  # a merged entity is no end of a tie
+
+    if citations_limit is not None:
+        _prefetch_first_citations(list(found.values()), citations_limit)
 
     needed: set[int] = set()
     for path in near.values():
@@ -211,10 +270,10 @@ def rollup_ties(
     return out
 
 
-def direct_ties(entity: Entity) -> dict[str, list[RolledTie]]:
+def direct_ties(entity: Entity, citations_limit: int | None = None) -> dict[str, list[RolledTie]]:
     """The entity's own ties, grouped by kind in the order of the kinds."""
     grouped: dict[str, list[RolledTie]] = {}
-    for rt in rollup_ties(entity):
+    for rt in rollup_ties(entity, citations_limit=citations_limit):
         grouped.setdefault(rt.tie.kind, []).append(rt)
     order = {k: i for i, k in enumerate(TieKind.values)}
     return dict(sorted(grouped.items(), key=lambda kv: order.get(kv[0], 99)))
@@ -262,7 +321,8 @@ def exact_matches(query: str) -> list[Entity]:
     by_identifier = Entity.objects.filter(
         pk__in=Identifier.objects.filter(value__iexact=query.strip()).values("entity_id")
     )
-    return list((by_text | by_identifier).distinct().order_by("name"))
+    found = (by_text | by_identifier).filter(merged_into__isnull=True)
+    return list(found.distinct().order_by("name"))
 
 
 def search_entities(query: str, limit: int = 50) -> list[Entity]:
@@ -276,11 +336,20 @@ def search_entities(query: str, limit: int = 50) -> list[Entity]:
     # not "Justice"; "amaz" finds Amazon.
     word_start = Q(search_text__contains=f"\n{q}") | Q(search_text__contains=f" {q}")
     partial = (
-        Entity.objects.filter(word_start)
+        Entity.objects.filter(word_start, merged_into__isnull=True)
         .exclude(pk__in=seen)
         .order_by("name")[: max(limit - len(exact), 0)]
     )
     return [*exact, *partial][:limit]
+
+
+def surviving_entity(entity: Entity) -> Entity:
+    """The entity that ``entity`` was merged into, following merges of merges; else itself."""
+    seen = {entity.pk}
+    while entity.merged_into_id is not None and entity.merged_into_id not in seen:
+        seen.add(entity.merged_into_id)
+        entity = Entity.objects.get(pk=entity.merged_into_id)
+    return entity
 
 
 class NameNotFound(LookupError):

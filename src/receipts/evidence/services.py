@@ -590,6 +590,177 @@ def cite_tie(tie: Tie, citation: CitationInput, created_by: Any = None) -> Citat
 
 
 @transaction.atomic
+def cite_tie_bulk(tie: Tie, items: Sequence[tuple[int, str, str]]) -> int:
+    """Add many citations at once as (source id, quote, locator); returns how many were new.
+
+    For importers citing thousands of records: one query for what exists,
+    one bulk insert for the rest.
+    """
+    existing = set(tie.citations.values_list("source_id", "quote", "locator"))
+    fresh: list[Citation] = []
+    for source_id, quote, locator in items:
+        key = (source_id, quote.strip(), locator.strip())
+        if key not in existing:
+            existing.add(key)
+            fresh.append(Citation(tie=tie, source_id=source_id, quote=key[1], locator=key[2]))
+    Citation.objects.bulk_create(fresh, batch_size=2000)
+    return len(fresh)
+
+
+@transaction.atomic
+def remove_tie_citations(tie: Tie, source_ids: Iterable[int]) -> int:
+    """Remove the tie's citations of these sources, unless that would leave it uncited."""
+    ids = list(source_ids)
+    if not ids:
+        return 0
+    remaining = tie.citations.exclude(source_id__in=ids).count()
+    if remaining == 0:
+        raise EvidenceError(f"citation: removing them would leave the tie {tie} without a citation")
+    deleted, _ = tie.citations.filter(source_id__in=ids).delete()
+    return deleted
+
+
+@dataclass
+class TieSpec:
+    """A non-structural tie for ``record_ties_bulk``, with its citations as
+    (source id, quote, locator). Saved under its FtM id, so repeating it updates."""
+
+    subject_id: int
+    object_id: int
+    kind: str
+    ftm_id: str
+    citations: list[tuple[int, str, str]]
+    status: str = TieStatus.ACTIVE
+    start_date: str = ""
+    end_date: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    summary: str = ""
+
+
+@transaction.atomic
+def record_ties_bulk(
+    specs: Sequence[TieSpec], *, prune_source_kind: str | None = None, keep_status: bool = True
+) -> dict[str, int]:
+    """Create or update many contract-like ties at once; returns tie ids by FtM id.
+
+    The same rules as ``record_tie``: every tie needs a citation, dates stay
+    partial, an amount needs a currency. Ownership and part_of ties are refused
+    here because they need the one-by-one cycle check. With ``keep_status``,
+    a status an editor set on an existing tie is left alone. With
+    ``prune_source_kind``, citations of that kind of source that a spec no
+    longer lists are removed (an award that left the tie); others stay.
+    """
+    for spec in specs:
+        if spec.kind in STRUCTURAL_KINDS:
+            raise EvidenceError(f"kind: {spec.kind} ties are recorded one by one (cycle check)")
+        _check_choice(spec.kind, TieKind, "kind")
+        _check_choice(spec.status, TieStatus, "status")
+        if not spec.citations:
+            raise EvidenceError(f"citation: the tie {spec.ftm_id} has no citation; every tie needs a source")
+        if spec.subject_id == spec.object_id:
+            raise EvidenceError(f"object: the tie {spec.ftm_id} connects an entity to itself")
+        spec.start_date = parse_partial_date(spec.start_date, "start_date")
+        spec.end_date = parse_partial_date(spec.end_date, "end_date")
+        if spec.amount is not None and not spec.currency:
+            raise EvidenceError(f"currency: the tie {spec.ftm_id} has an amount without a currency")
+    ids: dict[str, int] = {}
+    fields = ["subject_id", "object_id", "kind", "start_date", "end_date", "amount", "currency", "summary"]
+    for start in range(0, len(specs), 1000):
+        chunk = specs[start : start + 1000]
+        existing = {t.ftm_id: t for t in Tie.objects.filter(ftm_id__in=[s.ftm_id for s in chunk])}
+        fresh, changed = [], []
+        for spec in chunk:
+            tie = existing.get(spec.ftm_id)
+            if tie is None:
+                fresh.append(Tie(ftm_id=spec.ftm_id, status=spec.status, **{f: getattr(spec, f) for f in fields}))
+                continue
+            if not keep_status:
+                tie.status = spec.status
+            for f in fields:
+                setattr(tie, f, getattr(spec, f))
+            changed.append(tie)
+        Tie.objects.bulk_create(fresh, batch_size=1000)
+        Tie.objects.bulk_update(changed, [*fields, "status"], batch_size=1000)
+        ids.update(Tie.objects.filter(ftm_id__in=[s.ftm_id for s in chunk]).values_list("ftm_id", "id"))
+        tie_ids = [ids[s.ftm_id] for s in chunk]
+        have = set(
+            Citation.objects.filter(tie_id__in=tie_ids).values_list("tie_id", "source_id", "quote", "locator")
+        )
+        new_citations: list[Citation] = []
+        wanted_sources: dict[int, set[int]] = {}
+        for spec in chunk:
+            tie_id = ids[spec.ftm_id]
+            wanted_sources[tie_id] = {c[0] for c in spec.citations}
+            for source_id, quote, locator in spec.citations:
+                key = (tie_id, source_id, quote.strip(), locator.strip())
+                if key not in have:
+                    have.add(key)
+                    new_citations.append(Citation(tie_id=tie_id, source_id=source_id, quote=key[2], locator=key[3]))
+        Citation.objects.bulk_create(new_citations, batch_size=2000)
+        if prune_source_kind is not None:
+            stale = [
+                pk
+                for pk, tie_id, source_id in Citation.objects.filter(
+                    tie_id__in=tie_ids, source__kind=prune_source_kind
+                ).values_list("pk", "tie_id", "source_id")
+                if source_id not in wanted_sources[tie_id]
+            ]
+            for i in range(0, len(stale), 1000):
+                Citation.objects.filter(pk__in=stale[i : i + 1000]).delete()
+    return ids
+
+
+@dataclass(frozen=True)
+class RecordSource:
+    """A dataset record (one award, one filing) to keep as a Source, keyed by its FtM id."""
+
+    ftm_id: str
+    title: str
+    url: str = ""
+    publisher: str = ""
+    published: str = ""
+    retrieved: str = ""
+    kind: str = SourceKind.DATASET_ROW
+
+
+def save_record_sources(records: Sequence[RecordSource]) -> dict[str, int]:
+    """Create or update many record sources at once; returns their ids by FtM id.
+
+    The same checks as ``save_source`` (kind, title, partial dates), done in
+    bulk because an import cites one record per award.
+    """
+    ids: dict[str, int] = {}
+    fields = ["kind", "title", "url", "publisher", "published", "retrieved"]
+    for start in range(0, len(records), 1000):
+        chunk = records[start : start + 1000]
+        for r in chunk:
+            _check_choice(r.kind, SourceKind, "kind")
+            if not r.title.strip():
+                raise EvidenceError(f"title: the record {r.ftm_id} has no title")
+            parse_partial_date(r.published, "published")
+            parse_partial_date(r.retrieved, "retrieved")
+        existing = {s.ftm_id: s for s in Source.objects.filter(ftm_id__in=[r.ftm_id for r in chunk])}
+        fresh, changed = [], []
+        for r in chunk:
+            values = {f: getattr(r, f) for f in fields}
+            found = existing.get(r.ftm_id)
+            if found is None:
+                fresh.append(Source(ftm_id=r.ftm_id, **values))
+            elif any(getattr(found, f) != v for f, v in values.items()):
+                for f, v in values.items():
+                    setattr(found, f, v)
+                changed.append(found)
+        with transaction.atomic():
+            Source.objects.bulk_create(fresh, batch_size=1000)
+            Source.objects.bulk_update(changed, fields, batch_size=1000)
+        ids.update(
+            Source.objects.filter(ftm_id__in=[r.ftm_id for r in chunk]).values_list("ftm_id", "id")
+        )
+    return ids
+
+
+@transaction.atomic
 def remove_citation(citation: Citation) -> None:
     """Remove a citation, unless it is the last one backing its tie."""
     if citation.tie_id is not None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import editor, views
+from . import editor, review, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,4 +17,7 @@ urlpatterns = [
     path("edit/ties/new/", editor.tie_new, name="tie-new"),
     path("edit/ties/<int:pk>/", editor.tie_edit, name="tie-edit"),
     path("edit/ties/<int:pk>/cite/", editor.tie_cite, name="tie-cite"),
+    path("edit/review/", review.review_page, name="review"),
+    path("edit/review/<int:pk>/decide/", review.review_decide, name="review-decide"),
+    path("edit/review/merges/<int:pk>/undo/", review.merge_undo, name="merge-undo"),
 ]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from receipts.evidence import queries
 from receipts.evidence.models import Citation, Entity, Source, Tie, TieKind
 from receipts.evidence.services import EvidenceError, archive_path
+from receipts.ingest.models import ContractTotals
 
+from .charts import obligations_chart_svg
 from .tiemap import tie_map_svg
 
 
@@ -31,9 +34,30 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", context)
 
 
+# Receipts listed under each tie on entity pages; the tie page lists them all.
+RECEIPTS_SHOWN = 5
+
+
+def _attach_contract_totals(ties: list[Tie]) -> dict[int, int]:
+    """Set ``tie.totals`` on contract ties and sum their obligations by fiscal year."""
+    ids = [t.pk for t in ties if t.kind == TieKind.CONTRACT]
+    totals = {t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=ids)} if ids else {}
+    by_fy: dict[int, int] = {}
+    for tie in ties:
+        tie.totals = totals.get(tie.pk)  # type: ignore[attr-defined]
+        if tie.totals is not None:  # type: ignore[attr-defined]
+            for fy, cents in tie.totals.by_fiscal_year.items():  # type: ignore[attr-defined]
+                by_fy[int(fy)] = by_fy.get(int(fy), 0) + int(cents)
+    return by_fy
+
+
 @require_safe
 def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
     entity = get_object_or_404(Entity, slug=slug)
+    if entity.merged_into_id is not None:
+        survivor = queries.surviving_entity(entity)
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(survivor.get_absolute_url() + (f"?{query}" if query else ""))
     rollup = request.GET.get("rollup") == "1"
     context = {
         "entity": entity,
@@ -43,12 +67,18 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
         "kinds": dict(TieKind.choices),
     }
     if rollup:
-        shown = queries.rollup_ties(entity, rollup=True)
+        shown = queries.rollup_ties(entity, rollup=True, citations_limit=RECEIPTS_SHOWN)
         context["rolled"] = shown
         context["family_size"] = len(queries.family_paths(entity.pk)) - 1
     else:
-        context["grouped"] = queries.direct_ties(entity)
+        context["grouped"] = queries.direct_ties(entity, citations_limit=RECEIPTS_SHOWN)
         shown = [rt for group in context["grouped"].values() for rt in group]
+    by_fy = _attach_contract_totals([rt.tie for rt in shown])
+    if by_fy:
+        context["obligations_chart"] = mark_safe(  # noqa: S308 - built with escaping
+            obligations_chart_svg(by_fy, f"Contract obligations by fiscal year: {entity.name}")
+        )
+        context["obligations"] = sorted(by_fy.items())
     # Drawn inline (not as <img>) so the neighbours in the picture are links.
     context["tiemap"] = mark_safe(tie_map_svg(entity, shown))  # noqa: S308 - built with escaping
     return render(request, "web/entity.html", context)
@@ -66,8 +96,16 @@ def entity_map(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def tie_page(request: HttpRequest, pk: int) -> HttpResponse:
     tie = get_object_or_404(Tie.objects.select_related("subject", "object"), pk=pk)
-    citations = tie.citations.select_related("source")
-    return render(request, "web/tie.html", {"tie": tie, "citations": citations})
+    paginator = Paginator(tie.citations.select_related("source").order_by("id"), 100)
+    page = paginator.get_page(request.GET.get("page"))
+    context: dict[str, object] = {"tie": tie, "citations": page, "page": page}
+    by_fy = _attach_contract_totals([tie])
+    if by_fy:
+        context["obligations_chart"] = mark_safe(  # noqa: S308 - built with escaping
+            obligations_chart_svg(by_fy, f"Obligations by fiscal year: {tie}")
+        )
+        context["obligations"] = sorted(by_fy.items())
+    return render(request, "web/tie.html", context)
 
 
 @require_safe

@@ -1,0 +1,719 @@
+"""Entity resolution for federal contract recipients: UEI first, then DUNS, then the name.
+
+Invariant: only a shared strong identifier (UEI, DUNS) links a record to an
+existing entity on its own. A name alone links only to the entity an earlier
+identifier-less record with the same name key created; any other name match
+makes a new entity and a ReviewItem for an editor, never a merge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from django.db import transaction
+from rapidfuzz import fuzz, process
+from rigour.names import extract_org_types, replace_org_types_compare, tokenize_name
+from rigour.text import ascii_text
+
+from receipts.evidence.models import Entity, EntityKind, Identifier, IdentifierScheme
+from receipts.evidence.services import EvidenceError
+
+from . import services
+from .models import NameOnlyRecipient, ReviewItem
+
+# From this score two names count as one company (``cluster_names``). Only
+# spelling slips inside words and word order reach it: a missing or added
+# word, a plural, a number or a legal form never does.
+MATCH_THRESHOLD = 95.0
+# From this score a new entity waits in the review queue beside the existing one.
+REVIEW_THRESHOLD = 85.0
+# At most this many review items per new entity, the best-scoring first.
+MAX_CANDIDATES = 3
+# Scores for different keys that are the same words: reordered, or spaced differently.
+SAME_WORDS_SCORE = 98.0
+SAME_LETTERS_SCORE = 97.0
+# Scores for a near-match that differs by a whole word or a plural: worth a look, never a match.
+WORD_DIFFERENCE_CAP = 90.0
+# Two words this alike (rapidfuzz ratio) may be one word misspelt.
+MISSPELLING_RATIO = 80.0
+# A legal form on one side only: the same core scores 90, below MATCH_THRESHOLD.
+ONE_SIDED_FORM_PENALTY = 10.0
+
+# Names are compared only with names that start with the same letters.
+_BLOCK_LETTERS = 4
+# Rapidfuzz's best raw hits per name that the full rules then score: bounds the
+# work per name when a block holds many look-alikes.
+_RAW_HITS = 25
+# Keep IN lists well under every backend's parameter limit.
+_CHUNK = 1000
+
+# "(DBA ACME SYSTEMS)", "(F/K/A ...)" anywhere in a name: the legal name is outside them.
+_ALSO_KNOWN_AS = (
+    r"d\s*[./]?\s*b\s*[./]?\s*a\b\.?|a\s*[./]?\s*k\s*[./]?\s*a\b\.?|f\s*[./]?\s*k\s*[./]?\s*a\b\.?"
+    r"|doing\s+business\s+as\b|formerly\s+known\s+as\b|formerly\b"
+)
+_BRACKETED_AKA = re.compile(rf"[(\[]\s*(?:{_ALSO_KNOWN_AS})[^)\]]*[)\]]?", re.IGNORECASE)
+# The same phrases as tokens, when they are not bracketed: everything after them goes.
+_AKA_TOKENS: tuple[tuple[str, ...], ...] = (
+    ("dba",), ("d", "b", "a"), ("aka",), ("a", "k", "a"), ("fka",), ("f", "k", "a"),
+    ("doing", "business", "as"), ("formerly", "known", "as"), ("formerly",),
+)  # fmt: skip
+# Spelled-out or split US legal forms that rigour's table leaves alone; rigour
+# then folds the rest ("incorporated" -> "inc", "l l c" -> "llc", "limited" -> "ltd").
+_FORM_SPELLINGS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("p", "l", "l", "c"), "pllc"),
+    (("l", "l", "l", "p"), "lllp"),
+    (("l", "l", "p"), "llp"),
+    (("l", "l", "c"), "llc"),
+    (("l", "p"), "lp"),
+    (("p", "c"), "pc"),
+    (("p", "a"), "pa"),
+    (("corporation",), "corp"),
+    (("company",), "co"),
+)
+# Legal forms rigour does not list as such (it treats "Corp" as part of the name).
+_EXTRA_FORMS = frozenset({"corp", "co", "pa", "lllp"})
+# Abbreviations that contracting offices write both ways.
+_ABBREVIATIONS = {
+    "intl": "international",
+    "natl": "national",
+    "svcs": "services",
+    "mgmt": "management",
+    "assoc": "associates",
+    "assocs": "associates",
+    "grp": "group",
+    "ctr": "center",
+    "centre": "center",
+    "govt": "government",
+}
+_ARTICLE = "the"
+_AKA_STARTS = frozenset(phrase[0] for phrase in _AKA_TOKENS)
+_SPELLING_STARTS = frozenset([*(phrase[0] for phrase, _form in _FORM_SPELLINGS), *_ABBREVIATIONS])
+
+
+@dataclass(frozen=True)
+class RecipientRecord:
+    """A contract recipient as a file names it.
+
+    ``uei`` is uppercase, 12 characters, or ""; ``duns`` is 9 digits,
+    left-padded, or ""; ``name`` is as in the file. The resolver normalises
+    the identifiers again, so a DUNS that lost its leading zeros still links.
+    """
+
+    uei: str
+    duns: str
+    name: str
+    cage: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """A name's comparison form: the words that name the company, then its legal forms."""
+
+    key: str
+    core: tuple[str, ...]
+    forms: tuple[str, ...]
+    numbers: tuple[str, ...] = ()  # words with digits, sorted: names that differ here never match
+
+    @property
+    def core_text(self) -> str:
+        return " ".join(self.core)
+
+    @property
+    def block(self) -> tuple[str, tuple[str, ...]]:
+        """Names compared with each other share this: the first letters, spaces aside,
+        and the numbers ("Acme Tech" and "AcmeTech" meet; "Acme 1" and "Acme 2" never do)."""
+        return ("".join(self.core)[:_BLOCK_LETTERS], self.numbers)
+
+
+def _split_at_aka(tokens: list[str]) -> list[str]:
+    """The tokens before the first "DBA", "AKA" or "FKA" (or after one that starts the name)."""
+    if _AKA_STARTS.isdisjoint(tokens):
+        return tokens  # called for every name: skip the scan when no marker can start
+    for i in range(len(tokens)):
+        if tokens[i] not in _AKA_STARTS:
+            continue
+        for phrase in _AKA_TOKENS:
+            if tuple(tokens[i : i + len(phrase)]) == phrase:
+                if i > 0:
+                    return tokens[:i]
+                if len(phrase) == 1 or phrase[0] not in ("d", "a", "f"):
+                    return tokens[len(phrase) :]
+                # "A K A SERVICES" is a name, not an alias marker
+    return tokens
+
+
+def _replace_spellings(tokens: list[str]) -> list[str]:
+    if _SPELLING_STARTS.isdisjoint(tokens):
+        return tokens
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for phrase, form in _FORM_SPELLINGS:
+            # Split forms ("L P") only end a name; spelled-out ones may sit inside it.
+            trailing = len(phrase) == 1 or i + len(phrase) == len(tokens)
+            if i > 0 and trailing and tuple(tokens[i : i + len(phrase)]) == phrase:
+                out.append(form)
+                i += len(phrase)
+                break
+        else:
+            out.append(_ABBREVIATIONS.get(tokens[i], tokens[i]))
+            i += 1
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _is_legal_form(token: str) -> bool:
+    if token in _EXTRA_FORMS:
+        return True
+    return any(matched == token for matched, _target in extract_org_types(token))
+
+
+def _numbers(core: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(t for t in core if any(c.isdigit() for c in t)))
+
+
+@lru_cache(maxsize=1 << 17)
+def parse_name(name: str) -> ParsedName:
+    """Split a company name into its comparison form; see ``name_key``."""
+    text = _BRACKETED_AKA.sub(" ", name)
+    text = ascii_text(text.replace("&", " and ").replace("+", " and "))
+    tokens = tokenize_name(text.casefold())
+    tokens = _split_at_aka(tokens)
+    while tokens and tokens[0] == _ARTICLE and len(tokens) > 1:
+        tokens = tokens[1:]
+    while tokens and tokens[-1] == _ARTICLE and len(tokens) > 1:
+        tokens = tokens[:-1]
+    tokens = _replace_spellings(tokens)
+    if not tokens:
+        fallback = " ".join(name.casefold().split())
+        core = (fallback,) if fallback else ()
+        return ParsedName(key=fallback, core=core, forms=(), numbers=_numbers(core))
+    tokens = replace_org_types_compare(" ".join(tokens)).split()
+    forms: list[str] = []
+    # Legal forms are the trailing run ("acme co inc" has two); a form-like
+    # word inside the name ("AS" in "SOFTWARE AS A SERVICE LLC") is part of it.
+    while len(tokens) > 1 and _is_legal_form(tokens[-1]):
+        forms.insert(0, tokens.pop())
+    core = tuple(tokens)
+    return ParsedName(
+        key=" ".join([*core, *forms]), core=core, forms=tuple(forms), numbers=_numbers(core)
+    )
+
+
+def name_key(name: str) -> str:
+    """The comparison form of a company name.
+
+    Case, accents and punctuation go; "&" reads "and"; a leading or trailing
+    "The" goes; "DBA ..." and "(DBA ...)" parts (also AKA, FKA) go, leaving
+    the legal name. Legal forms stay, in one spelling: "Corp", "Corp." and
+    "Corporation" are "corp", "Incorporated" is "inc", "L.L.C." is "llc".
+    """
+    return parse_name(name).key
+
+
+def _is_plural_pair(a: str, b: str) -> bool:
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    return long in (short + "s", short + "es") or (
+        short.endswith("y") and long == short[:-1] + "ies"
+    )
+
+
+def _only_misspelt(a: Sequence[str], b: Sequence[str]) -> bool:
+    """True when the words that differ pair up as slips of spelling, not other words.
+
+    "Solutoins" for "Solutions" is a slip; a word more ("Acme Systems USA"),
+    another word ("East" for "West") or a plural ("System", "Systems") is not.
+    """
+    left_a = list((Counter(a) - Counter(b)).elements())
+    left_b = list((Counter(b) - Counter(a)).elements())
+    if not left_a or len(left_a) != len(left_b):
+        return False
+    for word in left_a:
+        best = max(left_b, key=lambda other: fuzz.ratio(word, other))
+        if fuzz.ratio(word, best) < MISSPELLING_RATIO or _is_plural_pair(word, best):
+            return False
+        left_b.remove(best)
+    return True
+
+
+def _score(a: ParsedName, b: ParsedName) -> float:
+    if not a.key or not b.key:
+        return 0.0
+    if a.key == b.key:
+        return 100.0
+    if a.forms and b.forms and a.forms != b.forms:
+        return 0.0  # "Inc" and "LLC" are two companies, however alike the rest
+    if a.numbers != b.numbers:
+        return 0.0  # "Acme 1 LLC" and "Acme 2 LLC"
+    if sorted(a.core) == sorted(b.core):
+        score = SAME_WORDS_SCORE
+    elif "".join(a.core) == "".join(b.core):
+        score = SAME_LETTERS_SCORE
+    else:
+        score = fuzz.token_sort_ratio(a.core_text, b.core_text)
+        if not _only_misspelt(a.core, b.core):
+            score = min(score, WORD_DIFFERENCE_CAP)
+    if bool(a.forms) != bool(b.forms):
+        score -= ONE_SIDED_FORM_PENALTY
+    return max(score, 0.0)
+
+
+def names_match(a: str, b: str) -> float:
+    """How alike two company names are, 0 to 100, on their name keys.
+
+    The same key scores 100; different legal forms, or different numbers,
+    score 0. Otherwise the score is rapidfuzz's token-sort ratio, capped
+    below ``MATCH_THRESHOLD`` when the names differ by a whole word or a
+    plural, and lowered when only one name has a legal form.
+    """
+    return _score(parse_name(a), parse_name(b))
+
+
+def cluster_names(names: Iterable[str]) -> list[set[str]]:
+    """Group names that ``names_match`` at ``MATCH_THRESHOLD`` or above, by name alone.
+
+    Names with the same key form a group; groups join when a pair of their
+    names scores at least ``MATCH_THRESHOLD``. Candidate pairs share their
+    first letters and their numbers, which keeps the comparison near-linear.
+    """
+    by_key: dict[str, set[str]] = {}
+    parsed: dict[str, ParsedName] = {}
+    for name in names:
+        p = parse_name(name)
+        by_key.setdefault(p.key, set()).add(name)
+        parsed.setdefault(p.key, p)
+    keys = list(by_key)
+    parent = {k: k for k in keys}
+
+    def find(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    blocks: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for k in keys:
+        blocks.setdefault(parsed[k].block, []).append(k)
+    for block in blocks.values():
+        if len(block) < 2:
+            continue
+        cores = [parsed[k].core_text for k in block]
+        for i, k in enumerate(block):
+            hits = process.extract(
+                cores[i],
+                cores,
+                scorer=fuzz.token_sort_ratio,
+                score_cutoff=MATCH_THRESHOLD,
+                limit=None,
+            )
+            for _choice, _raw, j in hits:
+                if j > i and _score(parsed[k], parsed[block[j]]) >= MATCH_THRESHOLD:
+                    parent[find(block[j])] = find(k)
+    clusters: dict[str, set[str]] = {}
+    for k in keys:
+        clusters.setdefault(find(k), set()).update(by_key[k])
+    return list(clusters.values())
+
+
+# --- the resolver ---------------------------------------------------------------------
+
+
+def _clean_uei(value: str) -> str:
+    return "".join(str(value).split()).upper()
+
+
+def _clean_duns(value: str) -> str:
+    digits = re.sub(r"\D", "", str(value))
+    if not digits or not digits.strip("0"):
+        return ""  # spreadsheets write a missing DUNS as 0
+    return digits.zfill(9)
+
+
+def _clean_name(value: str) -> str:
+    return " ".join(str(value).split())
+
+
+@dataclass
+class _NewRecipient:
+    """An entity to create at the end of a call, with what the records said about it."""
+
+    names: Counter[str] = field(default_factory=Counter)
+    ueis: list[str] = field(default_factory=list)
+    duns: list[str] = field(default_factory=list)
+    cages: list[str] = field(default_factory=list)
+    name_key: str = ""  # set for identifier-less records, to remember the key
+    entity: Entity | None = None
+    order: int = 0
+
+    def add_name(self, name: str) -> None:
+        self.names[name] += 1
+
+    def display_name(self) -> str:
+        # The most common spelling; among equals, the one seen first.
+        return max(self.names.items(), key=lambda kv: kv[1])[0]
+
+
+_Target = int | _NewRecipient
+
+
+@dataclass
+class _Block:
+    entity_ids: list[int] = field(default_factory=list)
+    parsed: list[ParsedName] = field(default_factory=list)
+    cores: list[str] = field(default_factory=list)
+
+
+class _NameIndex:
+    """Names and aliases of live entities of one kind, blocked by first word, built once."""
+
+    def __init__(self, kind: str) -> None:
+        self.blocks: dict[tuple[str, tuple[str, ...]], _Block] = {}
+        self.by_key: dict[str, set[int]] = {}
+        rows = (
+            Entity.objects.filter(kind=kind, merged_into__isnull=True)
+            .values_list("id", "name", "aliases")
+            .iterator(chunk_size=5000)
+        )
+        for entity_id, name, aliases in rows:
+            self.add(entity_id, [name, *(aliases or [])])
+
+    def add(self, entity_id: int, names: Iterable[str]) -> None:
+        seen: set[str] = set()
+        for name in names:
+            p = parse_name(str(name))
+            if not p.key or p.key in seen:
+                continue
+            seen.add(p.key)
+            self.by_key.setdefault(p.key, set()).add(entity_id)
+            block = self.blocks.setdefault(p.block, _Block())
+            block.entity_ids.append(entity_id)
+            block.parsed.append(p)
+            block.cores.append(p.core_text)
+
+    def candidates(self, names: Iterable[str], exclude: int) -> list[tuple[int, float, str, str]]:
+        """(entity id, score, name, matched key) of the best matches, best first."""
+        best: dict[int, tuple[float, str, str]] = {}
+        for name in names:
+            p = parse_name(name)
+            if not p.key:
+                continue
+            for entity_id in self.by_key.get(p.key, ()):
+                if entity_id != exclude:
+                    best[entity_id] = max(best.get(entity_id, (0.0, "", "")), (100.0, name, p.key))
+            block = self.blocks.get(p.block)
+            if block is None:
+                continue
+            hits = process.extract(
+                p.core_text,
+                block.cores,
+                scorer=fuzz.token_sort_ratio,
+                score_cutoff=REVIEW_THRESHOLD,
+                limit=_RAW_HITS,
+            )
+            for _choice, _raw, j in hits:
+                entity_id = block.entity_ids[j]
+                if entity_id == exclude:
+                    continue
+                score = _score(p, block.parsed[j])
+                if score >= REVIEW_THRESHOLD:
+                    found = (score, name, block.parsed[j].key)
+                    best[entity_id] = max(best.get(entity_id, (0.0, "", "")), found)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        return [(eid, s, n, k) for eid, (s, n, k) in ranked[:MAX_CANDIDATES]]
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+def _holders(scheme: str, values: Iterable[str]) -> dict[str, int]:
+    """Which entity holds each identifier value, in one query per thousand values."""
+    wanted = sorted(set(values))
+    found: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        found.update(
+            Identifier.objects.filter(scheme=scheme, value__in=chunk).values_list(
+                "value", "entity_id"
+            )
+        )
+    return found
+
+
+def _survivors(entity_ids: Iterable[int]) -> dict[int, int]:
+    """Each id mapped to the entity it was merged into, following chains of merges."""
+    result = {i: i for i in entity_ids}
+    pending = set(result)
+    merged_into: dict[int, int] = {}
+    while pending:
+        batch = sorted(pending)
+        pending = set()
+        for i in range(0, len(batch), _CHUNK):
+            rows = Entity.objects.filter(
+                pk__in=batch[i : i + _CHUNK], merged_into__isnull=False
+            ).values_list("id", "merged_into_id")
+            for entity_id, target in rows:
+                merged_into[entity_id] = target
+                if target not in merged_into:
+                    pending.add(target)
+    for start, current in result.items():
+        seen = {current}
+        while current in merged_into:
+            current = merged_into[current]
+            if current in seen:
+                raise EvidenceError(f"merge: entity {start} is in a cycle of merges")
+            seen.add(current)
+        result[start] = current
+    return result
+
+
+class RecipientResolver:
+    """Resolves contract recipients to entities, creating what is new in bulk.
+
+    Counters, over the resolver's life: ``created`` entities, ``linked``
+    records that found an entity existing before the call, ``queued``
+    review items. The name index is built once, on the first call that
+    creates an entity, and kept up to date with what this resolver creates.
+    """
+
+    def __init__(self) -> None:
+        self.created = 0
+        self.linked = 0
+        self.queued = 0
+        self._index: _NameIndex | None = None
+        self._index_kind = ""
+
+    def resolve_many(
+        self, records: Iterable[RecipientRecord], *, kind: str = EntityKind.COMPANY
+    ) -> dict[RecipientRecord, Entity]:
+        """Map each record to its entity; identical records resolve once.
+
+        Raises EvidenceError for a record with no UEI, no DUNS and no name.
+        """
+        if kind not in EntityKind.values:
+            raise EvidenceError(f"kind: {kind!r} is not one of {', '.join(EntityKind.values)}")
+        unique = list(dict.fromkeys(records))
+        try:
+            with transaction.atomic():
+                return self._resolve(unique, kind)
+        except BaseException:
+            self._index = None  # it may hold entities the rollback removed
+            raise
+
+    def _resolve(self, records: list[RecipientRecord], kind: str) -> dict[RecipientRecord, Entity]:
+        cleaned: list[tuple[RecipientRecord, str, str, str, str]] = []
+        for r in records:
+            uei, duns, name = _clean_uei(r.uei), _clean_duns(r.duns), _clean_name(r.name)
+            if not uei and not duns and not name:
+                raise EvidenceError(f"recipient: {r!r} has no UEI, no DUNS and no name")
+            cleaned.append((r, uei, duns, _clean_uei(r.cage), name))
+
+        uei_holder: dict[str, _Target] = dict(
+            _holders(IdentifierScheme.UEI, (c[1] for c in cleaned if c[1]))
+        )
+        duns_holder: dict[str, _Target] = dict(
+            _holders(IdentifierScheme.DUNS, (c[2] for c in cleaned if c[2]))
+        )
+        cage_taken = set(_holders(IdentifierScheme.CAGE, (c[3] for c in cleaned if c[3])))
+        existing_ids = {
+            t for t in [*uei_holder.values(), *duns_holder.values()] if isinstance(t, int)
+        }
+        survivor = _survivors(existing_ids)
+        uei_holder = {k: survivor[v] if isinstance(v, int) else v for k, v in uei_holder.items()}
+        duns_holder = {k: survivor[v] if isinstance(v, int) else v for k, v in duns_holder.items()}
+        with_uei = (
+            set(
+                Identifier.objects.filter(
+                    scheme=IdentifierScheme.UEI, entity_id__in=sorted(set(duns_holder.values()))
+                ).values_list("entity_id", flat=True)
+            )
+            if duns_holder
+            else set()
+        )
+
+        by_uei: dict[str, list[tuple[RecipientRecord, str, str, str, str]]] = {}
+        by_duns: dict[str, list[tuple[RecipientRecord, str, str, str, str]]] = {}
+        by_name: dict[str, list[tuple[RecipientRecord, str, str, str, str]]] = {}
+        for c in cleaned:
+            if c[1]:
+                by_uei.setdefault(c[1], []).append(c)
+            elif c[2]:
+                by_duns.setdefault(c[2], []).append(c)
+            else:
+                by_name.setdefault(parse_name(c[4]).key[:500], []).append(c)
+
+        target_of: dict[RecipientRecord, _Target] = {}
+        new: list[_NewRecipient] = []
+        uei_additions: list[tuple[int, str]] = []
+
+        def create() -> _NewRecipient:
+            pending = _NewRecipient(order=len(new))
+            new.append(pending)
+            return pending
+
+        # (a) UEI, (b) DUNS, (c) a new entity holding both.
+        for uei in sorted(by_uei):
+            group = by_uei[uei]
+            target = uei_holder.get(uei)
+            if target is None:
+                for duns in sorted({c[2] for c in group if c[2]}):
+                    if duns in duns_holder:
+                        target = duns_holder[duns]
+                        if isinstance(target, int) and target not in with_uei:
+                            uei_additions.append((target, uei))
+                            with_uei.add(target)
+                        uei_holder[uei] = target
+                        break
+            if target is None:
+                pending = create()
+                pending.ueis.append(uei)
+                for duns in sorted({c[2] for c in group if c[2]}):
+                    if duns not in duns_holder:
+                        pending.duns.append(duns)
+                        duns_holder[duns] = pending
+                target = uei_holder[uei] = pending
+            self._attach(group, target, target_of, cage_taken)
+
+        for duns in sorted(by_duns):
+            group = by_duns[duns]
+            target = duns_holder.get(duns)
+            if target is None:
+                pending = create()
+                pending.duns.append(duns)
+                target = duns_holder[duns] = pending
+            self._attach(group, target, target_of, cage_taken)
+
+        # Records without identifiers: the entity an identical name key made before.
+        keys = sorted(by_name)
+        remembered: dict[str, int] = {}
+        for chunk in _chunks(keys):
+            remembered.update(
+                NameOnlyRecipient.objects.filter(kind=kind, name_key__in=chunk).values_list(
+                    "name_key", "entity_id"
+                )
+            )
+        named_survivor = _survivors(remembered.values())
+        for key in keys:
+            group = by_name[key]
+            if key in remembered:
+                target = named_survivor[remembered[key]]
+            else:
+                target = create()
+                target.name_key = key
+            self._attach(group, target, target_of, cage_taken)
+
+        return self._write(records, kind, target_of, new, uei_additions)
+
+    @staticmethod
+    def _attach(
+        group: list[tuple[RecipientRecord, str, str, str, str]],
+        target: _Target,
+        target_of: dict[RecipientRecord, _Target],
+        cage_taken: set[str],
+    ) -> None:
+        for record, _uei, _duns, cage, name in group:
+            target_of[record] = target
+            if isinstance(target, _NewRecipient):
+                if name:
+                    target.add_name(name)
+                if cage and cage not in cage_taken:
+                    target.cages.append(cage)
+                    cage_taken.add(cage)
+
+    def _write(
+        self,
+        records: list[RecipientRecord],
+        kind: str,
+        target_of: dict[RecipientRecord, _Target],
+        new: list[_NewRecipient],
+        uei_additions: list[tuple[int, str]],
+    ) -> dict[RecipientRecord, Entity]:
+        if new and (self._index is None or self._index_kind != kind):
+            # Built before the new entities exist: each is compared with what
+            # came before it, whichever call built the index.
+            self._index = _NameIndex(kind)
+            self._index_kind = kind
+        specs = []
+        for pending in new:
+            if not pending.names:  # identifiers but no name anywhere
+                pending.add_name(pending.ueis[0] if pending.ueis else f"DUNS {pending.duns[0]}")
+            name = pending.display_name()
+            identifiers = [
+                *((IdentifierScheme.UEI, v) for v in pending.ueis),
+                *((IdentifierScheme.DUNS, v) for v in pending.duns),
+                *((IdentifierScheme.CAGE, v) for v in pending.cages),
+            ]
+            specs.append(
+                services.NewEntity(
+                    name=name,
+                    kind=kind,
+                    aliases=tuple(n for n in pending.names if n != name),
+                    identifiers=tuple(identifiers),
+                )
+            )
+        for pending, entity in zip(new, services.create_entities(specs), strict=True):
+            pending.entity = entity
+        self.created += len(new)
+
+        NameOnlyRecipient.objects.bulk_create(
+            [
+                NameOnlyRecipient(kind=kind, name_key=p.name_key, entity=p.entity)
+                for p in new
+                if p.name_key
+            ],
+            batch_size=500,
+        )
+
+        # Spellings not yet known become aliases of the entities the records linked to.
+        names_of: dict[int, set[str]] = {}
+        for record, target in target_of.items():
+            if isinstance(target, int):
+                self.linked += 1
+                name = _clean_name(record.name)
+                if name:
+                    names_of.setdefault(target, set()).add(name)
+        services.add_aliases_and_identifiers(
+            aliases={k: sorted(v) for k, v in names_of.items()},
+            identifiers=[(eid, IdentifierScheme.UEI, uei) for eid, uei in uei_additions],
+        )
+
+        self._queue_reviews(new)
+
+        linked = Entity.objects.in_bulk(
+            sorted({t for t in target_of.values() if isinstance(t, int)})
+        )
+        result: dict[RecipientRecord, Entity] = {}
+        for record in records:
+            target = target_of[record]
+            entity = target.entity if isinstance(target, _NewRecipient) else linked[target]
+            assert entity is not None
+            result[record] = entity
+        return result
+
+    def _queue_reviews(self, new: list[_NewRecipient]) -> None:
+        """A review item for each look-alike of each new entity among what came before it."""
+        if not new or self._index is None:
+            return
+        index = self._index
+        items: list[ReviewItem] = []
+        for pending in new:
+            entity = pending.entity
+            assert entity is not None
+            names = [entity.name, *entity.aliases]
+            for candidate_id, score, name, key in index.candidates(names, exclude=entity.pk):
+                how = "the same name key" if score >= 100 else f"similarity {score:.0f}"
+                why = "no UEI or DUNS" if pending.name_key else "a different UEI or DUNS"
+                reason = f"name {name!r} is like {key!r} ({how}); {why}"
+                items.append(
+                    ReviewItem(
+                        entity=entity, candidate_id=candidate_id, score=score, reason=reason[:300]
+                    )
+                )
+            index.add(entity.pk, names)
+        ReviewItem.objects.bulk_create(items, batch_size=500)
+        self.queued += len(items)

@@ -1,0 +1,1 @@
+"""Importer for USAspending.gov contract downloads (prime transactions and award summaries)."""

@@ -1,0 +1,109 @@
+"""Finding the CSV files to import: plain files, zip downloads and directories.
+
+Zip members are copied out to a temporary folder before reading; zipfile
+checks each member's CRC as it copies, so a truncated or damaged download is
+refused before anything is stored.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .formats import FileKind, HeaderError, detect_kind
+
+
+class InputError(ValueError):
+    """A file that cannot be read at all. The message names the file."""
+
+
+@dataclass
+class CsvInput:
+    """One CSV to read: where it lives on disk and how to name it to the user."""
+
+    display: str
+    path: Path
+    header: list[str]
+    kind: FileKind
+
+
+def _read_header(path: Path, display: str) -> list[str]:
+    import csv
+
+    with path.open("rb") as raw:
+        head = raw.read(1 << 20)
+        if not head.strip():
+            raise InputError(f"{display}: the file is empty (not even a header)")
+        raw.seek(-1, 2)
+        last = raw.read(1)
+    if last not in (b"\n", b"\r"):
+        raise InputError(
+            f"{display}: the file is truncated (its last line has no line break); "
+            "download it again and re-run: rows already stored are not duplicated"
+        )
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # The first megabyte may end inside a multi-byte character.
+        try:
+            text = head[:-4].decode("utf-8-sig") if len(head) == 1 << 20 else ""
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{display}: not UTF-8 text ({exc})") from exc
+        if not text:
+            raise InputError(f"{display}: not UTF-8 text")
+    first_line = text.splitlines()[0] if text else ""
+    header = next(csv.reader([first_line]))
+    return [h.strip() for h in header]
+
+
+def _inspect(path: Path, display: str) -> CsvInput:
+    header = _read_header(path, display)
+    try:
+        kind = detect_kind(header, display)
+    except HeaderError as exc:
+        raise InputError(str(exc)) from exc
+    return CsvInput(display=display, path=path, header=header, kind=kind)
+
+
+def _extract_zip(path: Path, workdir: Path) -> list[tuple[Path, str]]:
+    out: list[tuple[Path, str]] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = sorted(
+                (m for m in archive.infolist() if m.filename.lower().endswith(".csv") and not m.is_dir()),
+                key=lambda m: m.filename,
+            )
+            if not members:
+                raise InputError(f"{path}: the zip file holds no CSV file")
+            for n, member in enumerate(members):
+                target = workdir / f"{len(list(workdir.iterdir()))}-{n}-{Path(member.filename).name}"
+                with archive.open(member) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                out.append((target, f"{path}:{member.filename}"))
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+        raise InputError(f"{path}: the zip file is damaged or truncated ({exc}); download it again") from exc
+    return out
+
+
+def collect_inputs(paths: Iterable[Path], workdir: Path) -> list[CsvInput]:
+    """Every CSV under ``paths`` with its kind, in a stable order; InputError on the first bad one."""
+    found: list[tuple[Path, str]] = []
+    for given in paths:
+        if not given.exists():
+            raise InputError(f"{given}: no such file or directory")
+        candidates = (
+            sorted(p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in {".csv", ".zip"})
+            if given.is_dir()
+            else [given]
+        )
+        if given.is_dir() and not candidates:
+            raise InputError(f"{given}: the directory holds no .csv or .zip file")
+        for p in candidates:
+            if p.suffix.lower() == ".zip" or zipfile.is_zipfile(p):
+                found.extend(_extract_zip(p, workdir))
+            else:
+                found.append((p, str(p)))
+    return [_inspect(p, display) for p, display in found]

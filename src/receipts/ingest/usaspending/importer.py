@@ -1,0 +1,322 @@
+"""``receipts import usaspending``: contract downloads in, cited ties out.
+
+Order of work, each step safe to repeat: read and check every file in a
+DuckDB staging database (a file that cannot be read stops the run before
+anything is stored); resolve agencies and recipients; store transactions and
+awards in batches under their natural keys; recompute the ties of every
+(recipient, sub-agency) pair the files touched from all stored records. A run
+killed at any point leaves whole batches stored, and running it again
+completes it without duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from receipts.evidence import services
+from receipts.evidence.models import Source, SourceKind
+from receipts.ingest.models import ContractAward, ImportRun
+from receipts.ingest.resolution import RecipientRecord, RecipientResolver
+
+from . import store
+from .agencies import AgencyPath, AgencyResolver
+from .files import CsvInput, collect_inputs
+from .formats import PERMALINK, PUBLISHER
+from .stage import Stage
+from .ties import TieCounts, recompute_contract_ties, record_reported_parents
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class FileSummary:
+    name: str
+    kind: str
+    rows: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ImportSummary:
+    files: list[FileSummary] = field(default_factory=list)
+    transactions: store.UpsertCounts = field(default_factory=store.UpsertCounts)
+    awards: store.UpsertCounts = field(default_factory=store.UpsertCounts)
+    rows_read: int = 0
+    rejected: int = 0
+    entities_created: int = 0
+    entities_linked: int = 0
+    queued_for_review: int = 0
+    agencies_created: int = 0
+    ties: TieCounts = field(default_factory=TieCounts)
+    report_path: str = ""
+    seconds: float = 0.0
+    run_id: int | None = None
+
+    def lines(self) -> list[str]:
+        out = [f"{f.name}: {f.kind}, {f.rows} rows, {f.rejected} rejected" for f in self.files]
+        t, a = self.transactions, self.awards
+        rate = self.rows_read / self.seconds if self.seconds else 0
+        out += [
+            f"rows read {self.rows_read}, rejected {self.rejected} ({rate:,.0f} rows/s)",
+            f"transactions: {t.stored} stored, {t.updated} updated, {t.unchanged} unchanged, {t.deleted} deleted",
+            f"awards: {a.stored} stored, {a.updated} updated, {a.unchanged} unchanged",
+            f"entities: {self.entities_created} created, {self.entities_linked} linked by identifier, "
+            f"{self.queued_for_review} queued for review; {self.agencies_created} agencies created",
+            f"ties: {self.ties.created} contract ties created, {self.ties.updated} updated, "
+            f"{self.ties.removed} removed; {self.ties.ownership} ownership ties recorded",
+        ]
+        if self.ties.problems:
+            out.append(f"{len(self.ties.problems)} reported parents not recorded (see the report)")
+        if self.report_path:
+            out.append(f"rejected rows and problems: {self.report_path}")
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": [vars(f) for f in self.files],
+            "rows_read": self.rows_read,
+            "rejected": self.rejected,
+            "transactions": vars(self.transactions),
+            "awards": vars(self.awards),
+            "entities_created": self.entities_created,
+            "entities_linked": self.entities_linked,
+            "queued_for_review": self.queued_for_review,
+            "agencies_created": self.agencies_created,
+            "ties_created": self.ties.created,
+            "ties_updated": self.ties.updated,
+            "ties_removed": self.ties.removed,
+            "ownership_ties": self.ties.ownership,
+            "report_path": self.report_path,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    return None
+
+
+def _run_source(inputs: Sequence[CsvInput], today: str) -> Source:
+    names = [i.display.rsplit("/", 1)[-1] for i in inputs]
+    digest = hashlib.sha256("\n".join(f"{i.display}:{i.path.stat().st_size}" for i in inputs).encode()).hexdigest()
+    title = "USAspending contract data: " + ", ".join(names)
+    return services.save_source(
+        ftm_id=f"usaspending-download-{digest[:32]}",
+        kind=SourceKind.GOVERNMENT_RECORD,
+        title=title[:480],
+        publisher=PUBLISHER,
+        url="https://www.usaspending.gov/download_center/custom_award_data",
+        retrieved=today,
+    )
+
+
+_AWARD_SQL = """
+    SELECT a.award_key, coalesce(a.piid, ''), coalesce(a.parent_piid, ''), a.agency_code, a.agency_name,
+           a.sub_code, a.sub_name, coalesce(a.office_code, ''), coalesce(a.office_name, ''),
+           coalesce(a.uei, ''), coalesce(a.duns, ''), coalesce(a.name, ''), coalesce(a.cage, ''),
+           coalesce(a.description, ''), a.summary_cents, a.base_date, a.latest_date,
+           coalesce(a.permalink, ''), a.last_modified, coalesce(t.last_action, a.latest_date, a.base_date, ''),
+           coalesce(p.parent_uei, ''), coalesce(p.parent_duns, ''), coalesce(p.parent_name, '')
+    FROM award_final a
+    LEFT JOIN (SELECT award_key, max(action_date) AS last_action FROM tx_final GROUP BY award_key) t
+      ON t.award_key = a.award_key
+    LEFT JOIN (
+        SELECT award_key, parent_uei, parent_duns, parent_name FROM (
+            SELECT award_key, parent_uei, parent_duns, parent_name,
+                   row_number() OVER (PARTITION BY award_key ORDER BY last_modified DESC, file_no DESC) AS rn
+            FROM (SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM aw_final
+                  UNION ALL
+                  SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM tx_final
+                  WHERE coalesce(delete_mark, '') <> 'D'))
+        WHERE rn = 1) p ON p.award_key = a.award_key
+    ORDER BY a.award_key
+"""
+
+
+def import_usaspending(
+    paths: Sequence[Path],
+    *,
+    date_format: str | None = None,
+    report_path: Path | None = None,
+    batch_size: int = 50_000,
+    progress: Progress = _no_progress,
+) -> ImportSummary:
+    """Import USAspending contract files; see the module docstring for the guarantees."""
+    started = time.perf_counter()
+    summary = ImportSummary()
+    today = dt.date.today().isoformat()
+    with tempfile.TemporaryDirectory(prefix="receipts-usaspending-") as tmp:
+        workdir = Path(tmp)
+        inputs = collect_inputs(paths, workdir)
+        stage = Stage(workdir, date_format=date_format)
+        try:
+            for n, inp in enumerate(inputs):
+                label = f"reading {inp.display.rsplit('/', 1)[-1]}"
+                found = stage.load(n, inp, on_progress=lambda pct, label=label: progress(label, int(pct), 100))
+                summary.files.append(FileSummary(inp.display, inp.kind.label, found["read"], found["rejected"]))
+                summary.rows_read += found["read"]
+                summary.rejected += found["rejected"]
+            stage.finish()
+            run = ImportRun.objects.create(
+                importer="usaspending",
+                files=[{"file": f.name, "kind": f.kind, "rows": f.rows} for f in summary.files],
+            )
+            summary.run_id = run.pk
+            try:
+                _store(stage, inputs, summary, today, batch_size, progress)
+            except BaseException as exc:
+                ImportRun.objects.filter(pk=run.pk).update(
+                    status=ImportRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+                )
+                raise
+            summary.seconds = time.perf_counter() - started
+            rejects = stage.rejects()
+            if rejects or summary.ties.problems:
+                summary.report_path = str(_write_report(report_path, run.pk, rejects, summary.ties.problems))
+            ImportRun.objects.filter(pk=run.pk).update(
+                status=ImportRun.Status.DONE,
+                finished_at=timezone.now(),
+                counts=summary.as_dict(),
+                report_path=summary.report_path,
+            )
+        finally:
+            stage.close()
+    return summary
+
+
+def _write_report(path: Path | None, run_id: int, rejects: list[tuple[str, int, str, str]], problems: list[str]) -> Path:
+    if path is None:
+        folder = Path(settings.DATA_DIR) / "reports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"usaspending-run-{run_id}-rejected.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "row", "column", "reason"])
+        writer.writerows(rejects)
+        for problem in problems:
+            writer.writerow(["", "", "recipient_parent", problem])
+    return path
+
+
+def _store(
+    stage: Stage,
+    inputs: Sequence[CsvInput],
+    summary: ImportSummary,
+    today: str,
+    batch_size: int,
+    progress: Progress,
+) -> None:
+    # Agencies and recipients first: award rows refer to their entities.
+    run_source = _run_source(inputs, today)
+    agencies = AgencyResolver(run_source)
+    sub_of: dict[tuple[str, str], int] = {}
+    paths = stage.con.execute(
+        "SELECT DISTINCT agency_code, agency_name, sub_code, sub_name, coalesce(office_code, ''), "
+        "coalesce(office_name, '') FROM award_final ORDER BY 1, 3, 5"
+    ).fetchall()
+    for i, row in enumerate(paths):
+        progress("agencies", i, len(paths))
+        with transaction.atomic():
+            sub, _office = agencies.resolve(AgencyPath(*row))
+        sub_of[(row[0], row[2])] = sub.pk
+    summary.agencies_created = agencies.created
+
+    progress("resolving recipients", 0, None)
+    resolver = RecipientResolver()
+    records = {
+        RecipientRecord(uei=u or "", duns=d or "", name=n or "", cage=c or "")
+        for u, d, n, c in stage.con.execute("SELECT DISTINCT uei, duns, name, cage FROM award_final").fetchall()
+    }
+    recipients = resolver.resolve_many(records)
+    summary.entities_created = resolver.created
+    summary.entities_linked = resolver.linked
+    summary.queued_for_review = resolver.queued
+
+    # Transactions, in batches, each its own transaction.
+    (total_tx,) = stage.con.execute("SELECT count(*) FROM tx_final").fetchone()  # type: ignore[misc]
+    done = 0
+    progress("storing transactions", 0, int(total_tx))
+    deleted_awards: set[str] = set()
+    for rows in stage.fetch(
+        """SELECT transaction_key, award_key, modification_number, action_date, fiscal_year, obligation_cents,
+                  coalesce(uei, ''), coalesce(duns, ''), coalesce(name, ''), coalesce(parent_uei, ''),
+                  coalesce(parent_duns, ''), coalesce(parent_name, ''), last_modified,
+                  coalesce(delete_mark, '')
+           FROM tx_final""",
+        batch=batch_size,
+    ):
+        keep = [r[:-1] for r in rows if r[-1] != "D"]
+        corrections = {r[0] for r in rows if r[-1] == "C"}
+        store.store_transactions(keep, corrections, summary.transactions)
+        gone = [r[0] for r in rows if r[-1] == "D"]
+        if gone:
+            # A deletion mark may carry only the transaction key: find its award first.
+            deleted_awards.update(
+                k[0] for k in store.existing_rows(store.TX_TABLE, "transaction_key", ["award_key"], gone).values()
+            )
+            with transaction.atomic():
+                summary.transactions.deleted += store.delete_keys(store.TX_TABLE, "transaction_key", gone)
+        done += len(rows)
+        progress("storing transactions", done, int(total_tx))
+
+    # Award records and the sources that cite them.
+    (total_awards,) = stage.con.execute("SELECT count(*) FROM award_final").fetchone()  # type: ignore[misc]
+    pairs: set[tuple[int, int]] = set()
+    done = 0
+    progress("storing awards", 0, int(total_awards))
+    for rows in stage.fetch(_AWARD_SQL, batch=min(batch_size, 20_000)):
+        specs = [
+            services.RecordSource(
+                ftm_id=f"usaspending-award-{r[0]}",
+                title=f"USAspending contract award {r[1] or r[0]}: {r[6]} with {r[11] or r[9] or r[10]}"[:480],
+                url=r[17] or PERMALINK.format(award_key=r[0]),
+                publisher=PUBLISHER,
+                published=r[19] or "",
+                retrieved=today,
+            )
+            for r in rows
+        ]
+        with transaction.atomic():
+            source_ids = services.save_record_sources(specs)
+            award_rows = []
+            for r, spec in zip(rows, specs, strict=True):
+                recipient = recipients[RecipientRecord(uei=r[9], duns=r[10], name=r[11], cage=r[12])]
+                sub_id = sub_of[(r[3], r[5])]
+                pairs.add((recipient.pk, sub_id))
+                award_rows.append([
+                    r[0], r[1], r[2], r[3], r[5], r[7], sub_id, recipient.pk, r[9], r[10], r[11],
+                    r[20], r[21], r[22], r[13], r[14], r[15] or "", r[16] or "", spec.url, r[18],
+                    source_ids[spec.ftm_id],
+                ])
+            before = store.store_awards(award_rows, summary.awards)
+        pairs.update(p for p in before.values() if p[0] is not None and p[1] is not None)  # type: ignore[misc]
+        done += len(rows)
+        progress("storing awards", done, int(total_awards))
+    if deleted_awards:
+        keys = sorted(deleted_awards)
+        for i in range(0, len(keys), 900):
+            pairs.update(
+                ContractAward.objects.filter(award_key__in=keys[i : i + 900])
+                .exclude(recipient=None)
+                .exclude(sub_agency=None)
+                .values_list("recipient_id", "sub_agency_id")
+            )
+
+    progress("contract ties", 0, len(pairs))
+    recompute_contract_ties(pairs, summary.ties)
+    progress("ownership ties", 0, None)
+    record_reported_parents({p[0] for p in pairs}, resolver, summary.ties)
+    summary.entities_created = resolver.created
+    summary.entities_linked = resolver.linked
+    summary.queued_for_review = resolver.queued

@@ -1,0 +1,351 @@
+"""Staging USAspending rows in DuckDB: read, check and de-duplicate before storing.
+
+DuckDB reads each CSV (only the columns used), checks every value in bulk and
+writes a problem per rejected row to ``rejects``. Nothing here touches the
+Receipts database, so a file that fails to read leaves it as it was. The
+staging database lives in a temporary folder and spills to disk, so memory
+stays bounded whatever the file size.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .files import CsvInput, InputError
+from .formats import AWARDS, TRANSACTIONS, column_map
+
+_STAGE_COLUMNS = """
+    file_no INTEGER, row_no BIGINT,
+    award_key VARCHAR, piid VARCHAR, parent_piid VARCHAR, parent_agency_id VARCHAR,
+    agency_code VARCHAR, agency_name VARCHAR, sub_code VARCHAR, sub_name VARCHAR,
+    office_code VARCHAR, office_name VARCHAR,
+    uei VARCHAR, duns VARCHAR, name VARCHAR, cage VARCHAR,
+    parent_uei VARCHAR, parent_duns VARCHAR, parent_name VARCHAR,
+    permalink VARCHAR, last_modified VARCHAR, description VARCHAR, delete_mark VARCHAR
+"""
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Stage:
+    """A DuckDB working database for one import run."""
+
+    def __init__(self, workdir: Path, date_format: str | None = None, memory_limit: str = "700MB") -> None:
+        self.workdir = workdir
+        self.date_format = date_format
+        self.con = duckdb.connect(str(workdir / "stage.duckdb"))
+        tmp = workdir / "duckdb-tmp"
+        tmp.mkdir(exist_ok=True)
+        self.con.execute(f"SET memory_limit={_sql_str(memory_limit)}")
+        self.con.execute(f"SET temp_directory={_sql_str(str(tmp))}")
+        self.con.execute("SET preserve_insertion_order=true")
+        self.con.execute(
+            f"""
+            CREATE TABLE tx ({_STAGE_COLUMNS}, transaction_key VARCHAR, modification_number VARCHAR,
+                action_date VARCHAR, fiscal_year INTEGER, obligation_cents BIGINT);
+            CREATE TABLE aw ({_STAGE_COLUMNS}, total_cents BIGINT, base_date VARCHAR, latest_date VARCHAR);
+            CREATE TABLE rejects (file VARCHAR, file_no INTEGER, row_no BIGINT, column_name VARCHAR,
+                value VARCHAR, reason VARCHAR);
+            """
+        )
+
+    def close(self) -> None:
+        self.con.close()
+
+    # --- reading -------------------------------------------------------------------
+
+    def _date_expr(self, column: str) -> str:
+        """SQL turning the text in ``column`` into an ISO date string, or NULL."""
+        iso = (
+            f"CASE WHEN regexp_full_match({column}, '\\d{{4}}-\\d{{2}}-\\d{{2}}([ T].*)?') "
+            f"THEN strftime(TRY_CAST(substr({column}, 1, 10) AS DATE), '%Y-%m-%d') END"
+        )
+        if self.date_format is None:
+            return iso
+        fmt = _sql_str(self.date_format)
+        return f"COALESCE({iso}, strftime(TRY_STRPTIME({column}, {fmt}), '%Y-%m-%d'))"
+
+    def _date_problem(self, column: str, header: str) -> str:
+        """SQL giving the reason a date in ``column`` is refused, or NULL when it is fine."""
+        hint = (
+            f"is not in the given --date-format {self.date_format}"
+            if self.date_format
+            else "is ambiguous (day/month or month/day?): dates damaged by a spreadsheet are "
+            "never guessed; re-run with --date-format, e.g. --date-format %d/%m/%Y"
+        )
+        return f"""CASE
+            WHEN {column} IS NULL OR trim({column}) = '' THEN '{header}: empty'
+            WHEN {self._date_expr(column)} IS NOT NULL THEN NULL
+            WHEN regexp_full_match({column}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{2,4}}( .*)?') THEN '{header}: ' || {column} || ' {hint}'
+            ELSE '{header}: ' || {column} || ' is not a date (YYYY-MM-DD)'
+        END"""
+
+    def _run_with_progress(self, sql: str, on_progress: Callable[[float], None] | None) -> None:
+        """Run one long statement, reporting DuckDB's own progress (0 to 100) while it runs."""
+        if on_progress is None:
+            self.con.execute(sql)
+            return
+        error: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self.con.execute(sql)
+            except BaseException as exc:  # re-raised in the caller's thread
+                error.append(exc)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.2)
+            try:
+                percent = self.con.query_progress()
+            except duckdb.Error:
+                percent = -1
+            if percent is not None and percent >= 0:
+                on_progress(float(percent))
+        if error:
+            raise error[0]
+        on_progress(100.0)
+
+    def load(self, file_no: int, inp: CsvInput, on_progress: Callable[[float], None] | None = None) -> dict[str, int]:
+        """Read one CSV into staging; returns rows read and rejected."""
+        cols = column_map(inp.kind, inp.header)
+
+        def raw(field: str) -> str:
+            column = cols.get(field)
+            return f'NULLIF(trim("{column.replace(chr(34), chr(34) * 2)}"), \'\')' if column else "NULL"
+
+        wanted = {f: raw(f) for f in inp.kind.fields}
+        select = ", ".join(f"{expr} AS {f}" for f, expr in wanted.items())
+        path = _sql_str(str(inp.path))
+        # row_no: the row as a spreadsheet shows it (the header is row 1).
+        sql = f"""
+            CREATE OR REPLACE TEMP TABLE raw AS
+            SELECT row_number() OVER () + 1 AS row_no, {select}
+            FROM read_csv({path}, header=true, all_varchar=true, delim=',', quote='"', escape='"',
+                          strict_mode=true, max_line_size=10000000)
+        """
+        try:
+            self._run_with_progress(sql, on_progress)
+        except duckdb.Error as exc:
+            message = str(exc).splitlines()[0]
+            raise InputError(f"{inp.display}: the CSV cannot be read: {message}") from exc
+        if inp.kind is TRANSACTIONS:
+            return self._load_transactions(file_no, inp)
+        return self._load_awards(file_no, inp)
+
+    def _common_checks(self) -> list[tuple[str, str]]:
+        """(problem SQL, column) pairs shared by both kinds of file."""
+        return [
+            ("CASE WHEN awarding_sub_agency_code IS NULL THEN 'awarding_sub_agency_code: empty' END", "awarding_sub_agency_code"),
+            ("CASE WHEN awarding_agency_code IS NULL THEN 'awarding_agency_code: empty' END", "awarding_agency_code"),
+            ("CASE WHEN recipient_uei IS NULL AND recipient_duns IS NULL AND recipient_name IS NULL "
+             "THEN 'recipient_name: no recipient name, UEI or DUNS' END", "recipient_name"),
+            ("CASE WHEN recipient_uei IS NOT NULL AND NOT regexp_full_match(upper(recipient_uei), '[A-Z0-9]{12}') "
+             "THEN 'recipient_uei: ' || recipient_uei || ' is not a 12-character UEI' END", "recipient_uei"),
+            ("CASE WHEN recipient_duns IS NOT NULL AND NOT regexp_full_match(recipient_duns, '\\d{1,9}') "
+             "THEN 'recipient_duns: ' || recipient_duns || ' is not a DUNS number' END", "recipient_duns"),
+            ("CASE WHEN parent_uei IS NOT NULL AND NOT regexp_full_match(upper(parent_uei), '[A-Z0-9]{12}') "
+             "THEN 'recipient_parent_uei: ' || parent_uei || ' is not a 12-character UEI' END", "recipient_parent_uei"),
+            ("CASE WHEN parent_duns IS NOT NULL AND NOT regexp_full_match(parent_duns, '\\d{1,9}') "
+             "THEN 'recipient_parent_duns: ' || parent_duns || ' is not a DUNS number' END", "recipient_parent_duns"),
+        ]
+
+    def _record_rejects(
+        self, file_no: int, display: str, checks: list[tuple[str, str]], key_sql: str
+    ) -> int:
+        problems = " , ".join(f"({sql})" for sql, _ in checks)
+        # A deletion mark needs only the key: its other columns may be empty.
+        problems = (
+            "CASE WHEN upper(coalesce(correction_delete, '')) = 'D' THEN "
+            f"CASE WHEN {key_sql} IS NULL "
+            "THEN 'correction_delete_ind: a deletion without its unique key' END "
+            f"ELSE coalesce({problems}) END"
+        )
+        # One row per rejected row: its first problem, which names the column.
+        self.con.execute(
+            f"""
+            INSERT INTO rejects
+            SELECT ?, ?, row_no, split_part(problem, ':', 1), NULL, problem
+            FROM (SELECT row_no, {problems} AS problem FROM raw)
+            WHERE problem IS NOT NULL
+            """,
+            [display, file_no],
+        )
+        (count,) = self.con.execute("SELECT count(*) FROM rejects WHERE file_no = ?", [file_no]).fetchone()  # type: ignore[misc]
+        return int(count)
+
+    def _common_select(self) -> str:
+        return f"""
+            awarding_agency_code, awarding_agency_name, awarding_sub_agency_code, awarding_sub_agency_name,
+            awarding_office_code, awarding_office_name,
+            upper(recipient_uei), CASE WHEN recipient_duns IS NOT NULL THEN lpad(recipient_duns, 9, '0') END,
+            recipient_name, upper(cage_code),
+            upper(parent_uei), CASE WHEN parent_duns IS NOT NULL THEN lpad(parent_duns, 9, '0') END,
+            parent_name, permalink,
+            coalesce({self._timestamp_expr('last_modified')}, ''),
+            description, upper(correction_delete)
+        """
+
+    def _timestamp_expr(self, column: str) -> str:
+        iso = (
+            f"CASE WHEN regexp_full_match({column}, '\\d{{4}}-\\d{{2}}-\\d{{2}}([ T].*)?') "
+            f"THEN strftime(TRY_CAST(replace(substr({column}, 1, 19), 'T', ' ') AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') END"
+        )
+        return iso
+
+    def _load_transactions(self, file_no: int, inp: CsvInput) -> dict[str, int]:
+        checks = [
+            ("CASE WHEN obligation IS NULL THEN 'federal_action_obligation: empty' "
+             "WHEN TRY_CAST(obligation AS DECIMAL(18,2)) IS NULL THEN 'federal_action_obligation: ' || obligation || ' is not a number' END",
+             "federal_action_obligation"),
+            (self._date_problem("action_date", "action_date"), "action_date"),
+            ("CASE WHEN piid IS NULL THEN 'award_id_piid: empty' END", "award_id_piid"),
+            *self._common_checks(),
+        ]
+        has_keys = column_map(inp.kind, inp.header).get("transaction_key") is not None
+        if has_keys:
+            checks.append((
+                "CASE WHEN transaction_key IS NULL THEN 'contract_transaction_unique_key: empty' "
+                "WHEN award_key IS NULL THEN 'contract_award_unique_key: empty' END",
+                "contract_transaction_unique_key",
+            ))
+        rejected = self._record_rejects(
+            file_no, inp.display, checks, "coalesce(transaction_key, award_key)"
+        )
+        date = self._date_expr("action_date")
+        # Files before the unique keys existed: build them as USAspending does.
+        none = "'-NONE-'"
+        award_key = (
+            "award_key" if has_keys else
+            f"'CONT_AWD_' || piid || '_' || awarding_sub_agency_code || '_' || coalesce(parent_piid, {none}) "
+            f"|| '_' || coalesce(parent_agency_id, {none})"
+        )
+        tx_key = (
+            "transaction_key" if has_keys else
+            f"awarding_sub_agency_code || '_' || coalesce(parent_agency_id, {none}) || '_' || piid || '_' "
+            f"|| coalesce(modification_number, '0') || '_' || coalesce(parent_piid, {none}) || '_' "
+            f"|| coalesce(transaction_number, '0')"
+        )
+        self.con.execute(
+            f"""
+            INSERT INTO tx
+            SELECT ?, r.row_no, {award_key}, piid, parent_piid, parent_agency_id, {self._common_select()},
+                   {tx_key}, coalesce(modification_number, '0'), {date},
+                   CAST(substr({date}, 1, 4) AS INTEGER) + CASE WHEN CAST(substr({date}, 6, 2) AS INTEGER) >= 10 THEN 1 ELSE 0 END,
+                   CAST(round(CAST(obligation AS DECIMAL(18,2)) * 100) AS BIGINT)
+            FROM raw r ANTI JOIN (SELECT row_no FROM rejects WHERE file_no = ?) x ON r.row_no = x.row_no
+            """,
+            [file_no, file_no],
+        )
+        (read,) = self.con.execute("SELECT count(*) FROM raw").fetchone()  # type: ignore[misc]
+        return {"read": int(read), "rejected": rejected}
+
+    def _load_awards(self, file_no: int, inp: CsvInput) -> dict[str, int]:
+        checks = [
+            ("CASE WHEN total_obligated IS NULL THEN 'total_obligated_amount: empty' "
+             "WHEN TRY_CAST(total_obligated AS DECIMAL(18,2)) IS NULL THEN 'total_obligated_amount: ' || total_obligated || ' is not a number' END",
+             "total_obligated_amount"),
+            (self._date_problem("base_date", "award_base_action_date"), "award_base_action_date"),
+            ("CASE WHEN award_key IS NULL THEN 'contract_award_unique_key: empty' END", "contract_award_unique_key"),
+            *self._common_checks(),
+        ]
+        rejected = self._record_rejects(file_no, inp.display, checks, "award_key")
+        self.con.execute(
+            f"""
+            INSERT INTO aw
+            SELECT ?, r.row_no, award_key, piid, parent_piid, parent_agency_id, {self._common_select()},
+                   CAST(round(CAST(total_obligated AS DECIMAL(18,2)) * 100) AS BIGINT),
+                   {self._date_expr("base_date")}, coalesce({self._date_expr("latest_date")}, '')
+            FROM raw r ANTI JOIN (SELECT row_no FROM rejects WHERE file_no = ?) x ON r.row_no = x.row_no
+            """,
+            [file_no, file_no],
+        )
+        (read,) = self.con.execute("SELECT count(*) FROM raw").fetchone()  # type: ignore[misc]
+        return {"read": int(read), "rejected": rejected}
+
+    # --- after all files are read ----------------------------------------------------
+
+    def finish(self) -> dict[str, int]:
+        """De-duplicate across files and build the award table; returns counts."""
+        # A key seen twice (overlapping downloads) keeps its newest modification.
+        self.con.execute(
+            """
+            CREATE TABLE tx_final AS
+            SELECT * EXCLUDE (rn) FROM (
+                SELECT *, row_number() OVER (PARTITION BY transaction_key
+                    ORDER BY last_modified DESC, file_no DESC, row_no DESC) AS rn
+                FROM tx) WHERE rn = 1;
+            CREATE TABLE aw_final AS
+            SELECT * EXCLUDE (rn) FROM (
+                SELECT *, row_number() OVER (PARTITION BY award_key
+                    ORDER BY last_modified DESC, file_no DESC, row_no DESC) AS rn
+                FROM aw) WHERE rn = 1;
+            """
+        )
+        # Award records: the latest transaction describes the award; a summary row,
+        # where one was read, adds its total and dates.
+        self.con.execute(
+            """
+            CREATE TABLE award_final AS
+            WITH latest AS (
+                SELECT * EXCLUDE (rn) FROM (
+                    SELECT *, row_number() OVER (PARTITION BY award_key
+                        ORDER BY action_date DESC, last_modified DESC, modification_number DESC) AS rn
+                    FROM tx_final WHERE coalesce(delete_mark, '') <> 'D') WHERE rn = 1),
+            base AS (
+                SELECT award_key, first(description ORDER BY action_date, modification_number) AS base_description
+                FROM tx_final GROUP BY award_key)
+            SELECT coalesce(s.award_key, l.award_key) AS award_key,
+                   coalesce(s.piid, l.piid) AS piid,
+                   coalesce(s.parent_piid, l.parent_piid) AS parent_piid,
+                   coalesce(s.agency_code, l.agency_code) AS agency_code,
+                   coalesce(s.agency_name, l.agency_name) AS agency_name,
+                   coalesce(s.sub_code, l.sub_code) AS sub_code,
+                   coalesce(s.sub_name, l.sub_name) AS sub_name,
+                   coalesce(s.office_code, l.office_code) AS office_code,
+                   coalesce(s.office_name, l.office_name) AS office_name,
+                   coalesce(s.uei, l.uei) AS uei, coalesce(s.duns, l.duns) AS duns,
+                   coalesce(s.name, l.name) AS name, coalesce(s.cage, l.cage) AS cage,
+                   coalesce(s.description, b.base_description, l.description) AS description,
+                   s.total_cents AS summary_cents, coalesce(s.base_date, '') AS base_date,
+                   coalesce(s.latest_date, '') AS latest_date,
+                   coalesce(s.permalink, l.permalink) AS permalink,
+                   greatest(coalesce(s.last_modified, ''), coalesce(l.last_modified, '')) AS last_modified,
+                   s.delete_mark AS summary_delete_mark
+            FROM aw_final s FULL OUTER JOIN latest l ON s.award_key = l.award_key
+            LEFT JOIN base b ON b.award_key = coalesce(s.award_key, l.award_key)
+            """
+        )
+        counts = {}
+        for name, sql in {
+            "transactions": "SELECT count(*) FROM tx_final WHERE coalesce(delete_mark, '') <> 'D'",
+            "deleted_transactions": "SELECT count(*) FROM tx_final WHERE delete_mark = 'D'",
+            "awards": "SELECT count(*) FROM award_final",
+        }.items():
+            (n,) = self.con.execute(sql).fetchone()  # type: ignore[misc]
+            counts[name] = int(n)
+        return counts
+
+    def fetch(self, sql: str, params: list[Any] | None = None, batch: int = 50_000) -> Any:
+        """Yield lists of result rows, ``batch`` at a time, without holding them all."""
+        cursor = self.con.cursor()
+        cursor.execute(sql, params or [])
+        while rows := cursor.fetchmany(batch):
+            yield rows
+
+    def rejects(self) -> list[tuple[str, int, str, str]]:
+        return [
+            (r[0], int(r[1]), r[2], r[3])
+            for r in self.con.execute(
+                "SELECT file, row_no, column_name, reason FROM rejects ORDER BY file_no, row_no"
+            ).fetchall()
+        ]

@@ -1,0 +1,158 @@
+"""Batched writes of staged rows into the Receipts database, idempotent on natural keys.
+
+Each batch is one transaction: a crash leaves whole batches stored, and a
+re-run stores nothing twice because every row is matched on its unique key
+first. New rows go in with executemany on SQLite and COPY on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+
+from receipts.ingest.models import ContractAward, ContractTransaction
+
+_KEY_CHUNK = 900
+
+
+@dataclass
+class UpsertCounts:
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def existing_rows(table: str, key: str, columns: Sequence[str], keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """Stored rows by key, with the given columns, for a batch of keys."""
+    out: dict[str, tuple[Any, ...]] = {}
+    cols = ", ".join(_q(c) for c in [key, *columns])
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), _KEY_CHUNK):
+            chunk = keys[start : start + _KEY_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"SELECT {cols} FROM {_q(table)} WHERE {_q(key)} IN ({marks})", list(chunk))  # noqa: S608
+            for row in cursor.fetchall():
+                out[row[0]] = tuple(row[1:])
+    return out
+
+
+def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    if not rows:
+        return
+    cols = ", ".join(_q(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {_q(table)} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {_q(table)} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def update_rows(table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Rows are (values of ``columns``..., key)."""
+    if not rows:
+        return
+    sets = ", ".join(f"{_q(c)} = %s" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {_q(table)} SET {sets} WHERE {_q(key)} = %s", rows)  # noqa: S608
+
+
+def delete_keys(table: str, key: str, keys: Sequence[str]) -> int:
+    deleted = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), _KEY_CHUNK):
+            chunk = keys[start : start + _KEY_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"DELETE FROM {_q(table)} WHERE {_q(key)} IN ({marks})", list(chunk))  # noqa: S608
+            deleted += cursor.rowcount
+    return deleted
+
+
+TX_TABLE = ContractTransaction._meta.db_table
+TX_COLUMNS = [
+    "transaction_key", "award_key", "modification_number", "action_date", "fiscal_year",
+    "obligation_cents", "recipient_uei", "recipient_duns", "recipient_name", "parent_uei",
+    "parent_duns", "parent_name", "last_modified",
+]
+AWARD_TABLE = ContractAward._meta.db_table
+AWARD_COLUMNS = [
+    "award_key", "piid", "parent_piid", "awarding_agency_code", "awarding_sub_agency_code",
+    "awarding_office_code", "sub_agency_id", "recipient_id", "recipient_uei", "recipient_duns",
+    "recipient_name", "parent_uei", "parent_duns", "parent_name", "description",
+    "summary_obligated_cents", "summary_base_date", "summary_latest_date", "permalink",
+    "last_modified", "source_id",
+]
+
+
+def store_transactions(rows: Sequence[Sequence[Any]], corrections: set[str], counts: UpsertCounts) -> None:
+    """One batch of transaction rows in TX_COLUMNS order: new ones in, newer ones over.
+
+    A row replaces the stored one when its ``last_modified`` is later, or when
+    a delta file marks it as a correction.
+    """
+    keys = [r[0] for r in rows]
+    stored = existing_rows(TX_TABLE, "transaction_key", ["last_modified"], keys)
+    fresh, newer = [], []
+    for r in rows:
+        old = stored.get(r[0])
+        if old is None:
+            fresh.append(r)
+        elif r[-1] > (old[0] or "") or r[0] in corrections:
+            newer.append([*r[1:], r[0]])
+        else:
+            counts.unchanged += 1
+    with transaction.atomic():
+        insert_rows(TX_TABLE, TX_COLUMNS, fresh)
+        update_rows(TX_TABLE, "transaction_key", TX_COLUMNS[1:], newer)
+    counts.stored += len(fresh)
+    counts.updated += len(newer)
+
+
+def store_awards(rows: Sequence[Sequence[Any]], counts: UpsertCounts) -> dict[str, tuple[int | None, int | None]]:
+    """One batch of award rows in AWARD_COLUMNS order; returns the (recipient, sub-agency)
+    each changed award had before, so ties it left can be recomputed.
+
+    A summary total already stored is kept when the new row has none (a
+    transactions file says nothing about summaries).
+    """
+    keys = [r[0] for r in rows]
+    fields = AWARD_COLUMNS[1:]
+    stored = existing_rows(AWARD_TABLE, "award_key", fields, keys)
+    i_sum, i_base, i_latest, i_recipient, i_sub = (
+        fields.index(c)
+        for c in (
+            "summary_obligated_cents", "summary_base_date", "summary_latest_date",
+            "recipient_id", "sub_agency_id",
+        )
+    )
+    fresh, changed = [], []
+    before: dict[str, tuple[int | None, int | None]] = {}
+    for r in rows:
+        old = stored.get(r[0])
+        if old is None:
+            fresh.append(r)
+            continue
+        values = list(r[1:])
+        if values[i_sum] is None:
+            values[i_sum], values[i_base], values[i_latest] = old[i_sum], old[i_base], old[i_latest]
+        if tuple(values) == tuple(old):
+            counts.unchanged += 1
+            continue
+        before[r[0]] = (old[i_recipient], old[i_sub])
+        changed.append([*values, r[0]])
+    with transaction.atomic():
+        insert_rows(AWARD_TABLE, AWARD_COLUMNS, fresh)
+        update_rows(AWARD_TABLE, "award_key", fields, changed)
+    counts.stored += len(fresh)
+    counts.updated += len(changed)
+    return before

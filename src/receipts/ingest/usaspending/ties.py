@@ -1,0 +1,255 @@
+"""Ties derived from stored contract records: recipient x sub-agency contracts, and
+the ownership that recipients report.
+
+Totals are always recomputed from every stored award and transaction of a
+pair, never added to what a tie held, so overlapping or repeated imports
+cannot count anything twice. An award counts its transactions'
+``federal_action_obligation`` when any are stored, and its summary's
+``total_obligated_amount`` only when none are.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from receipts.evidence import services
+from receipts.evidence.models import Entity, SourceKind, Tie, TieKind, TieStatus
+from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
+
+from .store import _q
+
+_CHUNK = 500
+
+
+@dataclass
+class TieCounts:
+    created: int = 0
+    updated: int = 0
+    removed: int = 0
+    ownership: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def contract_tie_id(recipient: Entity, agency: Entity) -> str:
+    return f"usaspending-contract-{recipient.ftm_id}-{agency.ftm_id}"
+
+
+def fiscal_year_of(date: str) -> int:
+    year, month = int(date[:4]), int(date[5:7])
+    return year + 1 if month >= 10 else year
+
+
+@dataclass
+class _PairTotals:
+    cents: int = 0
+    awards: int = 0
+    transactions: int = 0
+    first: str = ""
+    last: str = ""
+    by_fy: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    citations: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]:
+    aw, tx = _q(ContractAward._meta.db_table), _q(ContractTransaction._meta.db_table)
+    marks = ", ".join(["%s"] * len(recipient_ids))
+    totals: dict[tuple[int, int], _PairTotals] = defaultdict(_PairTotals)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT a.recipient_id, a.sub_agency_id, a.award_key, a.source_id,
+                   a.summary_obligated_cents, a.summary_base_date, a.summary_latest_date,
+                   t.n, t.cents, t.first_date, t.last_date
+            FROM {aw} a LEFT JOIN (
+                SELECT award_key, COUNT(*) AS n, SUM(obligation_cents) AS cents,
+                       MIN(action_date) AS first_date, MAX(action_date) AS last_date
+                FROM {tx}
+                WHERE award_key IN (SELECT award_key FROM {aw} WHERE recipient_id IN ({marks}))
+                GROUP BY award_key
+            ) t ON t.award_key = a.award_key
+            WHERE a.recipient_id IN ({marks}) AND a.sub_agency_id IS NOT NULL
+            """,  # noqa: S608 - table names from the models
+            recipient_ids + recipient_ids,
+        )
+        for (rid, sid, key, source_id, s_cents, s_base, s_latest, n, cents, first, last) in cursor.fetchall():
+            if n:
+                amount, first_date, last_date = int(cents), first, last
+            elif s_cents is not None:
+                amount, first_date, last_date, n = int(s_cents), s_base, s_latest or s_base, 0
+                totals[(rid, sid)].by_fy[fiscal_year_of(s_base)] += amount
+            else:
+                continue  # every transaction of it was deleted and no summary is stored
+            p = totals[(rid, sid)]
+            p.cents += amount
+            p.awards += 1
+            p.transactions += int(n)
+            p.first = min(p.first or first_date, first_date)
+            p.last = max(p.last, last_date)
+            if source_id is not None:
+                p.citations.append((source_id, "", key))
+        cursor.execute(
+            f"""
+            SELECT a.recipient_id, a.sub_agency_id, t.fiscal_year, SUM(t.obligation_cents)
+            FROM {tx} t JOIN {aw} a ON a.award_key = t.award_key
+            WHERE a.recipient_id IN ({marks}) AND a.sub_agency_id IS NOT NULL
+            GROUP BY a.recipient_id, a.sub_agency_id, t.fiscal_year
+            """,  # noqa: S608
+            recipient_ids,
+        )
+        for rid, sid, fy, cents in cursor.fetchall():
+            if (rid, sid) in totals:
+                totals[(rid, sid)].by_fy[int(fy)] += int(cents)
+    return totals
+
+
+def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts) -> None:
+    """Make the contract tie of each (recipient, sub-agency) pair match the stored records."""
+    wanted = {p for p in pairs if p[0] is not None and p[1] is not None}
+    by_recipient: dict[int, set[int]] = defaultdict(set)
+    for rid, sid in wanted:
+        by_recipient[rid].add(sid)
+    recipient_ids = sorted(by_recipient)
+    for start in range(0, len(recipient_ids), _CHUNK):
+        chunk = recipient_ids[start : start + _CHUNK]
+        totals = _pair_totals(chunk)
+        entity_ids = set(chunk) | {sid for rid in chunk for sid in by_recipient[rid]}
+        entities = Entity.objects.only("pk", "ftm_id").in_bulk(list(entity_ids))
+        specs: list[services.TieSpec] = []
+        gone: list[str] = []
+        for rid in chunk:
+            for sid in by_recipient[rid]:
+                ftm_id = contract_tie_id(entities[rid], entities[sid])
+                t = totals.get((rid, sid))
+                if t is None or not t.citations:
+                    gone.append(ftm_id)
+                    continue
+                specs.append(
+                    services.TieSpec(
+                        subject_id=rid,
+                        object_id=sid,
+                        kind=TieKind.CONTRACT,
+                        ftm_id=ftm_id,
+                        citations=t.citations,
+                        status=TieStatus.ACTIVE,
+                        start_date=t.first,
+                        amount=Decimal(t.cents) / 100,
+                        currency="USD",
+                        summary=(
+                            f"{t.awards} award{'s' if t.awards != 1 else ''}, {t.transactions} "
+                            f"transaction{'s' if t.transactions != 1 else ''} in USAspending; "
+                            f"last action {t.last}."
+                        ),
+                    )
+                )
+        with transaction.atomic():
+            before = set(Tie.objects.filter(ftm_id__in=[s.ftm_id for s in specs]).values_list("ftm_id", flat=True))
+            ids = services.record_ties_bulk(specs, prune_source_kind=SourceKind.DATASET_ROW)
+            counts.created += len(set(ids) - before)
+            counts.updated += len(before)
+            ContractTotals.objects.filter(tie_id__in=list(ids.values())).delete()
+            ContractTotals.objects.bulk_create(
+                [
+                    ContractTotals(
+                        tie_id=ids[s.ftm_id],
+                        obligated_cents=totals[(s.subject_id, s.object_id)].cents,
+                        award_count=totals[(s.subject_id, s.object_id)].awards,
+                        transaction_count=totals[(s.subject_id, s.object_id)].transactions,
+                        first_action_date=totals[(s.subject_id, s.object_id)].first,
+                        last_action_date=totals[(s.subject_id, s.object_id)].last,
+                        by_fiscal_year={
+                            str(fy): c for fy, c in sorted(totals[(s.subject_id, s.object_id)].by_fy.items())
+                        },
+                    )
+                    for s in specs
+                ],
+                batch_size=1000,
+            )
+            for tie in Tie.objects.filter(ftm_id__in=gone):
+                services.delete_tie(tie)
+                counts.removed += 1
+
+
+def _parent_observations(recipient_ids: list[int]) -> list[tuple[int, str, str, str, str, str, int | None]]:
+    """(recipient, parent UEI, DUNS, name, first seen, last seen, a citing source) from stored records."""
+    aw, tx = _q(ContractAward._meta.db_table), _q(ContractTransaction._meta.db_table)
+    marks = ", ".join(["%s"] * len(recipient_ids))
+    has_parent = "(x.parent_uei <> '' OR x.parent_duns <> '' OR x.parent_name <> '')"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT a.recipient_id, x.parent_uei, x.parent_duns, x.parent_name,
+                   MIN(x.action_date), MAX(x.action_date), MIN(a.source_id)
+            FROM {tx} x JOIN {aw} a ON a.award_key = x.award_key
+            WHERE a.recipient_id IN ({marks}) AND {has_parent}
+            GROUP BY a.recipient_id, x.parent_uei, x.parent_duns, x.parent_name
+            UNION ALL
+            SELECT x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name,
+                   MIN(x.summary_base_date),
+                   MAX(CASE WHEN x.summary_latest_date <> '' THEN x.summary_latest_date ELSE x.summary_base_date END),
+                   MIN(x.source_id)
+            FROM {aw} x
+            WHERE x.recipient_id IN ({marks}) AND x.summary_obligated_cents IS NOT NULL AND {has_parent}
+            GROUP BY x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name
+            """,  # noqa: S608 - table names from the models
+            recipient_ids + recipient_ids,
+        )
+        return [tuple(row) for row in cursor.fetchall()]  # type: ignore[misc]
+
+
+def record_reported_parents(recipient_ids: Iterable[int], resolver: object, counts: TieCounts) -> None:
+    """Ownership ties from the parents recipients report, dated by when each was seen.
+
+    The parent seen last is the current owner (active, from when it was first
+    seen); a parent the records stopped naming is an ended owner, ending when
+    it was last seen. A recipient named as its own parent owns itself: that
+    ends earlier parents without adding a tie.
+    """
+    from receipts.evidence.models import Source
+    from receipts.ingest.resolution import RecipientRecord
+
+    ids = sorted(set(recipient_ids))
+    for start in range(0, len(ids), _CHUNK):
+        rows = _parent_observations(ids[start : start + _CHUNK])
+        records = {RecipientRecord(uei=r[1], duns=r[2], name=r[3]) for r in rows}
+        parents = resolver.resolve_many(records)  # type: ignore[attr-defined]
+        seen: dict[int, dict[int, list[object]]] = defaultdict(dict)
+        for rid, uei, duns, name, first, last, source_id in rows:
+            if not first:
+                continue
+            parent = parents[RecipientRecord(uei=uei, duns=duns, name=name)]
+            obs = seen[rid].setdefault(parent.pk, [parent, first, last, source_id])
+            obs[1], obs[2] = min(obs[1], first), max(obs[2], last)  # type: ignore[type-var]
+        entities = Entity.objects.in_bulk(list(seen))
+        sources = Source.objects.in_bulk([o[3] for per in seen.values() for o in per.values() if o[3]])
+        for rid, per in seen.items():
+            child = entities[rid]
+            latest = max(per.values(), key=lambda o: (o[2], o[1]))
+            for parent_id, (parent, first, last, source_id) in per.items():
+                if parent_id == rid or source_id is None:
+                    continue
+                current = latest[0].pk == parent_id  # type: ignore[attr-defined]
+                try:
+                    services.record_tie(
+                        parent,  # type: ignore[arg-type]
+                        child,
+                        TieKind.OWNS,
+                        citations=[services.CitationInput(
+                            sources[source_id], locator="recipient_parent_uei / recipient_parent_name"
+                        )],
+                        status=TieStatus.ACTIVE if current else TieStatus.ENDED,
+                        start_date=str(first),
+                        end_date="" if current else str(last),
+                        summary=f"Reported as {child.name}'s ultimate parent in USAspending "
+                        f"records from {first} to {last}.",
+                        ftm_id=f"usaspending-owns-{parent.ftm_id}-{child.ftm_id}",  # type: ignore[attr-defined]
+                    )
+                    counts.ownership += 1
+                except services.EvidenceError as exc:
+                    counts.problems.append(
+                        f"ownership of {child.name} by {parent.name}: {'; '.join(exc.messages)}"  # type: ignore[attr-defined]
+                    )

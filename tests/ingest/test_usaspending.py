@@ -1,0 +1,370 @@
+"""The USAspending importer, on the real samples and on generated downloads."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import zipfile
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.make_usaspending import generate, read_truth
+from receipts.cli import main
+from receipts.demo import load_demo
+from receipts.evidence.models import Entity, Identifier, Tie
+from receipts.evidence.queries import resolve_entity, rollup_ties
+from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
+from receipts.ingest.usaspending.files import InputError
+from receipts.ingest.usaspending.importer import import_usaspending
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "usaspending"
+AWARDS_SAMPLE = SAMPLES / "ice_umn_Contracts_PrimeAwardSummaries.csv"
+ERA_2018_SAMPLE = SAMPLES / "ice_fy13_2018era_transactions.csv"
+SUBAWARDS_SAMPLE = SAMPLES / "ice_mn_Contracts_Subawards.csv"
+
+
+def counts() -> tuple[int, int, int, int]:
+    return (
+        ContractTransaction.objects.count(),
+        ContractAward.objects.count(),
+        Tie.objects.count(),
+        Entity.objects.count(),
+    )
+
+
+def contract_totals_by_pair() -> dict[tuple[str, str], int]:
+    out = {}
+    for t in ContractTotals.objects.select_related("tie__subject", "tie__object"):
+        out[(t.tie.subject.name, t.tie.object.name)] = t.obligated_cents
+    return out
+
+
+@pytest.fixture
+def generated(tmp_path: Path):
+    def make(rows: int = 600, kind: str = "transactions", seed: int = 7, **kwargs):
+        out = tmp_path / f"{kind}-{seed}-{rows}-{len(kwargs)}"
+        truth = out / "truth.jsonl"
+        paths = generate(rows, kind, out / "files", seed=seed, truth_path=truth, **kwargs)
+        return paths, read_truth(truth)
+
+    return make
+
+
+# --- real samples ---------------------------------------------------------------------
+
+
+def test_award_summaries_sample_becomes_cited_contract_ties():
+    load_demo()
+    summary = import_usaspending([AWARDS_SAMPLE])
+    assert summary.files[0].kind == "Contracts prime award summaries"
+    assert summary.awards.stored == 5
+    ice = resolve_entity("ICE")
+    # The demo's ICE takes the code instead of being duplicated, and sits under DHS.
+    assert Identifier.objects.get(scheme="agency_code", value="7012").entity == ice
+    assert Identifier.objects.get(scheme="agency_code", value="070").entity == resolve_entity("DHS")
+    regents = Identifier.objects.get(scheme="uei", value="KABJZBBJ4B54").entity
+    tie = Tie.objects.get(subject=regents, object=ice, kind="contract")
+    # Four awards of this UEI: 16000.00 + 9387.50 + 4745.00 + 11375.00.
+    assert tie.amount == Decimal("41507.50")
+    assert tie.currency == "USD"
+    assert tie.contract_totals.award_count == 4
+    assert tie.contract_totals.by_fiscal_year == {"2020": 1600000, "2021": 938750, "2022": 474500, "2023": 1137500}
+    locators = set(tie.citations.values_list("locator", flat=True))
+    assert "CONT_AWD_70CDCR20P00000053_7012_-NONE-_-NONE-" in locators
+    source = tie.citations.get(locator="CONT_AWD_70CDCR20P00000053_7012_-NONE-_-NONE-").source
+    assert source.url == "https://www.usaspending.gov/award/CONT_AWD_70CDCR20P00000053_7012_-NONE-_-NONE-/"
+    assert source.publisher == "USAspending.gov"
+
+
+def test_parent_that_changed_over_time_is_an_ended_ownership():
+    import_usaspending([AWARDS_SAMPLE])
+    regents = Identifier.objects.get(scheme="uei", value="KABJZBBJ4B54").entity
+    board = Identifier.objects.get(scheme="uei", value="CB47L9C9MDX1").entity
+    owns = Tie.objects.get(subject=board, object=regents, kind="owns")
+    # Named as parent on awards from 2020 to early 2024, then the recipient is its own parent.
+    assert (owns.status, owns.start_date) == ("ended", "2020-05-07")
+    assert owns.end_date.startswith("202")
+    assert owns.citations.exists()
+
+
+def test_similar_name_with_another_uei_waits_for_review():
+    from receipts.ingest.models import ReviewItem
+
+    import_usaspending([AWARDS_SAMPLE])
+    # "REGENTS OF UNIVERSITY OF MINNESOTA" (another UEI) is not merged silently.
+    assert Identifier.objects.filter(scheme="uei", value="FVJMNPLMEEJ2").exists()
+    a = Identifier.objects.get(scheme="uei", value="FVJMNPLMEEJ2").entity
+    b = Identifier.objects.get(scheme="uei", value="KABJZBBJ4B54").entity
+    assert a != b
+    assert ReviewItem.objects.filter(status="pending").exists()
+
+
+def test_2018_era_dates_are_refused_without_a_date_format(tmp_path):
+    report = tmp_path / "rejects.csv"
+    summary = import_usaspending([ERA_2018_SAMPLE], report_path=report)
+    assert summary.rejected == 157
+    assert ContractTransaction.objects.count() == 0
+    rows = list(csv.DictReader(report.open()))
+    assert rows[0]["row"] == "2" and rows[0]["column"] == "action_date"
+    assert "ambiguous" in rows[0]["reason"] and "25/07/2013" in rows[0]["reason"]
+
+
+def test_2018_era_file_imports_with_an_explicit_date_format():
+    summary = import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
+    assert summary.rejected == 0
+    assert ContractTransaction.objects.count() == 157
+    # Keys are built as USAspending builds them; DUNS get their leading zero back.
+    tx = ContractTransaction.objects.get(transaction_key="7012_4730_HSCEMS08A00005_P00005_GS06F0068N_0")
+    assert tx.action_date == "2013-04-23"
+    assert Identifier.objects.filter(scheme="duns", value="074108176").exists()
+    with ERA_2018_SAMPLE.open(newline="", encoding="utf-8") as handle:
+        total = sum(Decimal(r["federal_action_obligation"] or 0) for r in csv.DictReader(handle))
+    stored = sum(ContractTransaction.objects.values_list("obligation_cents", flat=True))
+    assert Decimal(stored) / 100 == total
+
+
+def test_subaward_file_is_refused_before_anything_is_stored():
+    with pytest.raises(InputError, match="subaward"):
+        import_usaspending([SUBAWARDS_SAMPLE, AWARDS_SAMPLE])
+    assert counts()[:2] == (0, 0)
+
+
+# --- generated downloads ---------------------------------------------------------------
+
+
+def test_generated_transactions_sum_federal_action_obligation(generated):
+    paths, truth = generated(800)
+    summary = import_usaspending(paths)
+    assert summary.rejected == 0
+    assert summary.transactions.stored == truth.rows
+    stored = Decimal(sum(ContractTransaction.objects.values_list("obligation_cents", flat=True))) / 100
+    assert stored == truth.total_obligation
+    assert stored != truth.total_dollars_obligated_sum  # the running total is never summed
+    tie_total = Decimal(sum(ContractTotals.objects.values_list("obligated_cents", flat=True))) / 100
+    assert tie_total == truth.total_obligation
+    # Per award, exactly the truth.
+    for award in list(truth.awards.values())[:50]:
+        cents = sum(
+            ContractTransaction.objects.filter(award_key=award.award_key).values_list("obligation_cents", flat=True)
+        )
+        assert Decimal(cents) / 100 == award.obligation
+
+
+def test_reimporting_the_same_files_adds_nothing(generated):
+    paths, _ = generated(500)
+    import_usaspending(paths)
+    before = counts(), contract_totals_by_pair()
+    again = import_usaspending(paths)
+    assert (counts(), contract_totals_by_pair()) == before
+    assert again.transactions.stored == 0 and again.transactions.updated == 0
+    assert again.transactions.unchanged == 500
+    assert again.entities_created == 0
+
+
+def test_award_in_both_transactions_and_summaries_counts_once(generated):
+    tx_paths, tx_truth = generated(500, "transactions", seed=3)
+    aw_paths, aw_truth = generated(len(tx_truth.awards), "awards", seed=3)
+    both = set(tx_truth.awards) & set(aw_truth.awards)
+    assert both  # the two files share awards
+    for key in both:  # and describe them alike
+        assert tx_truth.awards[key].obligation == aw_truth.awards[key].obligation
+    import_usaspending(tx_paths + aw_paths)
+    expected = {**aw_truth.awards, **tx_truth.awards}
+    total = Decimal(sum(ContractTotals.objects.values_list("obligated_cents", flat=True))) / 100
+    assert total == sum(a.obligation for a in expected.values())
+    assert ContractAward.objects.count() == len(expected)
+
+
+def test_overlapping_files_store_each_transaction_once(generated, tmp_path):
+    (path,), truth = generated(600)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    for target, part in ((first, body[:400]), (second, body[200:])):
+        with target.open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out, lineterminator="\r\n").writerows([header, *part])
+    import_usaspending([first])
+    summary = import_usaspending([second])
+    assert summary.transactions.unchanged == 200
+    assert ContractTransaction.objects.count() == 600
+    total = Decimal(sum(ContractTotals.objects.values_list("obligated_cents", flat=True))) / 100
+    assert total == truth.total_obligation
+
+
+def test_newer_modification_updates_and_a_delta_deletes(generated, tmp_path):
+    (path,), _ = generated(300)
+    import_usaspending([path])
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames
+        rows = list(reader)
+    changed, deleted = rows[0], rows[1]
+    changed = {**changed, "federal_action_obligation": "123.45", "last_modified_date": "2099-01-01 00:00:00"}
+    delta = tmp_path / "delta.csv"
+    with delta.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, ["correction_delete_ind", *header], lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerow({"correction_delete_ind": "C", **changed})
+        writer.writerow({"correction_delete_ind": "D", "contract_transaction_unique_key": deleted["contract_transaction_unique_key"]})
+    summary = import_usaspending([delta])
+    assert (summary.transactions.updated, summary.transactions.deleted) == (1, 1)
+    tx = ContractTransaction.objects.get(transaction_key=changed["contract_transaction_unique_key"])
+    assert tx.obligation_cents == 12345
+    assert not ContractTransaction.objects.filter(transaction_key=deleted["contract_transaction_unique_key"]).exists()
+    # The ties follow the stored records.
+    stored = sum(ContractTransaction.objects.values_list("obligation_cents", flat=True))
+    assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == stored
+
+
+def test_split_zip_is_read_whole(generated):
+    paths, truth = generated(700, zip_output=True, split_rows=300)
+    assert len(paths) == 1 and paths[0].suffix == ".zip"
+    with zipfile.ZipFile(paths[0]) as z:
+        assert len(z.namelist()) == 3
+    summary = import_usaspending(paths)
+    assert len(summary.files) == 3
+    assert ContractTransaction.objects.count() == truth.rows
+
+
+def test_directory_is_read_whole(generated):
+    paths, truth = generated(400, split_rows=150)
+    summary = import_usaspending([paths[0].parent])
+    assert len(summary.files) == 3
+    assert ContractTransaction.objects.count() == truth.rows
+
+
+def test_subsidiaries_roll_up_to_their_ultimate_parent(generated):
+    paths, truth = generated(1500)
+    import_usaspending(paths)
+    # Pick a parent UEI that owns other recipients and compare its rolled-up total.
+    children = defaultdict(set)
+    for name in truth.names.values():
+        if name.parent_uei != name.uei:
+            children[name.parent_uei].add(name.uei)
+    parent_uei = next(u for u in children if Identifier.objects.filter(scheme="uei", value=u).exists())
+    parent = Identifier.objects.get(scheme="uei", value=parent_uei).entity
+    rolled = [r for r in rollup_ties(parent, rollup=True) if r.tie.kind == "contract"]
+    assert any(r.rolled_up for r in rolled)
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+def test_missing_required_columns_refuse_the_file_naming_them(tmp_path):
+    with AWARDS_SAMPLE.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    drop = {rows[0].index("total_obligated_amount"), rows[0].index("recipient_name")}
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out, lineterminator="\r\n").writerows([[c for i, c in enumerate(r) if i not in drop] for r in rows])
+    before = counts()
+    with pytest.raises(InputError) as info:
+        import_usaspending([AWARDS_SAMPLE, bad])
+    assert counts() == before
+    assert "bad.csv" in str(info.value)
+
+
+def test_awards_file_without_its_required_columns_names_them(tmp_path):
+    with AWARDS_SAMPLE.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    drop = {rows[0].index("recipient_name"), rows[0].index("award_base_action_date"), rows[0].index("period_of_performance_start_date")}
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out, lineterminator="\r\n").writerows([[c for i, c in enumerate(r) if i not in drop] for r in rows])
+    with pytest.raises(InputError, match="recipient_name") as info:
+        import_usaspending([bad])
+    assert "award_base_action_date" in str(info.value)
+
+
+def test_malformed_value_rejects_only_that_row(generated, tmp_path):
+    (path,), truth = generated(300)
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, list(reader)
+    rows[9]["federal_action_obligation"] = "12,5O"
+    rows[19]["recipient_uei"] = "NOT-A-UEI"
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, header, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    report = tmp_path / "report.csv"
+    summary = import_usaspending([bad], report_path=report)
+    assert summary.rejected == 2
+    assert ContractTransaction.objects.count() == 298
+    found = {(r["row"], r["column"]) for r in csv.DictReader(report.open())}
+    assert found == {("11", "federal_action_obligation"), ("21", "recipient_uei")}
+
+
+def test_truncated_file_is_refused_then_completed_without_duplicates(generated, tmp_path):
+    (path,), truth = generated(400)
+    data = path.read_bytes()
+    cut = tmp_path / path.name
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated"):
+        import_usaspending([cut])
+    assert counts()[:2] == (0, 0)
+    shutil.copy(path, cut)
+    import_usaspending([cut])
+    import_usaspending([cut])
+    assert ContractTransaction.objects.count() == truth.rows
+
+
+def test_truncated_zip_is_a_clear_error(generated, tmp_path):
+    paths, _ = generated(300, zip_output=True)
+    data = paths[0].read_bytes()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="zip"):
+        import_usaspending([cut])
+    assert counts()[:2] == (0, 0)
+
+
+def test_header_only_file_imports_nothing(tmp_path):
+    with AWARDS_SAMPLE.open(encoding="utf-8-sig") as handle:
+        header = handle.readline()
+    empty = tmp_path / "empty.csv"
+    empty.write_text(header)
+    summary = import_usaspending([empty])
+    assert summary.rows_read == 0
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def test_cli_import_and_ties_give_the_imported_totals(tmp_path):
+    load_demo()
+    runner = CliRunner()
+    result = runner.invoke(main, ["import", "usaspending", str(AWARDS_SAMPLE)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Contracts prime award summaries, 5 rows, 0 rejected" in result.output
+    assert "awards: 5 stored" in result.output
+    out = runner.invoke(
+        main,
+        ["ties", "KABJZBBJ4B54", "--to", "U.S. Department of Homeland Security", "--rollup", "--format", "json"],
+        catch_exceptions=False,
+    )
+    data = json.loads(out.output)
+    (tie,) = [t for t in data["ties"] if t["kind"] == "contract"]
+    assert tie["amount"] == "41507.50"
+    assert tie["contract_totals"]["award_count"] == 4
+    assert tie["path"].endswith("U.S. Immigration and Customs Enforcement < U.S. Department of Homeland Security")
+    csv_out = runner.invoke(main, ["ties", "KABJZBBJ4B54", "--to", "DHS", "--rollup", "--format", "csv"])
+    assert "41507.50" in csv_out.output
+
+
+def test_cli_bad_file_is_one_line_and_non_zero(tmp_path):
+    bad = tmp_path / "notes.csv"
+    bad.write_text("a,b\r\n1,2\r\n")
+    result = CliRunner().invoke(main, ["import", "usaspending", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "notes.csv" in result.output
