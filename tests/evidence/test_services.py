@@ -169,3 +169,28 @@ def test_cited_source_cannot_be_deleted():
     tie = make_tie(make_entity(), "partnership", make_entity())
     with pytest.raises(services.EvidenceError, match="cited"):
         services.delete_source(tie.citations.get().source)
+
+
+def test_bulk_structural_ties_refuse_cycles_within_the_batch_and_with_the_database():
+    a, b, c = make_entity("A"), make_entity("B"), make_entity("C")
+    make_tie(a, "owns", b)
+    source = make_source()
+    spec = lambda s, o, key: services.TieSpec(  # noqa: E731
+        subject_id=s.pk, object_id=o.pk, kind="owns", ftm_id=key, citations=[(source.pk, "", "")]
+    )
+    ids, refused = services.record_structural_ties_bulk(
+        [spec(b, c, "b-c"), spec(c, a, "c-a"), spec(b, a, "b-a")]
+    )
+    assert list(ids) == ["b-c"]
+    assert [r[0].ftm_id for r in refused] == ["c-a", "b-a"]
+    assert all("cycle" in why for _spec, why in refused)
+    assert Tie.objects.get(ftm_id="b-c").citations.count() == 1
+
+
+def test_bulk_ties_need_a_citation_each():
+    a, b = make_entity(), make_entity()
+    with pytest.raises(services.EvidenceError, match="citation"):
+        services.record_ties_bulk(
+            [services.TieSpec(subject_id=a.pk, object_id=b.pk, kind="contract", ftm_id="x", citations=[])]
+        )
+    assert Tie.objects.count() == 0

@@ -231,15 +231,10 @@ def rollup_ties(
     if citations_limit is not None:
         _prefetch_first_citations(list(found.values()), citations_limit)
 
+    # Which ties count, and from which side, first: names are then loaded only
+    # for the members on their paths, not for every member of both families.
+    kept: list[tuple[Tie, bool]] = []
     needed: set[int] = set()
-    for path in near.values():
-        needed.update(path)
-    if far is not None:
-        for path in far.values():
-            needed.update(path)
-    names = Entity.objects.in_bulk(list(needed)) if needed else {}
-
-    out: list[RolledTie] = []
     for tie in found.values():
         s_in, o_in = tie.subject_id in near, tie.object_id in near
         if s_in and o_in and rollup and not include_structural:
@@ -253,6 +248,14 @@ def rollup_ties(
                 continue
         else:
             near_is_subject = s_in
+        kept.append((tie, near_is_subject))
+        needed.update(near[tie.subject_id if near_is_subject else tie.object_id])
+        if far is not None:
+            needed.update(far[tie.object_id if near_is_subject else tie.subject_id])
+    names = Entity.objects.in_bulk(list(needed)) if needed else {}
+
+    out: list[RolledTie] = []
+    for tie, near_is_subject in kept:
         near_id = tie.subject_id if near_is_subject else tie.object_id
         far_id = tie.object_id if near_is_subject else tie.subject_id
         far_path: list[Entity] = []

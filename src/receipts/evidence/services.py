@@ -640,7 +640,11 @@ class TieSpec:
 
 @transaction.atomic
 def record_ties_bulk(
-    specs: Sequence[TieSpec], *, prune_source_kind: str | None = None, keep_status: bool = True
+    specs: Sequence[TieSpec],
+    *,
+    prune_source_kind: str | None = None,
+    keep_status: bool = True,
+    _structural_checked: bool = False,
 ) -> dict[str, int]:
     """Create or update many contract-like ties at once; returns tie ids by FtM id.
 
@@ -652,8 +656,10 @@ def record_ties_bulk(
     longer lists are removed (an award that left the tie); others stay.
     """
     for spec in specs:
-        if spec.kind in STRUCTURAL_KINDS:
-            raise EvidenceError(f"kind: {spec.kind} ties are recorded one by one (cycle check)")
+        if spec.kind in STRUCTURAL_KINDS and not _structural_checked:
+            raise EvidenceError(
+                f"kind: {spec.kind} ties go through record_structural_ties_bulk (cycle check)"
+            )
         _check_choice(spec.kind, TieKind, "kind")
         _check_choice(spec.status, TieStatus, "status")
         if not spec.citations:
@@ -709,6 +715,56 @@ def record_ties_bulk(
             for i in range(0, len(stale), 1000):
                 Citation.objects.filter(pk__in=stale[i : i + 1000]).delete()
     return ids
+
+
+@transaction.atomic
+def record_structural_ties_bulk(
+    specs: Sequence[TieSpec], *, keep_status: bool = False
+) -> tuple[dict[str, int], list[tuple[TieSpec, str]]]:
+    """Ownership and part_of ties in bulk: returns (ids by FtM id, refused specs with why).
+
+    The cycle check runs in memory over every ownership and part_of tie in the
+    database (of any status), adding each accepted tie to the graph before the
+    next is checked, so a batch cannot close a cycle with itself either. A
+    spec that would close one is refused, not saved, and the rest go on.
+    """
+    children: dict[int, set[int]] = {}
+    for kind, subject_id, object_id in Tie.objects.filter(kind__in=list(STRUCTURAL_KINDS)).values_list(
+        "kind", "subject_id", "object_id"
+    ):
+        parent, child = (subject_id, object_id) if kind == TieKind.OWNS else (object_id, subject_id)
+        children.setdefault(parent, set()).add(child)
+
+    def reaches(start: int, target: int) -> bool:
+        stack, seen = [start], {start}
+        while stack:
+            node = stack.pop()
+            if node == target:
+                return True
+            for nxt in children.get(node, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return False
+
+    accepted: list[TieSpec] = []
+    refused: list[tuple[TieSpec, str]] = []
+    for spec in specs:
+        if spec.kind not in STRUCTURAL_KINDS:
+            raise EvidenceError(f"kind: {spec.kind} is not an ownership or part_of tie")
+        parent, child = (
+            (spec.subject_id, spec.object_id) if spec.kind == TieKind.OWNS else (spec.object_id, spec.subject_id)
+        )
+        if parent == child:
+            refused.append((spec, "object: a tie cannot connect an entity to itself"))
+            continue
+        if child not in children.get(parent, set()) and reaches(child, parent):
+            refused.append((spec, "kind: it would make a cycle in ownership or part_of ties"))
+            continue
+        children.setdefault(parent, set()).add(child)
+        accepted.append(spec)
+    ids = record_ties_bulk(accepted, keep_status=keep_status, _structural_checked=True)
+    return ids, refused
 
 
 @dataclass(frozen=True)

@@ -161,9 +161,33 @@ class EntityMerge(models.Model):
     )
     merged_at = models.DateTimeField(auto_now_add=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-merged_at"]
 
     def __str__(self) -> str:
         return f"{self.dropped} merged into {self.keep}"
+
+
+class NameOnlyRecipient(models.Model):
+    """The entity a recipient named without UEI or DUNS resolved to, by its name key.
+
+    Re-imports find the same entity through it; a name is not a strong
+    identifier, so only an exact name key leads here.
+    """
+
+    kind = models.CharField(max_length=20)
+    name_key = models.CharField(max_length=500, help_text="The name's comparison form.")
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name_key"], name="name_only_recipient_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_key} -> {self.entity}"

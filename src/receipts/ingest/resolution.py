@@ -13,8 +13,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.db import transaction
+from normality import squash_spaces
 from rapidfuzz import fuzz, process
 from rigour.names import extract_org_types, replace_org_types_compare, tokenize_name
 from rigour.text import ascii_text
@@ -191,7 +193,7 @@ def parse_name(name: str) -> ParsedName:
     tokens = _replace_spellings(tokens)
     if not tokens:
         fallback = " ".join(name.casefold().split())
-        core = (fallback,) if fallback else ()
+        core: tuple[str, ...] = (fallback,) if fallback else ()
         return ParsedName(key=fallback, core=core, forms=(), numbers=_numbers(core))
     tokens = replace_org_types_compare(" ".join(tokens)).split()
     forms: list[str] = []
@@ -335,7 +337,18 @@ def _clean_duns(value: str) -> str:
 
 
 def _clean_name(value: str) -> str:
-    return " ".join(str(value).split())
+    # Kept as the file spells it, but with no-break spaces and line breaks squashed.
+    return squash_spaces(str(value))
+
+
+class _Cleaned(NamedTuple):
+    """A record with its identifiers in canonical form and its name's spaces squashed."""
+
+    record: RecipientRecord
+    uei: str
+    duns: str
+    cage: str
+    name: str
 
 
 @dataclass
@@ -348,7 +361,6 @@ class _NewRecipient:
     cages: list[str] = field(default_factory=list)
     name_key: str = ""  # set for identifier-less records, to remember the key
     entity: Entity | None = None
-    order: int = 0
 
     def add_name(self, name: str) -> None:
         self.names[name] += 1
@@ -364,16 +376,17 @@ _Target = int | _NewRecipient
 @dataclass
 class _Block:
     entity_ids: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
     parsed: list[ParsedName] = field(default_factory=list)
     cores: list[str] = field(default_factory=list)
 
 
 class _NameIndex:
-    """Names and aliases of live entities of one kind, blocked by first word, built once."""
+    """Names and aliases of live entities of one kind, in blocks of alike names, built once."""
 
     def __init__(self, kind: str) -> None:
         self.blocks: dict[tuple[str, tuple[str, ...]], _Block] = {}
-        self.by_key: dict[str, set[int]] = {}
+        self.by_key: dict[str, dict[int, str]] = {}
         rows = (
             Entity.objects.filter(kind=kind, merged_into__isnull=True)
             .values_list("id", "name", "aliases")
@@ -389,22 +402,27 @@ class _NameIndex:
             if not p.key or p.key in seen:
                 continue
             seen.add(p.key)
-            self.by_key.setdefault(p.key, set()).add(entity_id)
+            self.by_key.setdefault(p.key, {}).setdefault(entity_id, str(name))
             block = self.blocks.setdefault(p.block, _Block())
             block.entity_ids.append(entity_id)
+            block.names.append(str(name))
             block.parsed.append(p)
             block.cores.append(p.core_text)
 
     def candidates(self, names: Iterable[str], exclude: int) -> list[tuple[int, float, str, str]]:
-        """(entity id, score, name, matched key) of the best matches, best first."""
+        """(entity id, score, our name, its name) of the best matches, best first."""
         best: dict[int, tuple[float, str, str]] = {}
+
+        def consider(entity_id: int, found: tuple[float, str, str]) -> None:
+            if entity_id != exclude and found > best.get(entity_id, (0.0, "", "")):
+                best[entity_id] = found
+
         for name in names:
             p = parse_name(name)
             if not p.key:
                 continue
-            for entity_id in self.by_key.get(p.key, ()):
-                if entity_id != exclude:
-                    best[entity_id] = max(best.get(entity_id, (0.0, "", "")), (100.0, name, p.key))
+            for entity_id, theirs in self.by_key.get(p.key, {}).items():
+                consider(entity_id, (100.0, name, theirs))
             block = self.blocks.get(p.block)
             if block is None:
                 continue
@@ -416,15 +434,11 @@ class _NameIndex:
                 limit=_RAW_HITS,
             )
             for _choice, _raw, j in hits:
-                entity_id = block.entity_ids[j]
-                if entity_id == exclude:
-                    continue
                 score = _score(p, block.parsed[j])
                 if score >= REVIEW_THRESHOLD:
-                    found = (score, name, block.parsed[j].key)
-                    best[entity_id] = max(best.get(entity_id, (0.0, "", "")), found)
+                    consider(block.entity_ids[j], (score, name, block.names[j]))
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
-        return [(eid, s, n, k) for eid, (s, n, k) in ranked[:MAX_CANDIDATES]]
+        return [(eid, s, ours, theirs) for eid, (s, ours, theirs) in ranked[:MAX_CANDIDATES]]
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -506,20 +520,20 @@ class RecipientResolver:
             raise
 
     def _resolve(self, records: list[RecipientRecord], kind: str) -> dict[RecipientRecord, Entity]:
-        cleaned: list[tuple[RecipientRecord, str, str, str, str]] = []
+        cleaned: list[_Cleaned] = []
         for r in records:
             uei, duns, name = _clean_uei(r.uei), _clean_duns(r.duns), _clean_name(r.name)
             if not uei and not duns and not name:
                 raise EvidenceError(f"recipient: {r!r} has no UEI, no DUNS and no name")
-            cleaned.append((r, uei, duns, _clean_uei(r.cage), name))
+            cleaned.append(_Cleaned(r, uei, duns, _clean_uei(r.cage), name))
 
         uei_holder: dict[str, _Target] = dict(
-            _holders(IdentifierScheme.UEI, (c[1] for c in cleaned if c[1]))
+            _holders(IdentifierScheme.UEI, (c.uei for c in cleaned if c.uei))
         )
         duns_holder: dict[str, _Target] = dict(
-            _holders(IdentifierScheme.DUNS, (c[2] for c in cleaned if c[2]))
+            _holders(IdentifierScheme.DUNS, (c.duns for c in cleaned if c.duns))
         )
-        cage_taken = set(_holders(IdentifierScheme.CAGE, (c[3] for c in cleaned if c[3])))
+        cage_taken = set(_holders(IdentifierScheme.CAGE, (c.cage for c in cleaned if c.cage)))
         existing_ids = {
             t for t in [*uei_holder.values(), *duns_holder.values()] if isinstance(t, int)
         }
@@ -536,23 +550,23 @@ class RecipientResolver:
             else set()
         )
 
-        by_uei: dict[str, list[tuple[RecipientRecord, str, str, str, str]]] = {}
-        by_duns: dict[str, list[tuple[RecipientRecord, str, str, str, str]]] = {}
-        by_name: dict[str, list[tuple[RecipientRecord, str, str, str, str]]] = {}
+        by_uei: dict[str, list[_Cleaned]] = {}
+        by_duns: dict[str, list[_Cleaned]] = {}
+        by_name: dict[str, list[_Cleaned]] = {}
         for c in cleaned:
-            if c[1]:
-                by_uei.setdefault(c[1], []).append(c)
-            elif c[2]:
-                by_duns.setdefault(c[2], []).append(c)
+            if c.uei:
+                by_uei.setdefault(c.uei, []).append(c)
+            elif c.duns:
+                by_duns.setdefault(c.duns, []).append(c)
             else:
-                by_name.setdefault(parse_name(c[4]).key[:500], []).append(c)
+                by_name.setdefault(parse_name(c.name).key[:500], []).append(c)
 
         target_of: dict[RecipientRecord, _Target] = {}
         new: list[_NewRecipient] = []
         uei_additions: list[tuple[int, str]] = []
 
         def create() -> _NewRecipient:
-            pending = _NewRecipient(order=len(new))
+            pending = _NewRecipient()
             new.append(pending)
             return pending
 
@@ -561,7 +575,7 @@ class RecipientResolver:
             group = by_uei[uei]
             target = uei_holder.get(uei)
             if target is None:
-                for duns in sorted({c[2] for c in group if c[2]}):
+                for duns in sorted({c.duns for c in group if c.duns}):
                     if duns in duns_holder:
                         target = duns_holder[duns]
                         if isinstance(target, int) and target not in with_uei:
@@ -572,7 +586,7 @@ class RecipientResolver:
             if target is None:
                 pending = create()
                 pending.ueis.append(uei)
-                for duns in sorted({c[2] for c in group if c[2]}):
+                for duns in sorted({c.duns for c in group if c.duns}):
                     if duns not in duns_holder:
                         pending.duns.append(duns)
                         duns_holder[duns] = pending
@@ -611,19 +625,19 @@ class RecipientResolver:
 
     @staticmethod
     def _attach(
-        group: list[tuple[RecipientRecord, str, str, str, str]],
+        group: list[_Cleaned],
         target: _Target,
         target_of: dict[RecipientRecord, _Target],
         cage_taken: set[str],
     ) -> None:
-        for record, _uei, _duns, cage, name in group:
-            target_of[record] = target
+        for c in group:
+            target_of[c.record] = target
             if isinstance(target, _NewRecipient):
-                if name:
-                    target.add_name(name)
-                if cage and cage not in cage_taken:
-                    target.cages.append(cage)
-                    cage_taken.add(cage)
+                if c.name:
+                    target.add_name(c.name)
+                if c.cage and c.cage not in cage_taken:
+                    target.cages.append(c.cage)
+                    cage_taken.add(c.cage)
 
     def _write(
         self,
@@ -690,9 +704,9 @@ class RecipientResolver:
         result: dict[RecipientRecord, Entity] = {}
         for record in records:
             target = target_of[record]
-            entity = target.entity if isinstance(target, _NewRecipient) else linked[target]
-            assert entity is not None
-            result[record] = entity
+            found = target.entity if isinstance(target, _NewRecipient) else linked[target]
+            assert found is not None
+            result[record] = found
         return result
 
     def _queue_reviews(self, new: list[_NewRecipient]) -> None:
@@ -705,10 +719,10 @@ class RecipientResolver:
             entity = pending.entity
             assert entity is not None
             names = [entity.name, *entity.aliases]
-            for candidate_id, score, name, key in index.candidates(names, exclude=entity.pk):
+            for candidate_id, score, ours, theirs in index.candidates(names, exclude=entity.pk):
                 how = "the same name key" if score >= 100 else f"similarity {score:.0f}"
                 why = "no UEI or DUNS" if pending.name_key else "a different UEI or DUNS"
-                reason = f"name {name!r} is like {key!r} ({how}); {why}"
+                reason = f"{ours!r} is like {theirs!r} ({how}); {why}"
                 items.append(
                     ReviewItem(
                         entity=entity, candidate_id=candidate_id, score=score, reason=reason[:300]

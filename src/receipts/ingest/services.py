@@ -300,7 +300,7 @@ def _check_mergeable(keep: Entity, drop: Entity) -> None:
         if parent in descendant_ids(child, ignore_tie=tie.pk):
             raise EvidenceError(
                 f"merge: {_describe_tie(tie)} would make a cycle in ownership or part_of ties "
-                f"once {drop.name} is {keep.name}; end the cycle first"
+                f"once {drop.name} is merged into {keep.name}; end or change that tie first"
             )
 
 

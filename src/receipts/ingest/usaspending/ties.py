@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -209,47 +210,50 @@ def record_reported_parents(recipient_ids: Iterable[int], resolver: object, coun
     it was last seen. A recipient named as its own parent owns itself: that
     ends earlier parents without adding a tie.
     """
-    from receipts.evidence.models import Source
     from receipts.ingest.resolution import RecipientRecord
 
     ids = sorted(set(recipient_ids))
-    for start in range(0, len(ids), _CHUNK):
-        rows = _parent_observations(ids[start : start + _CHUNK])
+    for start in range(0, len(ids), _CHUNK * 4):
+        rows = _parent_observations(ids[start : start + _CHUNK * 4])
         records = {RecipientRecord(uei=r[1], duns=r[2], name=r[3]) for r in rows}
         parents = resolver.resolve_many(records)  # type: ignore[attr-defined]
-        seen: dict[int, dict[int, list[object]]] = defaultdict(dict)
+        # recipient -> parent -> [first seen, last seen, citing source]
+        seen: dict[int, dict[int, list[Any]]] = defaultdict(dict)
         for rid, uei, duns, name, first, last, source_id in rows:
-            if not first:
+            if not first or source_id is None:
                 continue
             parent = parents[RecipientRecord(uei=uei, duns=duns, name=name)]
-            obs = seen[rid].setdefault(parent.pk, [parent, first, last, source_id])
-            obs[1], obs[2] = min(obs[1], first), max(obs[2], last)  # type: ignore[type-var]
-        entities = Entity.objects.in_bulk(list(seen))
-        sources = Source.objects.in_bulk([o[3] for per in seen.values() for o in per.values() if o[3]])
+            obs = seen[rid].setdefault(parent.pk, [first, last, source_id])
+            obs[0], obs[1] = min(obs[0], first), max(obs[1], last)
+        entities = Entity.objects.only("pk", "name", "ftm_id").in_bulk(
+            list(seen) + [p for per in seen.values() for p in per]
+        )
+        specs: list[services.TieSpec] = []
         for rid, per in seen.items():
             child = entities[rid]
-            latest = max(per.values(), key=lambda o: (o[2], o[1]))
-            for parent_id, (parent, first, last, source_id) in per.items():
-                if parent_id == rid or source_id is None:
+            current = max(per.items(), key=lambda item: (item[1][1], item[1][0]))[0]
+            for parent_id, (first, last, source_id) in per.items():
+                if parent_id == rid:
                     continue
-                current = latest[0].pk == parent_id  # type: ignore[attr-defined]
-                try:
-                    services.record_tie(
-                        parent,  # type: ignore[arg-type]
-                        child,
-                        TieKind.OWNS,
-                        citations=[services.CitationInput(
-                            sources[source_id], locator="recipient_parent_uei / recipient_parent_name"
-                        )],
-                        status=TieStatus.ACTIVE if current else TieStatus.ENDED,
+                parent = entities[parent_id]
+                active = parent_id == current
+                specs.append(
+                    services.TieSpec(
+                        subject_id=parent_id,
+                        object_id=rid,
+                        kind=TieKind.OWNS,
+                        ftm_id=f"usaspending-owns-{parent.ftm_id}-{child.ftm_id}",
+                        citations=[(source_id, "", "recipient_parent_uei / recipient_parent_name")],
+                        status=TieStatus.ACTIVE if active else TieStatus.ENDED,
                         start_date=str(first),
-                        end_date="" if current else str(last),
+                        end_date="" if active else str(last),
                         summary=f"Reported as {child.name}'s ultimate parent in USAspending "
                         f"records from {first} to {last}.",
-                        ftm_id=f"usaspending-owns-{parent.ftm_id}-{child.ftm_id}",  # type: ignore[attr-defined]
                     )
-                    counts.ownership += 1
-                except services.EvidenceError as exc:
-                    counts.problems.append(
-                        f"ownership of {child.name} by {parent.name}: {'; '.join(exc.messages)}"  # type: ignore[attr-defined]
-                    )
+                )
+        _ids, refused = services.record_structural_ties_bulk(specs)
+        counts.ownership += len(specs) - len(refused)
+        for spec, why in refused:
+            counts.problems.append(
+                f"ownership of {entities[spec.object_id].name} by {entities[spec.subject_id].name}: {why}"
+            )
