@@ -19,8 +19,10 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
+from . import bulk
 from .dates import parse_partial_date
 from .models import (
     STRUCTURAL_KINDS,
@@ -686,14 +688,19 @@ def record_ties_bulk(
             for f in fields:
                 setattr(tie, f, getattr(spec, f))
             changed.append(tie)
-        Tie.objects.bulk_create(fresh, batch_size=1000)
+        now = timezone.now()
+        bulk.insert_rows(
+            Tie,
+            ["ftm_id", "status", *fields, "created_at", "updated_at"],
+            [[t.ftm_id, t.status, *(getattr(t, f) for f in fields), now, now] for t in fresh],
+        )
         Tie.objects.bulk_update(changed, [*fields, "status"], batch_size=1000)
         ids.update(Tie.objects.filter(ftm_id__in=[s.ftm_id for s in chunk]).values_list("ftm_id", "id"))
         tie_ids = [ids[s.ftm_id] for s in chunk]
         have = set(
             Citation.objects.filter(tie_id__in=tie_ids).values_list("tie_id", "source_id", "quote", "locator")
         )
-        new_citations: list[Citation] = []
+        new_citations: list[list[Any]] = []
         wanted_sources: dict[int, set[int]] = {}
         for spec in chunk:
             tie_id = ids[spec.ftm_id]
@@ -702,8 +709,8 @@ def record_ties_bulk(
                 key = (tie_id, source_id, quote.strip(), locator.strip())
                 if key not in have:
                     have.add(key)
-                    new_citations.append(Citation(tie_id=tie_id, source_id=source_id, quote=key[2], locator=key[3]))
-        Citation.objects.bulk_create(new_citations, batch_size=2000)
+                    new_citations.append([tie_id, source_id, key[2], key[3], now])
+        bulk.insert_rows(Citation, ["tie_id", "source_id", "quote", "locator", "created_at"], new_citations)
         if prune_source_kind is not None:
             stale = [
                 pk
@@ -808,7 +815,12 @@ def save_record_sources(records: Sequence[RecordSource]) -> dict[str, int]:
                     setattr(found, f, v)
                 changed.append(found)
         with transaction.atomic():
-            Source.objects.bulk_create(fresh, batch_size=1000)
+            now = timezone.now()
+            bulk.insert_rows(
+                Source,
+                ["ftm_id", *fields, "created_at"],
+                [[s.ftm_id, *(getattr(s, f) for f in fields), now] for s in fresh],
+            )
             Source.objects.bulk_update(changed, fields, batch_size=1000)
         ids.update(
             Source.objects.filter(ftm_id__in=[r.ftm_id for r in chunk]).values_list("ftm_id", "id")

@@ -501,6 +501,9 @@ class RecipientResolver:
         self.queued = 0
         self._index: _NameIndex | None = None
         self._index_kind = ""
+        # Records already resolved by this resolver: an import asks again for
+        # parents it met as recipients, and gets the same answer without queries.
+        self._memo: dict[tuple[RecipientRecord, str], Entity] = {}
 
     def resolve_many(
         self, records: Iterable[RecipientRecord], *, kind: str = EntityKind.COMPANY
@@ -512,12 +515,19 @@ class RecipientResolver:
         if kind not in EntityKind.values:
             raise EvidenceError(f"kind: {kind!r} is not one of {', '.join(EntityKind.values)}")
         unique = list(dict.fromkeys(records))
+        known = {r: self._memo[(r, kind)] for r in unique if (r, kind) in self._memo}
+        todo = [r for r in unique if r not in known]
+        if not todo:
+            return known
         try:
             with transaction.atomic():
-                return self._resolve(unique, kind)
+                found = self._resolve(todo, kind)
         except BaseException:
             self._index = None  # it may hold entities the rollback removed
+            self._memo.clear()
             raise
+        self._memo.update({(r, kind): e for r, e in found.items()})
+        return {**known, **found}
 
     def _resolve(self, records: list[RecipientRecord], kind: str) -> dict[RecipientRecord, Entity]:
         cleaned: list[_Cleaned] = []

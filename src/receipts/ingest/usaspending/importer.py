@@ -63,6 +63,7 @@ class ImportSummary:
     report_path: str = ""
     seconds: float = 0.0
     run_id: int | None = None
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"{f.name}: {f.kind}, {f.rows} rows, {f.rejected} rejected" for f in self.files]
@@ -100,6 +101,7 @@ class ImportSummary:
             "ownership_ties": self.ties.ownership,
             "report_path": self.report_path,
             "seconds": round(self.seconds, 3),
+            "phase_seconds": self.phase_seconds,
         }
 
 
@@ -155,6 +157,19 @@ def import_usaspending(
     """Import USAspending contract files; see the module docstring for the guarantees."""
     started = time.perf_counter()
     summary = ImportSummary()
+    outer = progress
+    phase_started: dict[str, float] = {}
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        # Time spent per phase goes into the summary: from a phase's first report to the next's.
+        now = time.perf_counter()
+        if phase not in phase_started:
+            if phase_started:
+                last = list(phase_started)[-1]
+                summary.phase_seconds[last] = round(now - phase_started[last], 3)
+            phase_started[phase] = now
+        outer(phase, done, total)
+
     today = dt.date.today().isoformat()
     with tempfile.TemporaryDirectory(prefix="receipts-usaspending-") as tmp:
         workdir = Path(tmp)
@@ -180,6 +195,7 @@ def import_usaspending(
                     status=ImportRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
                 )
                 raise
+            progress("done", 1, 1)
             summary.seconds = time.perf_counter() - started
             rejects = stage.rejects()
             if rejects or summary.ties.problems:
@@ -238,7 +254,17 @@ def _store(
         RecipientRecord(uei=u or "", duns=d or "", name=n or "", cage=c or "")
         for u, d, n, c in stage.con.execute("SELECT DISTINCT uei, duns, name, cage FROM award_final").fetchall()
     }
-    recipients = resolver.resolve_many(records)
+    # Parents in the same pass: most are recipients too, and one pass links them once.
+    parents = {
+        RecipientRecord(uei=u or "", duns=d or "", name=n or "")
+        for u, d, n in stage.con.execute(
+            "SELECT DISTINCT parent_uei, parent_duns, parent_name FROM tx_final "
+            "WHERE coalesce(parent_uei, parent_duns, parent_name) IS NOT NULL "
+            "UNION SELECT DISTINCT parent_uei, parent_duns, parent_name FROM aw_final "
+            "WHERE coalesce(parent_uei, parent_duns, parent_name) IS NOT NULL"
+        ).fetchall()
+    }
+    recipients = resolver.resolve_many(records | parents)
     summary.entities_created = resolver.created
     summary.entities_linked = resolver.linked
     summary.queued_for_review = resolver.queued

@@ -38,7 +38,7 @@ def _sql_str(value: str) -> str:
 class Stage:
     """A DuckDB working database for one import run."""
 
-    def __init__(self, workdir: Path, date_format: str | None = None, memory_limit: str = "700MB") -> None:
+    def __init__(self, workdir: Path, date_format: str | None = None, memory_limit: str = "400MB") -> None:
         self.workdir = workdir
         self.date_format = date_format
         self.con = duckdb.connect(str(workdir / "stage.duckdb"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from receipts.evidence import bulk
 from receipts.ingest.models import ContractAward, ContractTransaction
 
 _KEY_CHUNK = 900
@@ -42,20 +43,6 @@ def existing_rows(table: str, key: str, columns: Sequence[str], keys: Sequence[s
             for row in cursor.fetchall():
                 out[row[0]] = tuple(row[1:])
     return out
-
-
-def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    if not rows:
-        return
-    cols = ", ".join(_q(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {_q(table)} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {_q(table)} ({cols}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def update_rows(table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -112,7 +99,7 @@ def store_transactions(rows: Sequence[Sequence[Any]], corrections: set[str], cou
         else:
             counts.unchanged += 1
     with transaction.atomic():
-        insert_rows(TX_TABLE, TX_COLUMNS, fresh)
+        bulk.insert_rows(ContractTransaction, TX_COLUMNS, fresh)
         update_rows(TX_TABLE, "transaction_key", TX_COLUMNS[1:], newer)
     counts.stored += len(fresh)
     counts.updated += len(newer)
@@ -151,7 +138,7 @@ def store_awards(rows: Sequence[Sequence[Any]], counts: UpsertCounts) -> dict[st
         before[r[0]] = (old[i_recipient], old[i_sub])
         changed.append([*values, r[0]])
     with transaction.atomic():
-        insert_rows(AWARD_TABLE, AWARD_COLUMNS, fresh)
+        bulk.insert_rows(ContractAward, AWARD_COLUMNS, fresh)
         update_rows(AWARD_TABLE, "award_key", fields, changed)
     counts.stored += len(fresh)
     counts.updated += len(changed)

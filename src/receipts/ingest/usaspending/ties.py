@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from receipts.evidence import services
+from receipts.evidence import bulk, services
 from receipts.evidence.models import Entity, SourceKind, Tie, TieKind, TieStatus
 from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
 
@@ -153,22 +153,16 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
             counts.created += len(set(ids) - before)
             counts.updated += len(before)
             ContractTotals.objects.filter(tie_id__in=list(ids.values())).delete()
-            ContractTotals.objects.bulk_create(
+            bulk.insert_rows(
+                ContractTotals,
+                ["tie_id", "obligated_cents", "award_count", "transaction_count", "first_action_date",
+                 "last_action_date", "by_fiscal_year"],
                 [
-                    ContractTotals(
-                        tie_id=ids[s.ftm_id],
-                        obligated_cents=totals[(s.subject_id, s.object_id)].cents,
-                        award_count=totals[(s.subject_id, s.object_id)].awards,
-                        transaction_count=totals[(s.subject_id, s.object_id)].transactions,
-                        first_action_date=totals[(s.subject_id, s.object_id)].first,
-                        last_action_date=totals[(s.subject_id, s.object_id)].last,
-                        by_fiscal_year={
-                            str(fy): c for fy, c in sorted(totals[(s.subject_id, s.object_id)].by_fy.items())
-                        },
-                    )
+                    [ids[s.ftm_id], t.cents, t.awards, t.transactions, t.first, t.last,
+                     {str(fy): c for fy, c in sorted(t.by_fy.items())}]
                     for s in specs
+                    for t in [totals[(s.subject_id, s.object_id)]]
                 ],
-                batch_size=1000,
             )
             for tie in Tie.objects.filter(ftm_id__in=gone):
                 services.delete_tie(tie)

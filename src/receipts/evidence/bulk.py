@@ -1,0 +1,69 @@
+"""Fast inserts of many rows at once: executemany on SQLite, COPY on PostgreSQL.
+
+For importers only. The callers are service functions that have already
+checked every row, so the invariants hold as they do for one-by-one saves;
+what is skipped is the ORM's per-object work, not a check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models
+
+_KEY_CHUNK = 900
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def db_value(field: models.Field, value: Any) -> Any:  # type: ignore[type-arg]
+    """A Python value as the database driver takes it for this field."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, Decimal) and isinstance(field, models.DecimalField):
+        return connection.ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
+    if isinstance(field, models.JSONField):
+        return field.get_db_prep_value(value, connection)
+    return value
+
+
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows (values in ``columns`` order, as attnames like ``tie_id``) into the model's table."""
+    if not rows:
+        return
+    # Columns the caller leaves out get their model default, as the ORM would give them.
+    given = set(columns)
+    extra = [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+        and f.attname not in given
+        and (f.has_default() or (not f.null and isinstance(f, (models.CharField, models.TextField))))
+    ]
+    if extra:
+        columns = [*columns, *(f.attname for f in extra)]
+        if any(callable(f.default) for f in extra):  # e.g. a fresh id per row
+            rows = [[*row, *(f.get_default() for f in extra)] for row in rows]
+        else:
+            defaults = [f.get_default() for f in extra]
+            rows = [[*row, *defaults] for row in rows]
+    fields = [model._meta.get_field(c) for c in columns]  # attnames like tie_id resolve too
+    if any(isinstance(f, (models.JSONField, models.DecimalField, models.DateTimeField)) for f in fields):
+        rows = [[db_value(f, v) for f, v in zip(fields, row, strict=True)] for row in rows]
+    table = _q(model._meta.db_table)
+    cols = ", ".join(_q(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
