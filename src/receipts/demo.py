@@ -1,6 +1,7 @@
 """The demo: the Amazon "dump ICE" case, built only from the facts of one news report.
 
-Every object has a fixed FollowTheMoney id, so loading twice updates the same
+Every object has a fixed FollowTheMoney id (the campaign its slug, its
+demands, actions and goal fixed keys), so loading twice updates the same
 rows and duplicates nothing. Where the report gives no exact date, only the
 partial date it supports is stored; the report's address is not recorded, so
 the source has no URL rather than an invented one.
@@ -12,8 +13,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from receipts.campaigns import services as campaigns
+from receipts.campaigns.queries import demand_counts
+from receipts.campaigns.models import ActionKind, Campaign, CoalitionRole, DemandStatus
 from receipts.evidence import services
-from receipts.evidence.models import EntityKind, SourceKind, TieKind, TieStatus
+from receipts.evidence.models import Entity, EntityKind, Source, SourceKind, Tie, TieKind, TieStatus
 
 PREFIX = "receipts-demo-"
 REPORT = "the report on the Seattle rally"
@@ -121,6 +125,117 @@ TIES = [
 ]
 
 
+CAMPAIGN_SLUG = "amazon-dump-ice"
+
+
+@dataclass(frozen=True)
+class DemoDemand:
+    key: str
+    text: str
+    ties: tuple[str, ...]
+    met: bool = False
+
+
+DEMANDS = [
+    DemoDemand(
+        "aws",
+        "Stop hosting ICE and CBP on Amazon Web Services",
+        ("aws-hosts-ice", "aws-hosts-cbp"),
+    ),
+    DemoDemand("palantir", "End the partnership with Palantir", ("amazon-palantir-partnership",)),
+    # Met the day before the Seattle rally; the report gives the year only.
+    DemoDemand(
+        "ring-flock",
+        "Ring: end the partnership with Flock Safety",
+        ("ring-flock-partnership",),
+        met=True,
+    ),
+]
+
+
+def load_demo_campaign(
+    report: Source, entities: dict[str, Entity], ties: dict[str, Tie]
+) -> dict[str, int]:
+    """The campaign "Amazon: dump ICE": three demands, two actions, the coalition, a goal.
+
+    No exact date is invented: the Seattle rally and Ring's announcement are
+    dated 2026, the year of the report; the campaign has no start date, since
+    the report gives none.
+    """
+    fields = {
+        "name": "Amazon: dump ICE",
+        "summary": "A coalition of tech-worker and immigrant-justice groups presses Amazon to "
+        "stop hosting ICE and CBP on Amazon Web Services, to end its partnership with "
+        "Palantir, and to have Ring drop Flock Safety.",
+        "targets": [entities["amazon"]],
+        "status": "active",
+        "visibility": "public",
+        "start_date": "",
+    }
+    campaign = Campaign.objects.filter(slug=CAMPAIGN_SLUG).first()
+    if campaign is None:
+        campaign = campaigns.create_campaign(slug=CAMPAIGN_SLUG, **fields)
+    else:
+        campaigns.update_campaign(campaign, **fields)
+
+    for position, d in enumerate(DEMANDS, start=1):
+        demand = campaigns.add_demand(
+            campaign, d.text, ties=[ties[k] for k in d.ties], key=f"{PREFIX}demand-{d.key}",
+            position=position,
+        )
+        if d.met and demand.status != DemandStatus.MET:
+            # The Ring–Flock tie ended with the report as its receipt: confirming
+            # the suggestion copies that receipt, and the tie's year, into the history.
+            campaigns.confirm_demand_met(
+                demand,
+                note="Ring announced it would cut ties with Flock Safety the day before the "
+                "Seattle rally, after backlash to its Super Bowl ad.",
+            )
+
+    coalition = [entities[k] for k in COALITION]
+    campaigns.record_action(
+        campaign,
+        key=f"{PREFIX}action-seattle-rally",
+        kind=ActionKind.RALLY,
+        title="Rally outside Amazon's headquarters in Seattle",
+        date="2026",
+        place="Outside Amazon's headquarters, Seattle",
+        attendance_min=200,
+        attendance_max=250,
+        speakers="Six speakers, among them Seattle City Councilmember Alexis Mercedes Rinck.",
+        participants=coalition,
+        summary="A rally of about an hour on a rainy Friday afternoon. Protesters dumped ice on "
+        "the grass to illustrate “dump ICE”, and handed out a flyer with a QR code for Amazon "
+        "employees to connect with Amazon Employees for Climate Justice. Organisers said it "
+        "was “the first of many”.",
+        citations=[services.CitationInput(report, locator=f"{REPORT}: the rally")],
+    )
+    campaigns.record_action(
+        campaign,
+        key=f"{PREFIX}action-nyc-cyber-monday",
+        kind=ActionKind.OTHER,
+        title="Cyber Monday protest in New York City",
+        date="2025-12-01",
+        place="Outside Amazon's corporate offices, New York City",
+        summary="A protest against Amazon on Cyber Monday.",
+        citations=[services.CitationInput(report, locator=f"{REPORT}: a photo caption")],
+    )
+    for organisation in coalition:
+        campaigns.add_coalition_member(campaign, organisation, CoalitionRole.MEMBER)
+    # Modelled on the publisher's drive for 500 new monthly donors in 9 days; the
+    # report gives no date to count the days from, so the goal has no deadline.
+    campaigns.set_goal(
+        campaign, key=f"{PREFIX}goal-monthly-donors", metric="new monthly donors", target=500
+    )
+    return {
+        "demands": len(DEMANDS),
+        "demands_met": demand_counts(campaign)[0],
+        "actions": 2,
+        "coalition": len(coalition),
+        "goals": 1,
+    }
+
+
 @transaction.atomic
 def load_demo() -> dict[str, int]:
     """Load or refresh the demo evidence; returns counts of what it holds."""
@@ -142,8 +257,9 @@ def load_demo() -> dict[str, int]:
             identifiers={"ticker": [e.ticker] if e.ticker else []},
             summary=e.summary,
         )
+    ties = {}
     for t in TIES:
-        services.record_tie(
+        ties[t.key] = services.record_tie(
             entities[t.subject],
             entities[t.object],
             t.kind,
@@ -153,4 +269,11 @@ def load_demo() -> dict[str, int]:
             summary=t.summary,
             ftm_id=f"{PREFIX}tie-{t.key}",
         )
-    return {"entities": len(entities), "ties": len(TIES), "sources": 1}
+    campaign = load_demo_campaign(report, entities, ties)
+    return {
+        "entities": len(entities),
+        "ties": len(TIES),
+        "sources": 1,
+        "campaigns": 1,
+        **{f"campaign_{k}": v for k, v in campaign.items()},
+    }

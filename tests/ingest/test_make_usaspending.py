@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from benchmarks.make_usaspending import (
     COLUMN_FILES,
+    FORM_GROUP,
     GroundTruth,
     Kind,
     generate,
     main,
     read_truth,
+    universe_of,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -310,6 +312,24 @@ def test_confusable_names_belong_to_different_companies(
     for named, other in pairs:
         assert named.uei != other.uei
         assert named.parent_uei != other.parent_uei
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_two_companies_share_a_legal_name_in_two_spellings_of_one_form(seed: int) -> None:
+    # "BLUE DEFENSE CORP" and "BLUE DEFENSE CORPORATION" are one name; no rule on names can
+    # tell two companies so named apart, so a look-alike differs by a form of another group.
+    owner: dict[tuple[str, frozenset[str]], str] = {}
+    form_look_alikes = 0
+    universe = universe_of(seed)
+    for company in universe.recipients:
+        base, form = company.names[0].rsplit(" ", 1)
+        assert owner.setdefault((base, FORM_GROUP[form]), company.uei) == company.uei
+        for other in company.confusable_with:
+            other_base, other_form = universe.recipients[other].names[0].rsplit(" ", 1)
+            if other_base == base:
+                assert FORM_GROUP[other_form] != FORM_GROUP[form]
+                form_look_alikes += 1
+    assert form_look_alikes >= 20
 
 
 def test_families_have_parents_that_are_their_own_parent(

@@ -368,3 +368,14 @@ def test_cli_bad_file_is_one_line_and_non_zero(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip().count("\n") == 0
     assert "notes.csv" in result.output
+
+
+def test_agency_code_that_lost_its_leading_zero_is_the_same_agency():
+    load_demo()
+    import_usaspending([AWARDS_SAMPLE])
+    # The 2018-era file writes DHS as "70", not "070".
+    import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
+    dhs = resolve_entity("DHS")
+    assert Identifier.objects.get(scheme="agency_code", value="070").entity == dhs
+    assert not Identifier.objects.filter(scheme="agency_code", value="70").exists()
+    assert Entity.objects.filter(kind="agency", name__icontains="homeland security").count() == 1

@@ -19,6 +19,7 @@ from ninja import NinjaAPI, Query, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.operation import Operation
 
+from receipts.campaigns.api import router as campaigns_router
 from receipts.evidence import queries, services
 from receipts.evidence.models import Citation, Entity, EntityKind, Source, Tie
 
@@ -62,12 +63,18 @@ api = ReceiptsAPI(
         "Entities, the ties between them with the citations behind each tie, and sources. "
         "Reads are public. Writes need an API token (`receipts token create USERNAME`) sent as "
         "`Authorization: Bearer <token>`, of a user allowed to record ties; session cookies "
-        "are not accepted for writes. Refused writes answer 400 with a `detail` naming the field."
+        "are not accepted for writes. Refused writes answer 400 with a `detail` naming the field. "
+        "Campaigns: public ones are read openly, private ones only with a member's token "
+        "(else 404); writes need the editor role in the campaign, and a token issued for one "
+        "campaign (`receipts token create USERNAME --campaign SLUG`) writes that campaign only."
     ),
     urls_namespace="api",
     # Swagger UI from ninja's own static files; no validator badge fetched from swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
 )
+# Campaigns: public campaigns read openly; writes by a token of a campaign editor,
+# and a token scoped to a campaign writes that campaign only.
+api.add_router("/campaigns", campaigns_router)
 
 MAX_PAGE = 200
 # Searching ranks in Python after the database, so deep offsets cost a long fetch.

@@ -1,4 +1,7 @@
-"""API tokens. Only a SHA-256 digest of a token is stored, never the token."""
+"""API tokens. Only a SHA-256 digest of a token is stored, never the token.
+
+A token scoped to a campaign writes that campaign and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,15 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
+        help_text="When set, the token writes this campaign only: no other campaign and no "
+        "evidence.",
+    )
 
     class Meta:
         verbose_name = "API token"

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "ninja",
     "receipts.evidence",
     "receipts.ingest",
+    "receipts.campaigns",
     "receipts.web",
     "receipts.api",
 ]

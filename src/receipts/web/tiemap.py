@@ -14,7 +14,9 @@ from receipts.evidence.models import Entity, TieStatus
 from receipts.evidence.queries import RolledTie
 
 WIDTH, HEIGHT = 720, 480
-MAX_NEIGHBOURS = 24
+MAX_NEIGHBOURS = 18
+# Above this many neighbours the kind labels on the lines overlap; hover titles keep them.
+LABELLED_NEIGHBOURS = 10
 
 _STATUS_STROKE = {
     TieStatus.ACTIVE: ("#1b5e20", ""),
@@ -34,7 +36,7 @@ def tie_map_svg(entity: Entity, ties: list[RolledTie]) -> str:
     for rt in ties:
         other = rt.far_entity
         neighbours.setdefault(other.pk, (other, []))[1].append(rt)
-    shown = sorted(neighbours.values(), key=lambda item: item[0].name)[:MAX_NEIGHBOURS]
+    shown = sorted(neighbours.values(), key=lambda item: (-len(item[1]), item[0].name))[:MAX_NEIGHBOURS]
     cx, cy = WIDTH / 2, HEIGHT / 2
     radius = min(WIDTH, HEIGHT) / 2 - 60
     parts = [
@@ -57,10 +59,11 @@ def tie_map_svg(entity: Entity, ties: list[RolledTie]) -> str:
             f'stroke-width="2"{dash_attr}><title>{escape(kinds)} ({escape(statuses)})</title></line>'
         )
         mx, my = (cx + x) / 2, (cy + y) / 2
-        parts.append(
-            f'<text x="{mx:.1f}" y="{my - 4:.1f}" font-size="11" text-anchor="middle" '
-            f'fill="#374151">{escape(_label(kinds, 24))}</text>'
-        )
+        if len(shown) <= LABELLED_NEIGHBOURS:
+            parts.append(
+                f'<text x="{mx:.1f}" y="{my - 4:.1f}" font-size="11" text-anchor="middle" '
+                f'fill="#374151">{escape(_label(kinds, 24))}</text>'
+            )
         fill = "#e0f2fe" if other.kind == "agency" else "#fef3c7" if other.kind == "company" else "#ede9fe"
         nodes.append(
             f"<a href={quoteattr(other.get_absolute_url())}>"

@@ -184,8 +184,14 @@ class Stage:
         return int(count)
 
     def _common_select(self) -> str:
+        # Spreadsheets drop the leading zeros of agency codes as of DUNS: DHS "070" becomes "70".
         return f"""
-            awarding_agency_code, awarding_agency_name, awarding_sub_agency_code, awarding_sub_agency_name,
+            CASE WHEN regexp_full_match(awarding_agency_code, '\d{{1,3}}') THEN lpad(awarding_agency_code, 3, '0')
+                 ELSE awarding_agency_code END,
+            awarding_agency_name,
+            CASE WHEN regexp_full_match(awarding_sub_agency_code, '\d{{1,4}}') THEN lpad(awarding_sub_agency_code, 4, '0')
+                 ELSE awarding_sub_agency_code END,
+            awarding_sub_agency_name,
             awarding_office_code, awarding_office_name,
             upper(recipient_uei), CASE WHEN recipient_duns IS NOT NULL THEN lpad(recipient_duns, 9, '0') END,
             recipient_name, upper(cage_code),

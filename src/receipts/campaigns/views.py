@@ -1,0 +1,65 @@
+"""Public campaign pages: the list, a campaign with its receipts, and its printable brief.
+
+A private campaign answers 404 to anyone who is not a member, exactly as a
+slug that does not exist, so its existence never leaks.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from . import access, queries
+from .forms import ConfirmMetForm
+from .models import Campaign, Demand
+
+
+def visible_campaign(request: HttpRequest, slug: str) -> Campaign:
+    campaign = queries.campaign_for(request.user, slug)
+    if campaign is None:
+        raise Http404("no such campaign")
+    return campaign
+
+
+@require_safe
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    campaigns = list(access.visible_campaigns(request.user).order_by("name"))
+    for c in campaigns:
+        met, total = queries.demand_counts(c)
+        c.tally = f"{met} of {total} demand{'s' if total != 1 else ''} met"  # type: ignore[attr-defined]
+    return render(
+        request,
+        "campaigns/list.html",
+        {"campaigns": campaigns, "can_create": access.can_create_campaigns(request.user)},
+    )
+
+
+@require_safe
+def campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = visible_campaign(request, slug)
+    view = queries.campaign_view(campaign)
+    can_edit = access.can_edit(request.user, campaign)
+    if can_edit:
+        for demand in view.demands:
+            if demand.suggests_met:  # type: ignore[attr-defined]
+                demand.confirm_form = ConfirmMetForm(  # type: ignore[attr-defined]
+                    initial={"date": _suggested_date(demand)}, auto_id=f"demand-{demand.pk}-%s"
+                )
+    return render(
+        request,
+        "campaigns/campaign.html",
+        {"view": view, "campaign": campaign, "can_edit": can_edit},
+    )
+
+
+def _suggested_date(demand: Demand) -> str:
+    found = queries.met_evidence(demand)
+    return found[1] if found is not None else ""
+
+
+@require_safe
+def campaign_brief(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = visible_campaign(request, slug)
+    view = queries.campaign_view(campaign, citations_limit=None)
+    return render(request, "campaigns/brief.html", {"view": view, "campaign": campaign})
