@@ -237,6 +237,7 @@ def _store(
     run_source = _run_source(inputs, today)
     agencies = AgencyResolver(run_source)
     sub_of: dict[tuple[str, str], int] = {}
+    sub_name: dict[int, str] = {}
     paths = stage.con.execute(
         "SELECT DISTINCT agency_code, agency_name, sub_code, sub_name, coalesce(office_code, ''), "
         "coalesce(office_name, '') FROM award_final ORDER BY 1, 3, 5"
@@ -246,6 +247,7 @@ def _store(
         with transaction.atomic():
             sub, _office = agencies.resolve(AgencyPath(*row))
         sub_of[(row[0], row[2])] = sub.pk
+        sub_name[sub.pk] = sub.name
     summary.agencies_created = agencies.created
 
     progress("resolving recipients", 0, None)
@@ -305,7 +307,10 @@ def _store(
         specs = [
             services.RecordSource(
                 ftm_id=f"usaspending-award-{r[0]}",
-                title=f"USAspending contract award {r[1] or r[0]}: {r[6]} with {r[11] or r[9] or r[10]}"[:480],
+                title=(
+                    f"USAspending contract award {r[1] or r[0]}: "
+                    f"{sub_name[sub_of[(r[3], r[5])]]} with {r[11] or r[9] or r[10]}"
+                )[:480],
                 url=r[17] or PERMALINK.format(award_key=r[0]),
                 publisher=PUBLISHER,
                 published=r[19] or "",
