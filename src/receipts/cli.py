@@ -305,6 +305,7 @@ def add() -> None:
 @click.option("--summary", default="")
 def add_entity(name: str, kind: str, aliases: tuple[str, ...], identifiers: tuple[str, ...], country: str, summary: str) -> None:
     """Add an entity."""
+    _migrate()  # a new data directory starts with an empty database
     from receipts.evidence import services
 
     idents: dict[str, list[str]] = {}
@@ -333,6 +334,7 @@ def add_entity(name: str, kind: str, aliases: tuple[str, ...], identifiers: tupl
 @click.option("--archive", type=click.File("rb"), help="The file behind the source, to keep a copy.")
 def add_source(title: str, kind: str, publisher: str, url: str, published: str, retrieved: str, archive: IO[bytes] | None) -> None:
     """Add a source; prints its id for citing."""
+    _migrate()  # a new data directory starts with an empty database
     from django.db import transaction
 
     from receipts.evidence import services
@@ -376,6 +378,7 @@ def _source(ref: str) -> Any:
 @click.option("--summary", default="")
 def add_tie(subject: str, kind: str, object_name: str, source_ref: str | None, quote: str, locator: str, status: str, start_date: str, end_date: str, amount: str | None, currency: str, summary: str) -> None:
     """Record SUBJECT KIND OBJECT with a citation (subsidiary_of is stored as owns, reversed)."""
+    _migrate()  # a new data directory starts with an empty database
     from receipts.evidence import services
 
     a, b = _resolve(subject), _resolve(object_name)
@@ -420,7 +423,7 @@ def export_ftm_command(output: IO[str]) -> None:
     from receipts.ingest.ftm import export_ftm
 
     count = export_ftm(output)
-    if output is not sys.stdout:
+    if getattr(output, "name", "-") not in ("-", "<stdout>"):
         click.echo(f"wrote {count} FollowTheMoney entities to {output.name}", err=True)
 
 
@@ -433,6 +436,7 @@ def import_group() -> None:
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 def import_ftm_command(file: IO[str]) -> None:
     """Read FollowTheMoney JSON lines from FILE (or - for stdin); all or nothing."""
+    _migrate()  # a new data directory starts with an empty database
     from receipts.ingest.ftm import import_ftm
 
     summary = import_ftm(file, name=getattr(file, "name", "-"))
@@ -453,6 +457,7 @@ def import_usaspending_command(
     paths: tuple[Path, ...], date_format: str | None, report: Path | None, batch_size: int, fmt: str
 ) -> None:
     """Import USAspending contract downloads: CSV files, zips or folders of them."""
+    _migrate()  # a new data directory starts with an empty database
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
