@@ -27,7 +27,7 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.make_usaspending import generate  # noqa: E402
+from benchmarks.make_usaspending import generate, generator_fingerprint  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -35,7 +35,8 @@ def log(message: str) -> None:
 
 
 def files_for(rows: int, seed: int, cache: Path) -> list[Path]:
-    folder = cache / f"transactions-{rows}-{seed}"
+    # Keyed on the generator too: files of an older generator are never reused.
+    folder = cache / f"transactions-{rows}-{seed}-{generator_fingerprint()}"
     done = folder / ".complete"
     if not done.exists():
         log(f"generating {rows:,} transaction rows into {folder} ...")
@@ -78,8 +79,15 @@ def run_import(files: list[Path], env: dict[str, str]) -> tuple[float, float, di
     return seconds, max(peak_kb, before) / 1024, json.loads(out.stdout)
 
 
-def figures(database: str, rows: int, files: list[Path], seconds: float, peak_mb: float,
-            duck_s: float, summary: dict) -> dict:
+def figures(
+    database: str,
+    rows: int,
+    files: list[Path],
+    seconds: float,
+    peak_mb: float,
+    duck_s: float,
+    summary: dict,
+) -> dict:
     return {
         "database": database,
         "rows": rows,
@@ -99,9 +107,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--postgres", default=os.environ.get("DATABASE_URL"), help="also run on this server")
+    parser.add_argument(
+        "--postgres", default=os.environ.get("DATABASE_URL"), help="also run on this server"
+    )
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--cache", type=Path, default=HERE / "out", help="where generated files are kept")
+    parser.add_argument(
+        "--cache", type=Path, default=HERE / "out", help="where generated files are kept"
+    )
     args = parser.parse_args()
 
     files = files_for(args.rows, args.seed, args.cache)
@@ -114,7 +126,10 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="receipts-bench-") as tmp:
             env = {**base_env, "RECEIPTS_DATA_DIR": tmp}
             seconds, peak, summary = run_import(files, env)
-            print(json.dumps(figures("sqlite", counted, files, seconds, peak, duck_s, summary)), flush=True)
+            print(
+                json.dumps(figures("sqlite", counted, files, seconds, peak, duck_s, summary)),
+                flush=True,
+            )
 
     if args.postgres:
         import psycopg
@@ -128,7 +143,12 @@ def main() -> int:
             with tempfile.TemporaryDirectory(prefix="receipts-bench-") as tmp:
                 env = {**base_env, "RECEIPTS_DATA_DIR": tmp, "DATABASE_URL": url}
                 seconds, peak, summary = run_import(files, env)
-                print(json.dumps(figures("postgresql", counted, files, seconds, peak, duck_s, summary)), flush=True)
+                print(
+                    json.dumps(
+                        figures("postgresql", counted, files, seconds, peak, duck_s, summary)
+                    ),
+                    flush=True,
+                )
         finally:
             with psycopg.connect(args.postgres, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

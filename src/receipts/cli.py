@@ -242,7 +242,9 @@ def _cite_text(record: dict[str, Any], limit: int = 3) -> str:
 @click.option("--to", "to_name", help="Only ties to this entity (name, alias, slug or identifier).")
 @click.option("--rollup", is_flag=True, help="Include subsidiaries and components on both sides.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
-@click.option("-o", "--output", type=click.File("w"), default="-", help="Output file (default stdout).")
+@click.option(
+    "-o", "--output", type=click.File("w"), default="-", help="Output file (default stdout)."
+)
 def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]) -> None:
     """List the ties of NAME, each with its path, status and citations."""
     from receipts.evidence.queries import rollup_ties
@@ -252,11 +254,18 @@ def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]
     from receipts.ingest.models import ContractTotals
 
     rolled = rollup_ties(entity, rollup=rollup, to=to)
-    totals = {t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=[rt.tie.pk for rt in rolled])}
+    totals = {
+        t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=[rt.tie.pk for rt in rolled])
+    }
     records = [_tie_record(rt, totals.get(rt.tie.pk)) for rt in rolled]
     if fmt == "json":
         json.dump(
-            {"entity": entity.name, "to": to.name if to else None, "rollup": rollup, "ties": records},
+            {
+                "entity": entity.name,
+                "to": to.name if to else None,
+                "rollup": rollup,
+                "ties": records,
+            },
             output,
             indent=2,
             ensure_ascii=False,
@@ -265,7 +274,17 @@ def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]
         return
     if fmt == "csv":
         writer = csv.writer(output)
-        columns = ["path", "subject", "kind", "object", "status", "start_date", "end_date", "amount", "currency"]
+        columns = [
+            "path",
+            "subject",
+            "kind",
+            "object",
+            "status",
+            "start_date",
+            "end_date",
+            "amount",
+            "currency",
+        ]
         writer.writerow([*columns, "citations"])
         for r in records:
             writer.writerow([r[c] if r[c] is not None else "" for c in columns] + [_cite_text(r)])
@@ -273,7 +292,11 @@ def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]
     from rich.console import Console
     from rich.table import Table
 
-    title = f"Ties of {entity.name}" + (f" to {to.name}" if to else "") + (" (rolled up)" if rollup else "")
+    title = (
+        f"Ties of {entity.name}"
+        + (f" to {to.name}" if to else "")
+        + (" (rolled up)" if rollup else "")
+    )
     table = Table(title=title, show_lines=True)
     for column in ("Path", "Status", "Dates", "Amount", "Citations"):
         table.add_column(column, overflow="fold")
@@ -298,12 +321,27 @@ def add() -> None:
 
 @add.command("entity")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["company", "agency", "organization", "product"]), required=True)
+@click.option(
+    "--kind", type=click.Choice(["company", "agency", "organization", "product"]), required=True
+)
 @click.option("--alias", "aliases", multiple=True, help="Another name; repeatable.")
-@click.option("--id", "identifiers", multiple=True, metavar="SCHEME:VALUE", help="e.g. ticker:AMZN; repeatable.")
+@click.option(
+    "--id",
+    "identifiers",
+    multiple=True,
+    metavar="SCHEME:VALUE",
+    help="e.g. ticker:AMZN; repeatable.",
+)
 @click.option("--country", default="")
 @click.option("--summary", default="")
-def add_entity(name: str, kind: str, aliases: tuple[str, ...], identifiers: tuple[str, ...], country: str, summary: str) -> None:
+def add_entity(
+    name: str,
+    kind: str,
+    aliases: tuple[str, ...],
+    identifiers: tuple[str, ...],
+    country: str,
+    summary: str,
+) -> None:
     """Add an entity."""
     _migrate()  # a new data directory starts with an empty database
     from receipts.evidence import services
@@ -312,7 +350,9 @@ def add_entity(name: str, kind: str, aliases: tuple[str, ...], identifiers: tupl
     for item in identifiers:
         scheme, sep, value = item.partition(":")
         if not sep or not value:
-            raise click.BadParameter(f"{item!r}: write SCHEME:VALUE, e.g. ticker:AMZN", param_hint="--id")
+            raise click.BadParameter(
+                f"{item!r}: write SCHEME:VALUE, e.g. ticker:AMZN", param_hint="--id"
+            )
         idents.setdefault(scheme.strip().lower(), []).append(value.strip())
     entity = services.save_entity(
         name=name, kind=kind, aliases=aliases, identifiers=idents, country=country, summary=summary
@@ -324,15 +364,34 @@ def add_entity(name: str, kind: str, aliases: tuple[str, ...], identifiers: tupl
 @click.argument("title")
 @click.option(
     "--kind",
-    type=click.Choice(["government_record", "dataset_row", "news_report", "company_statement", "court_filing", "organiser_report"]),
+    type=click.Choice(
+        [
+            "government_record",
+            "dataset_row",
+            "news_report",
+            "company_statement",
+            "court_filing",
+            "organiser_report",
+        ]
+    ),
     required=True,
 )
 @click.option("--publisher", default="")
 @click.option("--url", default="")
 @click.option("--published", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--retrieved", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
-@click.option("--archive", type=click.File("rb"), help="The file behind the source, to keep a copy.")
-def add_source(title: str, kind: str, publisher: str, url: str, published: str, retrieved: str, archive: IO[bytes] | None) -> None:
+@click.option(
+    "--archive", type=click.File("rb"), help="The file behind the source, to keep a copy."
+)
+def add_source(
+    title: str,
+    kind: str,
+    publisher: str,
+    url: str,
+    published: str,
+    retrieved: str,
+    archive: IO[bytes] | None,
+) -> None:
     """Add a source; prints its id for citing."""
     _migrate()  # a new data directory starts with an empty database
     from django.db import transaction
@@ -341,11 +400,19 @@ def add_source(title: str, kind: str, publisher: str, url: str, published: str, 
 
     with transaction.atomic():
         source = services.save_source(
-            kind=kind, title=title, publisher=publisher, url=url, published=published, retrieved=retrieved
+            kind=kind,
+            title=title,
+            publisher=publisher,
+            url=url,
+            published=published,
+            retrieved=retrieved,
         )
         if archive is not None:
             services.attach_archive(source, archive, archive.name)
-    click.echo(f"source {source.pk}: {source.title}" + (f" (SHA-256 {source.archive_sha256})" if source.archive_sha256 else ""))
+    click.echo(
+        f"source {source.pk}: {source.title}"
+        + (f" (SHA-256 {source.archive_sha256})" if source.archive_sha256 else "")
+    )
 
 
 def _source(ref: str) -> Any:
@@ -365,18 +432,49 @@ def _source(ref: str) -> Any:
 
 @add.command("tie")
 @click.argument("subject")
-@click.argument("kind", type=click.Choice(["owns", "subsidiary_of", "part_of", "contract", "hosting", "partnership", "data_sharing", "investment", "member_of", "other"]))
+@click.argument(
+    "kind",
+    type=click.Choice(
+        [
+            "owns",
+            "subsidiary_of",
+            "part_of",
+            "contract",
+            "hosting",
+            "partnership",
+            "data_sharing",
+            "investment",
+            "member_of",
+            "other",
+        ]
+    ),
+)
 @click.argument("object_name", metavar="OBJECT")
 @click.option("--source", "source_ref", help="The citing source: its id or exact title. Required.")
 @click.option("--quote", default="", help="The words in the source that back the tie.")
 @click.option("--locator", default="", help="Where in the source.")
-@click.option("--status", type=click.Choice(["active", "ended", "announced", "alleged"]), default="active")
+@click.option(
+    "--status", type=click.Choice(["active", "ended", "announced", "alleged"]), default="active"
+)
 @click.option("--start", "start_date", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--end", "end_date", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--amount", default=None)
 @click.option("--currency", default="")
 @click.option("--summary", default="")
-def add_tie(subject: str, kind: str, object_name: str, source_ref: str | None, quote: str, locator: str, status: str, start_date: str, end_date: str, amount: str | None, currency: str, summary: str) -> None:
+def add_tie(
+    subject: str,
+    kind: str,
+    object_name: str,
+    source_ref: str | None,
+    quote: str,
+    locator: str,
+    status: str,
+    start_date: str,
+    end_date: str,
+    amount: str | None,
+    currency: str,
+    summary: str,
+) -> None:
     """Record SUBJECT KIND OBJECT with a citation (subsidiary_of is stored as owns, reversed)."""
     _migrate()  # a new data directory starts with an empty database
     from receipts.evidence import services
@@ -386,8 +484,16 @@ def add_tie(subject: str, kind: str, object_name: str, source_ref: str | None, q
         a, b, kind = b, a, "owns"
     citations = [services.CitationInput(_source(source_ref), quote, locator)] if source_ref else []
     tie = services.record_tie(
-        a, b, kind, citations=citations, status=status, start_date=start_date,
-        end_date=end_date, amount=amount, currency=currency, summary=summary,
+        a,
+        b,
+        kind,
+        citations=citations,
+        status=status,
+        start_date=start_date,
+        end_date=end_date,
+        amount=amount,
+        currency=currency,
+        summary=summary,
     )
     click.echo(f"tie {tie.pk}: {tie}")
 
@@ -417,7 +523,13 @@ def export_group() -> None:
 
 
 @export_group.command("ftm")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Output file (default stdout).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="Output file (default stdout).",
+)
 def export_ftm_command(output: IO[str]) -> None:
     """Write every entity, tie and source as FollowTheMoney JSON lines."""
     from receipts.ingest.ftm import export_ftm
@@ -450,9 +562,17 @@ def import_ftm_command(file: IO[str]) -> None:
     help="How dates damaged by a spreadsheet are written, e.g. %d/%m/%Y. Without it such "
     "dates are refused, never guessed.",
 )
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Where to write rejected rows (CSV).")
-@click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(100, 1_000_000))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Summary format.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write rejected rows (CSV).",
+)
+@click.option(
+    "--batch-size", default=50_000, show_default=True, type=click.IntRange(100, 1_000_000)
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Summary format."
+)
 def import_usaspending_command(
     paths: tuple[Path, ...], date_format: str | None, report: Path | None, batch_size: int, fmt: str
 ) -> None:
@@ -471,7 +591,12 @@ def import_usaspending_command(
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
     ]
-    with Progress(*columns, console=console, transient=False, disable=fmt == "json" and not console.is_terminal) as bar:
+    with Progress(
+        *columns,
+        console=console,
+        transient=False,
+        disable=fmt == "json" and not console.is_terminal,
+    ) as bar:
         tasks: dict[str, Any] = {}
         started: dict[str, float] = {}
 
@@ -482,11 +607,19 @@ def import_usaspending_command(
                 tasks[phase] = bar.add_task(phase, total=total, rate="")
                 started[phase] = time.perf_counter()
             elapsed = time.perf_counter() - started[phase]
-            rate = f"{done / elapsed:,.0f} rows/s" if phase.startswith("storing") and elapsed > 0 else ""
+            rate = (
+                f"{done / elapsed:,.0f} rows/s"
+                if phase.startswith("storing") and elapsed > 0
+                else ""
+            )
             bar.update(tasks[phase], completed=done, total=total, rate=rate)
 
         summary = import_usaspending(
-            list(paths), date_format=date_format, report_path=report, batch_size=batch_size, progress=progress
+            list(paths),
+            date_format=date_format,
+            report_path=report,
+            batch_size=batch_size,
+            progress=progress,
         )
     if fmt == "json":
         click.echo(json.dumps(summary.as_dict(), indent=2))

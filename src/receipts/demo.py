@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from receipts.campaigns import services as campaigns
-from receipts.campaigns.queries import demand_counts
 from receipts.campaigns.models import ActionKind, Campaign, CoalitionRole, DemandStatus
+from receipts.campaigns.queries import demand_counts
 from receipts.evidence import services
 from receipts.evidence.models import Entity, EntityKind, Source, SourceKind, Tie, TieKind, TieStatus
 
@@ -36,14 +36,31 @@ class DemoEntity:
 ENTITIES = [
     DemoEntity("amazon", "Amazon", EntityKind.COMPANY, ("Amazon.com",), "AMZN"),
     DemoEntity("aws", "Amazon Web Services", EntityKind.COMPANY, ("AWS",)),
-    DemoEntity("ring", "Ring", EntityKind.COMPANY, summary="Home security camera maker owned by Amazon."),
+    DemoEntity(
+        "ring", "Ring", EntityKind.COMPANY, summary="Home security camera maker owned by Amazon."
+    ),
     DemoEntity("flock-safety", "Flock Safety", EntityKind.COMPANY),
     DemoEntity("palantir", "Palantir Technologies", EntityKind.COMPANY, ("Palantir",), "PLTR"),
     DemoEntity("google", "Google", EntityKind.COMPANY),
     DemoEntity("target", "Target", EntityKind.COMPANY, ticker="TGT"),
-    DemoEntity("dhs", "U.S. Department of Homeland Security", EntityKind.AGENCY, ("DHS", "Department of Homeland Security")),
-    DemoEntity("ice", "U.S. Immigration and Customs Enforcement", EntityKind.AGENCY, ("ICE", "Immigration and Customs Enforcement")),
-    DemoEntity("cbp", "U.S. Customs and Border Protection", EntityKind.AGENCY, ("CBP", "Customs and Border Protection")),
+    DemoEntity(
+        "dhs",
+        "U.S. Department of Homeland Security",
+        EntityKind.AGENCY,
+        ("DHS", "Department of Homeland Security"),
+    ),
+    DemoEntity(
+        "ice",
+        "U.S. Immigration and Customs Enforcement",
+        EntityKind.AGENCY,
+        ("ICE", "Immigration and Customs Enforcement"),
+    ),
+    DemoEntity(
+        "cbp",
+        "U.S. Customs and Border Protection",
+        EntityKind.AGENCY,
+        ("CBP", "Customs and Border Protection"),
+    ),
     DemoEntity(
         "search-party",
         "Search Party",
@@ -59,17 +76,34 @@ ENTITIES = [
     DemoEntity("troublemakers", "Troublemakers", EntityKind.ORGANIZATION),
     DemoEntity("washington-for-all", "Washington for All", EntityKind.ORGANIZATION),
     DemoEntity("seattle-indivisible", "Seattle Indivisible", EntityKind.ORGANIZATION),
-    DemoEntity("seattle-dsa", "Seattle DSA", EntityKind.ORGANIZATION, ("Seattle Democratic Socialists of America",)),
+    DemoEntity(
+        "seattle-dsa",
+        "Seattle DSA",
+        EntityKind.ORGANIZATION,
+        ("Seattle Democratic Socialists of America",),
+    ),
     DemoEntity("350-seattle", "350 Seattle", EntityKind.ORGANIZATION),
     DemoEntity("southend-indivisible", "Southend Indivisible", EntityKind.ORGANIZATION),
     DemoEntity("eff", "Electronic Frontier Foundation", EntityKind.ORGANIZATION, ("EFF",)),
-    DemoEntity("truthout", "Truthout", EntityKind.ORGANIZATION, summary="Publisher of the report behind the demo data."),
+    DemoEntity(
+        "truthout",
+        "Truthout",
+        EntityKind.ORGANIZATION,
+        summary="Publisher of the report behind the demo data.",
+    ),
 ]
 
 COALITION = [
-    "aecj", "no-tech-for-apartheid", "defend-immigrants-alliance", "la-resistencia",
-    "troublemakers", "washington-for-all", "seattle-indivisible", "seattle-dsa",
-    "350-seattle", "southend-indivisible",
+    "aecj",
+    "no-tech-for-apartheid",
+    "defend-immigrants-alliance",
+    "la-resistencia",
+    "troublemakers",
+    "washington-for-all",
+    "seattle-indivisible",
+    "seattle-dsa",
+    "350-seattle",
+    "southend-indivisible",
 ]
 
 
@@ -86,42 +120,114 @@ class DemoTie:
 
 
 TIES = [
-    DemoTie("amazon-owns-aws", "amazon", TieKind.OWNS, "aws", TieStatus.ACTIVE,
-            f"{REPORT}: Amazon Web Services as Amazon's cloud business"),
-    DemoTie("amazon-owns-ring", "amazon", TieKind.OWNS, "ring", TieStatus.ACTIVE,
-            f"{REPORT}: Ring as Amazon's camera company"),
-    DemoTie("ring-owns-search-party", "ring", TieKind.OWNS, "search-party", TieStatus.ACTIVE,
-            f"{REPORT}: the Search Party feature and its Super Bowl ad"),
-    DemoTie("ice-part-of-dhs", "ice", TieKind.PART_OF, "dhs", TieStatus.ACTIVE,
-            f"{REPORT}: ICE as a component of DHS"),
-    DemoTie("cbp-part-of-dhs", "cbp", TieKind.PART_OF, "dhs", TieStatus.ACTIVE,
-            f"{REPORT}: CBP as a component of DHS"),
-    DemoTie("ring-flock-partnership", "ring", TieKind.PARTNERSHIP, "flock-safety", TieStatus.ENDED,
-            f"{REPORT}: Ring's announcement, the day before the rally",
-            "Ring announced it would cut ties with Flock Safety the day before the Seattle "
-            "rally, after backlash to its Super Bowl ad.",
-            end_date="2026"),
-    DemoTie("aws-hosts-ice", "aws", TieKind.HOSTING, "ice", TieStatus.ALLEGED,
-            f"{REPORT}: the protesters' first demand",
-            "Protesters say AWS hosts ICE; active per the report."),
-    DemoTie("aws-hosts-cbp", "aws", TieKind.HOSTING, "cbp", TieStatus.ALLEGED,
-            f"{REPORT}: the protesters' first demand",
-            "Protesters say AWS hosts CBP; active per the report."),
-    DemoTie("amazon-palantir-partnership", "amazon", TieKind.PARTNERSHIP, "palantir", TieStatus.ALLEGED,
-            f"{REPORT}: the protesters' second demand",
-            "Protesters say the partnership facilitates deportations and surveillance; "
-            "active per the report."),
-    DemoTie("google-ice", "google", TieKind.OTHER, "ice", TieStatus.ALLEGED,
-            f"{REPORT}: Google employees' open letter",
-            "Google employees asked the company, in an open letter, to disclose and divest "
-            "from its dealings with ICE."),
-    DemoTie("google-cbp", "google", TieKind.OTHER, "cbp", TieStatus.ALLEGED,
-            f"{REPORT}: Google employees' open letter",
-            "Google employees asked the company, in an open letter, to disclose and divest "
-            "from its dealings with CBP."),
-    DemoTie("target-ice", "target", TieKind.OTHER, "ice", TieStatus.ALLEGED,
-            f"{REPORT}: nationwide protests against Target",
-            "Nationwide protests allege Target's complicity with ICE."),
+    DemoTie(
+        "amazon-owns-aws",
+        "amazon",
+        TieKind.OWNS,
+        "aws",
+        TieStatus.ACTIVE,
+        f"{REPORT}: Amazon Web Services as Amazon's cloud business",
+    ),
+    DemoTie(
+        "amazon-owns-ring",
+        "amazon",
+        TieKind.OWNS,
+        "ring",
+        TieStatus.ACTIVE,
+        f"{REPORT}: Ring as Amazon's camera company",
+    ),
+    DemoTie(
+        "ring-owns-search-party",
+        "ring",
+        TieKind.OWNS,
+        "search-party",
+        TieStatus.ACTIVE,
+        f"{REPORT}: the Search Party feature and its Super Bowl ad",
+    ),
+    DemoTie(
+        "ice-part-of-dhs",
+        "ice",
+        TieKind.PART_OF,
+        "dhs",
+        TieStatus.ACTIVE,
+        f"{REPORT}: ICE as a component of DHS",
+    ),
+    DemoTie(
+        "cbp-part-of-dhs",
+        "cbp",
+        TieKind.PART_OF,
+        "dhs",
+        TieStatus.ACTIVE,
+        f"{REPORT}: CBP as a component of DHS",
+    ),
+    DemoTie(
+        "ring-flock-partnership",
+        "ring",
+        TieKind.PARTNERSHIP,
+        "flock-safety",
+        TieStatus.ENDED,
+        f"{REPORT}: Ring's announcement, the day before the rally",
+        "Ring announced it would cut ties with Flock Safety the day before the Seattle "
+        "rally, after backlash to its Super Bowl ad.",
+        end_date="2026",
+    ),
+    DemoTie(
+        "aws-hosts-ice",
+        "aws",
+        TieKind.HOSTING,
+        "ice",
+        TieStatus.ALLEGED,
+        f"{REPORT}: the protesters' first demand",
+        "Protesters say AWS hosts ICE; active per the report.",
+    ),
+    DemoTie(
+        "aws-hosts-cbp",
+        "aws",
+        TieKind.HOSTING,
+        "cbp",
+        TieStatus.ALLEGED,
+        f"{REPORT}: the protesters' first demand",
+        "Protesters say AWS hosts CBP; active per the report.",
+    ),
+    DemoTie(
+        "amazon-palantir-partnership",
+        "amazon",
+        TieKind.PARTNERSHIP,
+        "palantir",
+        TieStatus.ALLEGED,
+        f"{REPORT}: the protesters' second demand",
+        "Protesters say the partnership facilitates deportations and surveillance; "
+        "active per the report.",
+    ),
+    DemoTie(
+        "google-ice",
+        "google",
+        TieKind.OTHER,
+        "ice",
+        TieStatus.ALLEGED,
+        f"{REPORT}: Google employees' open letter",
+        "Google employees asked the company, in an open letter, to disclose and divest "
+        "from its dealings with ICE.",
+    ),
+    DemoTie(
+        "google-cbp",
+        "google",
+        TieKind.OTHER,
+        "cbp",
+        TieStatus.ALLEGED,
+        f"{REPORT}: Google employees' open letter",
+        "Google employees asked the company, in an open letter, to disclose and divest "
+        "from its dealings with CBP.",
+    ),
+    DemoTie(
+        "target-ice",
+        "target",
+        TieKind.OTHER,
+        "ice",
+        TieStatus.ALLEGED,
+        f"{REPORT}: nationwide protests against Target",
+        "Nationwide protests allege Target's complicity with ICE.",
+    ),
 ]
 
 
@@ -180,7 +286,10 @@ def load_demo_campaign(
 
     for position, d in enumerate(DEMANDS, start=1):
         demand = campaigns.add_demand(
-            campaign, d.text, ties=[ties[k] for k in d.ties], key=f"{PREFIX}demand-{d.key}",
+            campaign,
+            d.text,
+            ties=[ties[k] for k in d.ties],
+            key=f"{PREFIX}demand-{d.key}",
             position=position,
         )
         if d.met and demand.status != DemandStatus.MET:

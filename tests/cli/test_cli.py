@@ -21,12 +21,24 @@ def test_demo_twice_duplicates_nothing():
     second = run("demo", "--no-serve")
     assert first.exit_code == second.exit_code == 0
     assert "23 entities, 12 ties, 1 source" in second.output
-    assert (Entity.objects.count(), Tie.objects.count(), Source.objects.count()) == counts == (23, 12, 1)
+    assert (
+        (Entity.objects.count(), Tie.objects.count(), Source.objects.count())
+        == counts
+        == (23, 12, 1)
+    )
 
 
 def test_ties_rollup_lists_aws_hosting_with_paths():
     load_demo()
-    result = run("ties", "Amazon", "--to", "U.S. Department of Homeland Security", "--rollup", "--format", "json")
+    result = run(
+        "ties",
+        "Amazon",
+        "--to",
+        "U.S. Department of Homeland Security",
+        "--rollup",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert sorted(t["path"] for t in data["ties"]) == [
@@ -35,7 +47,10 @@ def test_ties_rollup_lists_aws_hosting_with_paths():
     ]
     for tie in data["ties"]:
         assert tie["status"] == "alleged"
-        assert tie["citations"][0]["source"] == "Protesters Demand Amazon Cut Ties With ICE and Palantir"
+        assert (
+            tie["citations"][0]["source"]
+            == "Protesters Demand Amazon Cut Ties With ICE and Palantir"
+        )
         assert tie["citations"][0]["url"] is None
 
 
@@ -46,7 +61,10 @@ def test_ties_table_and_csv():
     assert "Flock Safety" in table.output and "ended" in table.output
     csv_out = run("ties", "AMZN", "--rollup", "--format", "csv")
     assert csv_out.output.splitlines()[0].startswith("path,subject,kind,object,status")
-    assert "Amazon > Amazon Web Services — hosting — U.S. Immigration and Customs Enforcement" in csv_out.output
+    assert (
+        "Amazon > Amazon Web Services — hosting — U.S. Immigration and Customs Enforcement"
+        in csv_out.output
+    )
 
 
 def test_unknown_name_exits_2_with_one_line():
@@ -66,15 +84,39 @@ def test_ambiguous_name_lists_candidates_and_exits_2():
 
 
 def test_add_entity_source_and_tie():
-    assert run("add", "entity", "Acme Cloud", "--kind", "company", "--id", "uei:ACME12345678").exit_code == 0
+    assert (
+        run(
+            "add", "entity", "Acme Cloud", "--kind", "company", "--id", "uei:ACME12345678"
+        ).exit_code
+        == 0
+    )
     assert run("add", "entity", "Border Agency", "--kind", "agency", "--alias", "BA").exit_code == 0
-    out = run("add", "source", "Contract notice", "--kind", "government_record", "--published", "2025-07")
+    out = run(
+        "add", "source", "Contract notice", "--kind", "government_record", "--published", "2025-07"
+    )
     assert out.exit_code == 0
     source_id = out.output.split()[1].rstrip(":")
-    tie = run("add", "tie", "ACME12345678", "hosting", "BA", "--source", source_id, "--quote", "hosts", "--start", "2025")
+    tie = run(
+        "add",
+        "tie",
+        "ACME12345678",
+        "hosting",
+        "BA",
+        "--source",
+        source_id,
+        "--quote",
+        "hosts",
+        "--start",
+        "2025",
+    )
     assert tie.exit_code == 0, tie.output
     t = Tie.objects.get()
-    assert (t.subject.name, t.object.name, t.start_date, t.citations.get().quote) == ("Acme Cloud", "Border Agency", "2025", "hosts")
+    assert (t.subject.name, t.object.name, t.start_date, t.citations.get().quote) == (
+        "Acme Cloud",
+        "Border Agency",
+        "2025",
+        "hosts",
+    )
 
 
 def test_add_tie_without_source_is_refused():
@@ -90,7 +132,12 @@ def test_subsidiary_of_is_stored_as_ownership_reversed():
     make_entity("Parent Co")
     make_entity("Child Co")
     source = make_source()
-    assert run("add", "tie", "Child Co", "subsidiary_of", "Parent Co", "--source", str(source.pk)).exit_code == 0
+    assert (
+        run(
+            "add", "tie", "Child Co", "subsidiary_of", "Parent Co", "--source", str(source.pk)
+        ).exit_code
+        == 0
+    )
     t = Tie.objects.get()
     assert (t.subject.name, t.kind, t.object.name) == ("Parent Co", "owns", "Child Co")
 

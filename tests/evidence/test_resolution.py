@@ -22,7 +22,13 @@ def test_exact_name_wins_over_partial_matches(names):
 
 @pytest.mark.parametrize(
     ("query", "key"),
-    [("AWS", "aws"), ("AMZN", "amazon"), ("ABC123DEF456", "palantir"), ("palantir-technologies", "palantir"), ("Palantir", "palantir")],
+    [
+        ("AWS", "aws"),
+        ("AMZN", "amazon"),
+        ("ABC123DEF456", "palantir"),
+        ("palantir-technologies", "palantir"),
+        ("Palantir", "palantir"),
+    ],
 )
 def test_names_resolve_by_alias_identifier_slug_or_partial_name(names, query, key):
     assert queries.resolve_entity(query) == names[key]

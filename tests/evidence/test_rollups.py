@@ -10,7 +10,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def amazon_case():
-    amazon, aws, ring = make_entity("Amazon"), make_entity("Amazon Web Services"), make_entity("Ring")
+    amazon, aws, ring = (
+        make_entity("Amazon"),
+        make_entity("Amazon Web Services"),
+        make_entity("Ring"),
+    )
     dhs = make_entity("DHS", kind="agency")
     ice, cbp = make_entity("ICE", kind="agency"), make_entity("CBP", kind="agency")
     flock = make_entity("Flock Safety")
@@ -52,7 +56,11 @@ def test_own_ties_include_ownership(amazon_case):
 
 
 def test_ended_ownership_does_not_carry_a_rollup():
-    parent, sold, agency = make_entity("Parent"), make_entity("Sold"), make_entity("Agency", kind="agency")
+    parent, sold, agency = (
+        make_entity("Parent"),
+        make_entity("Sold"),
+        make_entity("Agency", kind="agency"),
+    )
     make_tie(parent, "owns", sold, status="ended", end_date="2019")
     make_tie(sold, "contract", agency)
     # The ended ownership tie is still a tie of the parent; the contract is not.
@@ -94,7 +102,9 @@ def test_member_reached_by_two_paths_appears_once():
     assert len(found[0].near_path) == 3
 
 
-def test_rollup_query_count_grows_with_depth_not_with_size(amazon_case, django_assert_max_num_queries):
+def test_rollup_query_count_grows_with_depth_not_with_size(
+    amazon_case, django_assert_max_num_queries
+):
     # One query per family level on each side, one for the ties, two prefetches, one for names.
     with django_assert_max_num_queries(12):
         queries.rollup_ties(amazon_case["amazon"], rollup=True, to=amazon_case["dhs"])

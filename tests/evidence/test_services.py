@@ -21,7 +21,9 @@ def test_tie_with_unsaved_source_is_rejected():
 
     a, b = make_entity(), make_entity()
     with pytest.raises(services.EvidenceError, match="source does not exist"):
-        services.record_tie(a, b, "partnership", citations=[services.CitationInput(Source(title="x"))])
+        services.record_tie(
+            a, b, "partnership", citations=[services.CitationInput(Source(title="x"))]
+        )
     assert Tie.objects.count() == 0
 
 
@@ -119,7 +121,9 @@ def test_end_before_start_is_refused():
 
 
 def test_end_in_the_same_year_as_a_precise_start_is_allowed():
-    tie = make_tie(make_entity(), "contract", make_entity(), start_date="2024-05-02", end_date="2024")
+    tie = make_tie(
+        make_entity(), "contract", make_entity(), start_date="2024-05-02", end_date="2024"
+    )
     assert (tie.start_date, tie.end_date) == ("2024-05-02", "2024")
 
 
@@ -129,7 +133,9 @@ def test_status_change_needs_a_citation():
         services.update_tie(tie, status="ended")
     tie.refresh_from_db()
     assert tie.status == "active"
-    services.end_tie(tie, citation=services.CitationInput(make_source("They cut ties")), end_date="2026-02")
+    services.end_tie(
+        tie, citation=services.CitationInput(make_source("They cut ties")), end_date="2026-02"
+    )
     tie.refresh_from_db()
     assert (tie.status, tie.end_date, tie.citations.count()) == ("ended", "2026-02", 2)
 
@@ -191,6 +197,10 @@ def test_bulk_ties_need_a_citation_each():
     a, b = make_entity(), make_entity()
     with pytest.raises(services.EvidenceError, match="citation"):
         services.record_ties_bulk(
-            [services.TieSpec(subject_id=a.pk, object_id=b.pk, kind="contract", ftm_id="x", citations=[])]
+            [
+                services.TieSpec(
+                    subject_id=a.pk, object_id=b.pk, kind="contract", ftm_id="x", citations=[]
+                )
+            ]
         )
     assert Tie.objects.count() == 0

@@ -11,9 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from benchmarks.make_usaspending import generate, read_truth
 from click.testing import CliRunner
 
-from benchmarks.make_usaspending import generate, read_truth
 from receipts.cli import main
 from receipts.demo import load_demo
 from receipts.evidence.models import Entity, Identifier, Tie
@@ -75,11 +75,19 @@ def test_award_summaries_sample_becomes_cited_contract_ties():
     assert tie.amount == Decimal("41507.50")
     assert tie.currency == "USD"
     assert tie.contract_totals.award_count == 4
-    assert tie.contract_totals.by_fiscal_year == {"2020": 1600000, "2021": 938750, "2022": 474500, "2023": 1137500}
+    assert tie.contract_totals.by_fiscal_year == {
+        "2020": 1600000,
+        "2021": 938750,
+        "2022": 474500,
+        "2023": 1137500,
+    }
     locators = set(tie.citations.values_list("locator", flat=True))
     assert "CONT_AWD_70CDCR20P00000053_7012_-NONE-_-NONE-" in locators
     source = tie.citations.get(locator="CONT_AWD_70CDCR20P00000053_7012_-NONE-_-NONE-").source
-    assert source.url == "https://www.usaspending.gov/award/CONT_AWD_70CDCR20P00000053_7012_-NONE-_-NONE-/"
+    assert (
+        source.url
+        == "https://www.usaspending.gov/award/CONT_AWD_70CDCR20P00000053_7012_-NONE-_-NONE-/"
+    )
     assert source.publisher == "USAspending.gov"
 
 
@@ -121,7 +129,9 @@ def test_2018_era_file_imports_with_an_explicit_date_format():
     assert summary.rejected == 0
     assert ContractTransaction.objects.count() == 157
     # Keys are built as USAspending builds them; DUNS get their leading zero back.
-    tx = ContractTransaction.objects.get(transaction_key="7012_4730_HSCEMS08A00005_P00005_GS06F0068N_0")
+    tx = ContractTransaction.objects.get(
+        transaction_key="7012_4730_HSCEMS08A00005_P00005_GS06F0068N_0"
+    )
     assert tx.action_date == "2013-04-23"
     assert Identifier.objects.filter(scheme="duns", value="074108176").exists()
     with ERA_2018_SAMPLE.open(newline="", encoding="utf-8") as handle:
@@ -144,7 +154,9 @@ def test_generated_transactions_sum_federal_action_obligation(generated):
     summary = import_usaspending(paths)
     assert summary.rejected == 0
     assert summary.transactions.stored == truth.rows
-    stored = Decimal(sum(ContractTransaction.objects.values_list("obligation_cents", flat=True))) / 100
+    stored = (
+        Decimal(sum(ContractTransaction.objects.values_list("obligation_cents", flat=True))) / 100
+    )
     assert stored == truth.total_obligation
     assert stored != truth.total_dollars_obligated_sum  # the running total is never summed
     tie_total = Decimal(sum(ContractTotals.objects.values_list("obligated_cents", flat=True))) / 100
@@ -152,7 +164,9 @@ def test_generated_transactions_sum_federal_action_obligation(generated):
     # Per award, exactly the truth.
     for award in list(truth.awards.values())[:50]:
         cents = sum(
-            ContractTransaction.objects.filter(award_key=award.award_key).values_list("obligation_cents", flat=True)
+            ContractTransaction.objects.filter(award_key=award.award_key).values_list(
+                "obligation_cents", flat=True
+            )
         )
         assert Decimal(cents) / 100 == award.obligation
 
@@ -207,18 +221,29 @@ def test_newer_modification_updates_and_a_delta_deletes(generated, tmp_path):
         header = reader.fieldnames
         rows = list(reader)
     changed, deleted = rows[0], rows[1]
-    changed = {**changed, "federal_action_obligation": "123.45", "last_modified_date": "2099-01-01 00:00:00"}
+    changed = {
+        **changed,
+        "federal_action_obligation": "123.45",
+        "last_modified_date": "2099-01-01 00:00:00",
+    }
     delta = tmp_path / "delta.csv"
     with delta.open("w", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(out, ["correction_delete_ind", *header], lineterminator="\r\n")
         writer.writeheader()
         writer.writerow({"correction_delete_ind": "C", **changed})
-        writer.writerow({"correction_delete_ind": "D", "contract_transaction_unique_key": deleted["contract_transaction_unique_key"]})
+        writer.writerow(
+            {
+                "correction_delete_ind": "D",
+                "contract_transaction_unique_key": deleted["contract_transaction_unique_key"],
+            }
+        )
     summary = import_usaspending([delta])
     assert (summary.transactions.updated, summary.transactions.deleted) == (1, 1)
     tx = ContractTransaction.objects.get(transaction_key=changed["contract_transaction_unique_key"])
     assert tx.obligation_cents == 12345
-    assert not ContractTransaction.objects.filter(transaction_key=deleted["contract_transaction_unique_key"]).exists()
+    assert not ContractTransaction.objects.filter(
+        transaction_key=deleted["contract_transaction_unique_key"]
+    ).exists()
     # The ties follow the stored records.
     stored = sum(ContractTransaction.objects.values_list("obligation_cents", flat=True))
     assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == stored
@@ -249,7 +274,9 @@ def test_subsidiaries_roll_up_to_their_ultimate_parent(generated):
     for name in truth.names.values():
         if name.parent_uei != name.uei:
             children[name.parent_uei].add(name.uei)
-    parent_uei = next(u for u in children if Identifier.objects.filter(scheme="uei", value=u).exists())
+    parent_uei = next(
+        u for u in children if Identifier.objects.filter(scheme="uei", value=u).exists()
+    )
     parent = Identifier.objects.get(scheme="uei", value=parent_uei).entity
     rolled = [r for r in rollup_ties(parent, rollup=True) if r.tie.kind == "contract"]
     assert any(r.rolled_up for r in rolled)
@@ -264,7 +291,9 @@ def test_missing_required_columns_refuse_the_file_naming_them(tmp_path):
     drop = {rows[0].index("total_obligated_amount"), rows[0].index("recipient_name")}
     bad = tmp_path / "bad.csv"
     with bad.open("w", newline="", encoding="utf-8") as out:
-        csv.writer(out, lineterminator="\r\n").writerows([[c for i, c in enumerate(r) if i not in drop] for r in rows])
+        csv.writer(out, lineterminator="\r\n").writerows(
+            [[c for i, c in enumerate(r) if i not in drop] for r in rows]
+        )
     before = counts()
     with pytest.raises(InputError) as info:
         import_usaspending([AWARDS_SAMPLE, bad])
@@ -275,10 +304,16 @@ def test_missing_required_columns_refuse_the_file_naming_them(tmp_path):
 def test_awards_file_without_its_required_columns_names_them(tmp_path):
     with AWARDS_SAMPLE.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
-    drop = {rows[0].index("recipient_name"), rows[0].index("award_base_action_date"), rows[0].index("period_of_performance_start_date")}
+    drop = {
+        rows[0].index("recipient_name"),
+        rows[0].index("award_base_action_date"),
+        rows[0].index("period_of_performance_start_date"),
+    }
     bad = tmp_path / "bad.csv"
     with bad.open("w", newline="", encoding="utf-8") as out:
-        csv.writer(out, lineterminator="\r\n").writerows([[c for i, c in enumerate(r) if i not in drop] for r in rows])
+        csv.writer(out, lineterminator="\r\n").writerows(
+            [[c for i, c in enumerate(r) if i not in drop] for r in rows]
+        )
     with pytest.raises(InputError, match="recipient_name") as info:
         import_usaspending([bad])
     assert "award_base_action_date" in str(info.value)
@@ -343,21 +378,35 @@ def test_header_only_file_imports_nothing(tmp_path):
 def test_cli_import_and_ties_give_the_imported_totals(tmp_path):
     load_demo()
     runner = CliRunner()
-    result = runner.invoke(main, ["import", "usaspending", str(AWARDS_SAMPLE)], catch_exceptions=False)
+    result = runner.invoke(
+        main, ["import", "usaspending", str(AWARDS_SAMPLE)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "Contracts prime award summaries, 5 rows, 0 rejected" in result.output
     assert "awards: 5 stored" in result.output
     out = runner.invoke(
         main,
-        ["ties", "KABJZBBJ4B54", "--to", "U.S. Department of Homeland Security", "--rollup", "--format", "json"],
+        [
+            "ties",
+            "KABJZBBJ4B54",
+            "--to",
+            "U.S. Department of Homeland Security",
+            "--rollup",
+            "--format",
+            "json",
+        ],
         catch_exceptions=False,
     )
     data = json.loads(out.output)
     (tie,) = [t for t in data["ties"] if t["kind"] == "contract"]
     assert tie["amount"] == "41507.50"
     assert tie["contract_totals"]["award_count"] == 4
-    assert tie["path"].endswith("U.S. Immigration and Customs Enforcement < U.S. Department of Homeland Security")
-    csv_out = runner.invoke(main, ["ties", "KABJZBBJ4B54", "--to", "DHS", "--rollup", "--format", "csv"])
+    assert tie["path"].endswith(
+        "U.S. Immigration and Customs Enforcement < U.S. Department of Homeland Security"
+    )
+    csv_out = runner.invoke(
+        main, ["ties", "KABJZBBJ4B54", "--to", "DHS", "--rollup", "--format", "csv"]
+    )
     assert "41507.50" in csv_out.output
 
 
@@ -379,3 +428,16 @@ def test_agency_code_that_lost_its_leading_zero_is_the_same_agency():
     assert Identifier.objects.get(scheme="agency_code", value="070").entity == dhs
     assert not Identifier.objects.filter(scheme="agency_code", value="70").exists()
     assert Entity.objects.filter(kind="agency", name__icontains="homeland security").count() == 1
+
+
+def test_file_in_another_encoding_is_refused_and_nothing_is_stored(generated, tmp_path):
+    (path,), _ = generated(200)
+    data = path.read_bytes()
+    header_end = data.index(b"\r\n")
+    # A Latin-1 "É" (one byte, invalid in UTF-8) in a data row, as some tools save it.
+    at = data.index(b"INC", header_end)
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(data[:at] + b"\xc9" + data[at:])
+    with pytest.raises(InputError, match="latin1.csv"):
+        import_usaspending([latin])
+    assert counts()[:2] == (0, 0)

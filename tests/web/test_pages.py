@@ -48,15 +48,23 @@ def test_entity_page_shows_ties_by_kind_with_receipts(client, demo):
 
 def test_rolled_up_page_shows_paths(client, demo):
     html = client.get("/entities/amazon/", {"rollup": "1"}).content.decode()
-    assert "Amazon &gt; Amazon Web Services — hosting — U.S. Immigration and Customs Enforcement" in html
+    assert (
+        "Amazon &gt; Amazon Web Services — hosting — U.S. Immigration and Customs Enforcement"
+        in html
+    )
     assert "Amazon &gt; Amazon Web Services — hosting — U.S. Customs and Border Protection" in html
     assert "Amazon &gt; Ring — partnership — Flock Safety" in html
 
 
 def test_agency_page_rolls_up_components(client, demo):
-    html = client.get("/entities/us-department-of-homeland-security/", {"rollup": "1"}).content.decode()
+    html = client.get(
+        "/entities/us-department-of-homeland-security/", {"rollup": "1"}
+    ).content.decode()
     assert "With components" in html
-    assert "U.S. Department of Homeland Security &gt; U.S. Immigration and Customs Enforcement — hosted by — Amazon Web Services" in html
+    assert (
+        "U.S. Department of Homeland Security &gt; U.S. Immigration and Customs Enforcement — hosted by — Amazon Web Services"
+        in html
+    )
 
 
 def test_tie_map_is_svg_from_this_site(client, demo):
@@ -146,7 +154,8 @@ def test_web_tie_without_source_is_refused(editor_client):
     make_entity("Acme")
     make_entity("Agency", kind="agency")
     response = editor_client.post(
-        "/edit/ties/new/", {"subject": "Acme", "kind": "contract", "object": "Agency", "status": "active"}
+        "/edit/ties/new/",
+        {"subject": "Acme", "kind": "contract", "object": "Agency", "status": "active"},
     )
     assert response.status_code == 400
     assert "This field is required" in response.content.decode()
@@ -159,8 +168,15 @@ def test_web_tie_with_source_is_recorded(editor_client):
     source = make_source()
     response = editor_client.post(
         "/edit/ties/new/",
-        {"subject": "Acme", "kind": "contract", "object": "Agency", "status": "active",
-         "start_date": "2025-03", "source": source.pk, "quote": "awarded to Acme"},
+        {
+            "subject": "Acme",
+            "kind": "contract",
+            "object": "Agency",
+            "status": "active",
+            "start_date": "2025-03",
+            "source": source.pk,
+            "quote": "awarded to Acme",
+        },
     )
     assert response.status_code == 302
     tie = Tie.objects.get()
@@ -172,7 +188,10 @@ def test_web_cycle_is_a_form_error(editor_client):
     a, b = make_entity("A"), make_entity("B")
     source = make_source()
     base = {"kind": "owns", "status": "active", "source": source.pk}
-    assert editor_client.post("/edit/ties/new/", {**base, "subject": "A", "object": "B"}).status_code == 302
+    assert (
+        editor_client.post("/edit/ties/new/", {**base, "subject": "A", "object": "B"}).status_code
+        == 302
+    )
     response = editor_client.post("/edit/ties/new/", {**base, "subject": "B", "object": "A"})
     assert response.status_code == 400
     assert "cycle" in response.content.decode()
@@ -182,13 +201,22 @@ def test_web_cycle_is_a_form_error(editor_client):
 
 def test_web_ending_a_tie_needs_a_citation(editor_client, demo):
     tie = Tie.objects.get(kind="hosting", object__name__contains="Immigration")
-    data = {"subject": tie.subject.slug, "object": tie.object.slug, "kind": "hosting", "status": "ended", "end_date": "2026-03"}
+    data = {
+        "subject": tie.subject.slug,
+        "object": tie.object.slug,
+        "kind": "hosting",
+        "status": "ended",
+        "end_date": "2026-03",
+    }
     response = editor_client.post(f"/edit/ties/{tie.pk}/", data)
     assert response.status_code == 400
     tie.refresh_from_db()
     assert tie.status == "alleged"
     source = make_source("AWS drops ICE")
-    assert editor_client.post(f"/edit/ties/{tie.pk}/", {**data, "source": source.pk}).status_code == 302
+    assert (
+        editor_client.post(f"/edit/ties/{tie.pk}/", {**data, "source": source.pk}).status_code
+        == 302
+    )
     tie.refresh_from_db()
     assert (tie.status, tie.end_date, tie.citations.count()) == ("ended", "2026-03", 2)
 
@@ -196,21 +224,36 @@ def test_web_ending_a_tie_needs_a_citation(editor_client, demo):
 def test_editor_creates_entity_with_identifiers(editor_client):
     response = editor_client.post(
         "/edit/entities/new/",
-        {"name": "Acme Cloud", "kind": "company", "aliases": "Acme\nACME Inc", "identifiers": "ticker:acm\nuei:xyz123"},
+        {
+            "name": "Acme Cloud",
+            "kind": "company",
+            "aliases": "Acme\nACME Inc",
+            "identifiers": "ticker:acm\nuei:xyz123",
+        },
     )
     assert response.status_code == 302
     e = Entity.objects.get(name="Acme Cloud")
     assert e.aliases == ["Acme", "ACME Inc"]
-    assert sorted(e.identifiers.values_list("scheme", "value")) == [("ticker", "ACM"), ("uei", "XYZ123")]
+    assert sorted(e.identifiers.values_list("scheme", "value")) == [
+        ("ticker", "ACM"),
+        ("uei", "XYZ123"),
+    ]
 
 
 def test_admin_cannot_save_an_uncited_tie(admin_client):
     a, b = make_entity("A"), make_entity("B")
     response = admin_client.post(
         "/admin/evidence/tie/add/",
-        {"subject": a.pk, "object": b.pk, "kind": "partnership", "status": "active",
-         "citations-TOTAL_FORMS": "0", "citations-INITIAL_FORMS": "0",
-         "citations-MIN_NUM_FORMS": "0", "citations-MAX_NUM_FORMS": "1000"},
+        {
+            "subject": a.pk,
+            "object": b.pk,
+            "kind": "partnership",
+            "status": "active",
+            "citations-TOTAL_FORMS": "0",
+            "citations-INITIAL_FORMS": "0",
+            "citations-MIN_NUM_FORMS": "0",
+            "citations-MAX_NUM_FORMS": "1000",
+        },
     )
     assert response.status_code == 200
     assert "Required for a new tie" in response.content.decode()
@@ -222,10 +265,18 @@ def test_admin_saves_a_cited_tie_through_the_service(admin_client):
     source = make_source()
     response = admin_client.post(
         "/admin/evidence/tie/add/",
-        {"subject": a.pk, "object": b.pk, "kind": "partnership", "status": "active",
-         "cite_source": source.pk, "cite_quote": "they partner",
-         "citations-TOTAL_FORMS": "0", "citations-INITIAL_FORMS": "0",
-         "citations-MIN_NUM_FORMS": "0", "citations-MAX_NUM_FORMS": "1000"},
+        {
+            "subject": a.pk,
+            "object": b.pk,
+            "kind": "partnership",
+            "status": "active",
+            "cite_source": source.pk,
+            "cite_quote": "they partner",
+            "citations-TOTAL_FORMS": "0",
+            "citations-INITIAL_FORMS": "0",
+            "citations-MIN_NUM_FORMS": "0",
+            "citations-MAX_NUM_FORMS": "1000",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Tie.objects.get().citations.get().quote == "they partner"
@@ -239,9 +290,17 @@ def test_admin_refuses_a_cycle(admin_client):
     make_tie(a, "owns", b)
     response = admin_client.post(
         "/admin/evidence/tie/add/",
-        {"subject": b.pk, "object": a.pk, "kind": "owns", "status": "active", "cite_source": source.pk,
-         "citations-TOTAL_FORMS": "0", "citations-INITIAL_FORMS": "0",
-         "citations-MIN_NUM_FORMS": "0", "citations-MAX_NUM_FORMS": "1000"},
+        {
+            "subject": b.pk,
+            "object": a.pk,
+            "kind": "owns",
+            "status": "active",
+            "cite_source": source.pk,
+            "citations-TOTAL_FORMS": "0",
+            "citations-INITIAL_FORMS": "0",
+            "citations-MIN_NUM_FORMS": "0",
+            "citations-MAX_NUM_FORMS": "1000",
+        },
     )
     assert response.status_code == 200
     assert "cycle" in response.content.decode()

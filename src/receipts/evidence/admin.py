@@ -88,12 +88,16 @@ class CitationFormSet(BaseInlineFormSet):
         if self.instance.pk is None:
             return
         kept = [
-            f for f in self.forms
-            if getattr(f, "cleaned_data", None) and not f.cleaned_data.get("DELETE")
+            f
+            for f in self.forms
+            if getattr(f, "cleaned_data", None)
+            and not f.cleaned_data.get("DELETE")
             and (f.instance.pk or f.cleaned_data.get("source"))
         ]
         if not kept:
-            raise ValidationError("A tie needs at least one citation; add another before removing this one.")
+            raise ValidationError(
+                "A tie needs at least one citation; add another before removing this one."
+            )
 
 
 class CitationInline(admin.TabularInline):
@@ -113,12 +117,24 @@ class TieAdminForm(forms.ModelForm):
         label="Citation: source",
         help_text="Required for a new tie, and when the status or end date changes.",
     )
-    cite_quote = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Citation: quote")
+    cite_quote = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Citation: quote"
+    )
     cite_locator = forms.CharField(required=False, label="Citation: locator")
 
     class Meta:
         model = Tie
-        fields = ["subject", "kind", "object", "status", "start_date", "end_date", "amount", "currency", "summary"]
+        fields = [
+            "subject",
+            "kind",
+            "object",
+            "status",
+            "start_date",
+            "end_date",
+            "amount",
+            "currency",
+            "summary",
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -127,14 +143,22 @@ class TieAdminForm(forms.ModelForm):
         existing = Tie.objects.get(pk=self.instance.pk) if self.instance.pk else None
         try:
             services.validate_tie(
-                data["subject"], data["object"], data["kind"],
-                status=data["status"], start_date=data.get("start_date"), end_date=data.get("end_date"),
-                amount=data.get("amount"), currency=data.get("currency", ""),
-                tie=existing, has_citation=data.get("cite_source") is not None,
+                data["subject"],
+                data["object"],
+                data["kind"],
+                status=data["status"],
+                start_date=data.get("start_date"),
+                end_date=data.get("end_date"),
+                amount=data.get("amount"),
+                currency=data.get("currency", ""),
+                tie=existing,
+                has_citation=data.get("cite_source") is not None,
             )
         except ValidationError as exc:
             field = exc.messages[0].partition(":")[0]
-            target = "cite_source" if field == "citation" else field if field in self.fields else None
+            target = (
+                "cite_source" if field == "citation" else field if field in self.fields else None
+            )
             self.add_error(target, exc)
         return data
 
@@ -151,20 +175,34 @@ class TieAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Tie, form: Any, change: bool) -> None:
         d = form.cleaned_data
         citation = (
-            services.CitationInput(d["cite_source"], d.get("cite_quote", ""), d.get("cite_locator", ""))
+            services.CitationInput(
+                d["cite_source"], d.get("cite_quote", ""), d.get("cite_locator", "")
+            )
             if d.get("cite_source") is not None
             else None
         )
-        fields = {k: d.get(k) for k in ("status", "start_date", "end_date", "amount", "currency", "summary")}
+        fields = {
+            k: d.get(k)
+            for k in ("status", "start_date", "end_date", "amount", "currency", "summary")
+        }
         if change:
             services.update_tie(
-                Tie.objects.get(pk=obj.pk), citation=citation, created_by=request.user,
-                subject=d["subject"], object=d["object"], kind=d["kind"], **fields,
+                Tie.objects.get(pk=obj.pk),
+                citation=citation,
+                created_by=request.user,
+                subject=d["subject"],
+                object=d["object"],
+                kind=d["kind"],
+                **fields,
             )
         else:
             saved = services.record_tie(
-                d["subject"], d["object"], d["kind"], citations=[citation] if citation else [],
-                created_by=request.user, **fields,
+                d["subject"],
+                d["object"],
+                d["kind"],
+                citations=[citation] if citation else [],
+                created_by=request.user,
+                **fields,
             )
             obj.pk, obj._state.adding = saved.pk, False
 
@@ -183,7 +221,9 @@ class TieAdmin(admin.ModelAdmin):
                 formset.new_objects.append(
                     services.cite_tie(
                         tie,
-                        services.CitationInput(data["source"], data.get("quote", ""), data.get("locator", "")),
+                        services.CitationInput(
+                            data["source"], data.get("quote", ""), data.get("locator", "")
+                        ),
                         request.user,
                     )
                 )

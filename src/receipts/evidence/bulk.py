@@ -28,13 +28,17 @@ def db_value(field: models.Field, value: Any) -> Any:  # type: ignore[type-arg]
     if isinstance(value, dt.datetime):
         return connection.ops.adapt_datetimefield_value(value)
     if isinstance(value, Decimal) and isinstance(field, models.DecimalField):
-        return connection.ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
+        return connection.ops.adapt_decimalfield_value(
+            value, field.max_digits, field.decimal_places
+        )
     if isinstance(field, models.JSONField):
         return field.get_db_prep_value(value, connection)
     return value
 
 
-def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def insert_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
     """Insert rows (values in ``columns`` order, as attnames like ``tie_id``) into the model's table."""
     if not rows:
         return
@@ -45,7 +49,9 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
         for f in model._meta.concrete_fields
         if not f.primary_key
         and f.attname not in given
-        and (f.has_default() or (not f.null and isinstance(f, (models.CharField, models.TextField))))
+        and (
+            f.has_default() or (not f.null and isinstance(f, (models.CharField, models.TextField)))
+        )
     ]
     if extra:
         columns = [*columns, *(f.attname for f in extra)]
@@ -55,7 +61,9 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
             defaults = [f.get_default() for f in extra]
             rows = [[*row, *defaults] for row in rows]
     fields = [model._meta.get_field(c) for c in columns]  # attnames like tie_id resolve too
-    if any(isinstance(f, (models.JSONField, models.DecimalField, models.DateTimeField)) for f in fields):
+    if any(
+        isinstance(f, (models.JSONField, models.DecimalField, models.DateTimeField)) for f in fields
+    ):
         rows = [[db_value(f, v) for f, v in zip(fields, row, strict=True)] for row in rows]
     table = _q(model._meta.db_table)
     cols = ", ".join(_q(c) for c in columns)

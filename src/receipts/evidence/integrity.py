@@ -48,12 +48,16 @@ def find_violations(verify_archives: bool = True) -> list[str]:
     for source in Source.objects.exclude(archive_sha256="").only("pk", "title", "archive_sha256"):
         path = archive_path(source.archive_sha256)
         if not path.exists():
-            out.append(f"source {source.pk} ({source.title}): archived copy {source.archive_sha256} is missing")
+            out.append(
+                f"source {source.pk} ({source.title}): archived copy {source.archive_sha256} is missing"
+            )
         elif verify_archives:
             digest = hashlib.sha256()
             with path.open("rb") as handle:
                 while chunk := handle.read(1024 * 1024):
                     digest.update(chunk)
             if digest.hexdigest() != source.archive_sha256:
-                out.append(f"source {source.pk} ({source.title}): archived copy does not match its SHA-256")
+                out.append(
+                    f"source {source.pk} ({source.title}): archived copy does not match its SHA-256"
+                )
     return out

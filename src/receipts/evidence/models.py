@@ -214,10 +214,16 @@ class Tie(models.Model):
     kind = models.CharField(max_length=20, choices=TieKind.choices)
     status = models.CharField(max_length=20, choices=TieStatus.choices, default=TieStatus.ACTIVE)
     start_date = models.CharField(
-        max_length=10, blank=True, validators=[validate_partial_date], help_text="YYYY, YYYY-MM or YYYY-MM-DD."
+        max_length=10,
+        blank=True,
+        validators=[validate_partial_date],
+        help_text="YYYY, YYYY-MM or YYYY-MM-DD.",
     )
     end_date = models.CharField(
-        max_length=10, blank=True, validators=[validate_partial_date], help_text="YYYY, YYYY-MM or YYYY-MM-DD."
+        max_length=10,
+        blank=True,
+        validators=[validate_partial_date],
+        help_text="YYYY, YYYY-MM or YYYY-MM-DD.",
     )
     amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)

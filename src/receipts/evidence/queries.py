@@ -33,7 +33,8 @@ def _child_edges(
     """(parent, child) pairs one level below the frontier."""
     for chunk in _chunks(frontier):
         qs = Tie.objects.filter(
-            Q(kind=TieKind.OWNS, subject_id__in=chunk) | Q(kind=TieKind.PART_OF, object_id__in=chunk)
+            Q(kind=TieKind.OWNS, subject_id__in=chunk)
+            | Q(kind=TieKind.PART_OF, object_id__in=chunk)
         )
         if not include_ended:
             qs = qs.exclude(status=TieStatus.ENDED)
@@ -136,7 +137,11 @@ class RolledTie:
         """'Amazon > Amazon Web Services — hosting — ICE < DHS', read from the asked-for side."""
         near = " > ".join(e.name for e in self.near_path)
         far = " < ".join(e.name for e in (self.far_path or [self.far_entity]))
-        verb = self.tie.kind.replace("_", " ") if self.near_is_subject else REVERSE_VERBS[self.tie.kind]
+        verb = (
+            self.tie.kind.replace("_", " ")
+            if self.near_is_subject
+            else REVERSE_VERBS[self.tie.kind]
+        )
         return f"{near} — {verb} — {far}"
 
 
@@ -264,12 +269,17 @@ def rollup_ties(
         out.append(
             RolledTie(
                 tie=tie,
-                near_path=[names.get(i, tie.subject if near_is_subject else tie.object) for i in near[near_id]],
+                near_path=[
+                    names.get(i, tie.subject if near_is_subject else tie.object)
+                    for i in near[near_id]
+                ],
                 far_path=far_path,
                 near_is_subject=near_is_subject,
             )
         )
-    out.sort(key=lambda r: (r.tie.kind, len(r.near_path), r.far_entity.name, r.tie.start_date, r.tie.pk))
+    out.sort(
+        key=lambda r: (r.tie.kind, len(r.near_path), r.far_entity.name, r.tie.start_date, r.tie.pk)
+    )
     return out
 
 
@@ -292,9 +302,13 @@ def parents_of(entity: Entity) -> list[list[Entity]]:
         depth += 1
         nxt: list[tuple[int, list[Entity]]] = []
         for node, chain in frontier:
-            ties = Tie.objects.filter(
-                Q(kind=TieKind.OWNS, object_id=node) | Q(kind=TieKind.PART_OF, subject_id=node)
-            ).exclude(status=TieStatus.ENDED).select_related("subject", "object")
+            ties = (
+                Tie.objects.filter(
+                    Q(kind=TieKind.OWNS, object_id=node) | Q(kind=TieKind.PART_OF, subject_id=node)
+                )
+                .exclude(status=TieStatus.ENDED)
+                .select_related("subject", "object")
+            )
             ups = [t.subject if t.kind == TieKind.OWNS else t.object for t in ties]
             if not ups and chain:
                 chains.append(chain)

@@ -428,8 +428,15 @@ def validate_tie(
             "that reports it"
         )
     _validate_tie_fields(
-        subject, object, kind, status, start, end, (currency or "").strip().upper(),
-        _parse_amount(amount), tie.pk if tie is not None else None,
+        subject,
+        object,
+        kind,
+        status,
+        start,
+        end,
+        (currency or "").strip().upper(),
+        _parse_amount(amount),
+        tie.pk if tie is not None else None,
     )
 
 
@@ -497,7 +504,14 @@ def record_tie(
     currency = (currency or "").strip().upper()
     existing = Tie.objects.filter(ftm_id=ftm_id).first() if ftm_id else None
     _validate_tie_fields(
-        subject, object, kind, status, start, end, currency, value,
+        subject,
+        object,
+        kind,
+        status,
+        start,
+        end,
+        currency,
+        value,
         existing.pk if existing else None,
     )
     tie = existing or (Tie(ftm_id=ftm_id) if ftm_id else Tie())
@@ -545,8 +559,15 @@ def update_tie(
     met on the strength of it.
     """
     allowed = {
-        "subject", "object", "kind", "status", "start_date", "end_date",
-        "amount", "currency", "summary",
+        "subject",
+        "object",
+        "kind",
+        "status",
+        "start_date",
+        "end_date",
+        "amount",
+        "currency",
+        "summary",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -574,7 +595,9 @@ def update_tie(
     return tie
 
 
-def end_tie(tie: Tie, *, citation: CitationInput, end_date: str = "", created_by: Any = None) -> Tie:
+def end_tie(
+    tie: Tie, *, citation: CitationInput, end_date: str = "", created_by: Any = None
+) -> Tie:
     """Mark a tie as ended, on the strength of a cited source."""
     return update_tie(
         tie,
@@ -665,7 +688,9 @@ def record_ties_bulk(
         _check_choice(spec.kind, TieKind, "kind")
         _check_choice(spec.status, TieStatus, "status")
         if not spec.citations:
-            raise EvidenceError(f"citation: the tie {spec.ftm_id} has no citation; every tie needs a source")
+            raise EvidenceError(
+                f"citation: the tie {spec.ftm_id} has no citation; every tie needs a source"
+            )
         if spec.subject_id == spec.object_id:
             raise EvidenceError(f"object: the tie {spec.ftm_id} connects an entity to itself")
         spec.start_date = parse_partial_date(spec.start_date, "start_date")
@@ -673,7 +698,16 @@ def record_ties_bulk(
         if spec.amount is not None and not spec.currency:
             raise EvidenceError(f"currency: the tie {spec.ftm_id} has an amount without a currency")
     ids: dict[str, int] = {}
-    fields = ["subject_id", "object_id", "kind", "start_date", "end_date", "amount", "currency", "summary"]
+    fields = [
+        "subject_id",
+        "object_id",
+        "kind",
+        "start_date",
+        "end_date",
+        "amount",
+        "currency",
+        "summary",
+    ]
     for start in range(0, len(specs), 1000):
         chunk = specs[start : start + 1000]
         existing = {t.ftm_id: t for t in Tie.objects.filter(ftm_id__in=[s.ftm_id for s in chunk])}
@@ -681,7 +715,13 @@ def record_ties_bulk(
         for spec in chunk:
             tie = existing.get(spec.ftm_id)
             if tie is None:
-                fresh.append(Tie(ftm_id=spec.ftm_id, status=spec.status, **{f: getattr(spec, f) for f in fields}))
+                fresh.append(
+                    Tie(
+                        ftm_id=spec.ftm_id,
+                        status=spec.status,
+                        **{f: getattr(spec, f) for f in fields},
+                    )
+                )
                 continue
             if not keep_status:
                 tie.status = spec.status
@@ -695,10 +735,14 @@ def record_ties_bulk(
             [[t.ftm_id, t.status, *(getattr(t, f) for f in fields), now, now] for t in fresh],
         )
         Tie.objects.bulk_update(changed, [*fields, "status"], batch_size=1000)
-        ids.update(Tie.objects.filter(ftm_id__in=[s.ftm_id for s in chunk]).values_list("ftm_id", "id"))
+        ids.update(
+            Tie.objects.filter(ftm_id__in=[s.ftm_id for s in chunk]).values_list("ftm_id", "id")
+        )
         tie_ids = [ids[s.ftm_id] for s in chunk]
         have = set(
-            Citation.objects.filter(tie_id__in=tie_ids).values_list("tie_id", "source_id", "quote", "locator")
+            Citation.objects.filter(tie_id__in=tie_ids).values_list(
+                "tie_id", "source_id", "quote", "locator"
+            )
         )
         new_citations: list[list[Any]] = []
         wanted_sources: dict[int, set[int]] = {}
@@ -710,7 +754,9 @@ def record_ties_bulk(
                 if key not in have:
                     have.add(key)
                     new_citations.append([tie_id, source_id, key[2], key[3], now])
-        bulk.insert_rows(Citation, ["tie_id", "source_id", "quote", "locator", "created_at"], new_citations)
+        bulk.insert_rows(
+            Citation, ["tie_id", "source_id", "quote", "locator", "created_at"], new_citations
+        )
         if prune_source_kind is not None:
             stale = [
                 pk
@@ -736,9 +782,9 @@ def record_structural_ties_bulk(
     spec that would close one is refused, not saved, and the rest go on.
     """
     children: dict[int, set[int]] = {}
-    for kind, subject_id, object_id in Tie.objects.filter(kind__in=list(STRUCTURAL_KINDS)).values_list(
-        "kind", "subject_id", "object_id"
-    ):
+    for kind, subject_id, object_id in Tie.objects.filter(
+        kind__in=list(STRUCTURAL_KINDS)
+    ).values_list("kind", "subject_id", "object_id"):
         parent, child = (subject_id, object_id) if kind == TieKind.OWNS else (object_id, subject_id)
         children.setdefault(parent, set()).add(child)
 
@@ -760,7 +806,9 @@ def record_structural_ties_bulk(
         if spec.kind not in STRUCTURAL_KINDS:
             raise EvidenceError(f"kind: {spec.kind} is not an ownership or part_of tie")
         parent, child = (
-            (spec.subject_id, spec.object_id) if spec.kind == TieKind.OWNS else (spec.object_id, spec.subject_id)
+            (spec.subject_id, spec.object_id)
+            if spec.kind == TieKind.OWNS
+            else (spec.object_id, spec.subject_id)
         )
         if parent == child:
             refused.append((spec, "object: a tie cannot connect an entity to itself"))
@@ -803,7 +851,9 @@ def save_record_sources(records: Sequence[RecordSource]) -> dict[str, int]:
                 raise EvidenceError(f"title: the record {r.ftm_id} has no title")
             parse_partial_date(r.published, "published")
             parse_partial_date(r.retrieved, "retrieved")
-        existing = {s.ftm_id: s for s in Source.objects.filter(ftm_id__in=[r.ftm_id for r in chunk])}
+        existing = {
+            s.ftm_id: s for s in Source.objects.filter(ftm_id__in=[r.ftm_id for r in chunk])
+        }
         fresh, changed = [], []
         for r in chunk:
             values = {f: getattr(r, f) for f in fields}

@@ -40,14 +40,20 @@ class ImportRun(models.Model):
 class ContractAward(models.Model):
     """A federal contract award, keyed by USAspending's ``contract_award_unique_key``."""
 
-    award_key = models.CharField(max_length=200, unique=True, verbose_name="contract award unique key")
+    award_key = models.CharField(
+        max_length=200, unique=True, verbose_name="contract award unique key"
+    )
     piid = models.CharField(max_length=100, blank=True, verbose_name="PIID")
     parent_piid = models.CharField(max_length=100, blank=True, verbose_name="parent award PIID")
     awarding_agency_code = models.CharField(max_length=10, blank=True)
     awarding_sub_agency_code = models.CharField(max_length=10, blank=True)
     awarding_office_code = models.CharField(max_length=20, blank=True)
     sub_agency = models.ForeignKey(
-        Entity, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        Entity,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The awarding sub-agency (e.g. ICE), the object of the contract tie.",
     )
     recipient = models.ForeignKey(
@@ -61,7 +67,8 @@ class ContractAward(models.Model):
     parent_name = models.CharField(max_length=500, blank=True, verbose_name="recipient parent name")
     description = models.TextField(blank=True)
     summary_obligated_cents = models.BigIntegerField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="total_obligated_amount from an award summary file; used only when no "
         "transaction of the award is stored.",
     )
@@ -70,7 +77,11 @@ class ContractAward(models.Model):
     permalink = models.URLField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=32, blank=True)
     source = models.ForeignKey(
-        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The dataset-row source that cites this award.",
     )
 
@@ -84,12 +95,16 @@ class ContractAward(models.Model):
 class ContractTransaction(models.Model):
     """One action (award or modification) on a contract, keyed by ``contract_transaction_unique_key``."""
 
-    transaction_key = models.CharField(max_length=250, unique=True, verbose_name="contract transaction unique key")
+    transaction_key = models.CharField(
+        max_length=250, unique=True, verbose_name="contract transaction unique key"
+    )
     award_key = models.CharField(max_length=200, db_index=True)
     modification_number = models.CharField(max_length=50, blank=True)
     action_date = models.CharField(max_length=10)
     fiscal_year = models.PositiveSmallIntegerField()
-    obligation_cents = models.BigIntegerField(help_text="federal_action_obligation, in cents; negative for de-obligations.")
+    obligation_cents = models.BigIntegerField(
+        help_text="federal_action_obligation, in cents; negative for de-obligations."
+    )
     recipient_uei = models.CharField(max_length=12, blank=True)
     recipient_duns = models.CharField(max_length=9, blank=True)
     recipient_name = models.CharField(max_length=500, blank=True)
@@ -186,7 +201,9 @@ class NameOnlyRecipient(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["kind", "name_key"], name="name_only_recipient_unique_key")
+            models.UniqueConstraint(
+                fields=["kind", "name_key"], name="name_only_recipient_unique_key"
+            )
         ]
 
     def __str__(self) -> str:

@@ -43,7 +43,9 @@ def _form_error(form: Any, exc: ValidationError) -> None:
 
 def _render(request: HttpRequest, form: Any, heading: str, **extra: Any) -> HttpResponse:
     status = 400 if form.is_bound and form.errors else 200
-    return render(request, "web/form.html", {"form": form, "heading": heading, **extra}, status=status)
+    return render(
+        request, "web/form.html", {"form": form, "heading": heading, **extra}, status=status
+    )
 
 
 @editor_required
@@ -66,12 +68,19 @@ def entity_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         # Schemes the editor removed from the list are cleared too.
-        idents = {s: [] for s in entity.identifiers.values_list("scheme", flat=True)} if entity else {}
+        idents = (
+            {s: [] for s in entity.identifiers.values_list("scheme", flat=True)} if entity else {}
+        )
         idents.update(d["identifiers"])
         try:
             saved = services.save_entity(
-                name=d["name"], kind=d["kind"], aliases=d["aliases"], identifiers=idents,
-                country=d["country"], summary=d["summary"], entity=entity,
+                name=d["name"],
+                kind=d["kind"],
+                aliases=d["aliases"],
+                identifiers=idents,
+                country=d["country"],
+                summary=d["summary"],
+                entity=entity,
             )
         except ValidationError as exc:
             _form_error(form, exc)
@@ -85,7 +94,10 @@ def entity_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
 def source_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     source = get_object_or_404(Source, pk=pk) if pk else None
     initial = (
-        {f: getattr(source, f) for f in ("kind", "title", "publisher", "url", "published", "retrieved")}
+        {
+            f: getattr(source, f)
+            for f in ("kind", "title", "publisher", "url", "published", "retrieved")
+        }
         if source
         else {}
     )
@@ -115,7 +127,11 @@ def source_archive_upload(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Archived {upload.name}: SHA-256 {source.archive_sha256}.")
             return redirect(source)
     return _render(
-        request, form, f"Archived copy of “{source.title}”", multipart=True, submit="Upload",
+        request,
+        form,
+        f"Archived copy of “{source.title}”",
+        multipart=True,
+        submit="Upload",
         intro="The file is stored under its SHA-256 fingerprint and served from this site, "
         "so the receipt survives the original link dying.",
     )
@@ -129,10 +145,16 @@ def tie_new(request: HttpRequest) -> HttpResponse:
         d = form.cleaned_data
         try:
             tie = services.record_tie(
-                d["subject"], d["object"], d["kind"],
+                d["subject"],
+                d["object"],
+                d["kind"],
                 citations=[services.CitationInput(d["source"], d["quote"], d["locator"])],
-                status=d["status"], start_date=d["start_date"], end_date=d["end_date"],
-                amount=d["amount"], currency=d["currency"], summary=d["summary"],
+                status=d["status"],
+                start_date=d["start_date"],
+                end_date=d["end_date"],
+                amount=d["amount"],
+                currency=d["currency"],
+                summary=d["summary"],
                 created_by=request.user,
             )
         except ValidationError as exc:
@@ -140,16 +162,24 @@ def tie_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Recorded {tie}.")
             return redirect(tie)
-    return _render(request, form, "New tie", intro="Every tie needs a source: pick the one that reports it.")
+    return _render(
+        request, form, "New tie", intro="Every tie needs a source: pick the one that reports it."
+    )
 
 
 @editor_required
 def tie_edit(request: HttpRequest, pk: int) -> HttpResponse:
     tie = get_object_or_404(Tie.objects.select_related("subject", "object"), pk=pk)
     initial = {
-        "subject": tie.subject.slug, "object": tie.object.slug, "kind": tie.kind,
-        "status": tie.status, "start_date": tie.start_date, "end_date": tie.end_date,
-        "amount": tie.amount, "currency": tie.currency, "summary": tie.summary,
+        "subject": tie.subject.slug,
+        "object": tie.object.slug,
+        "kind": tie.kind,
+        "status": tie.status,
+        "start_date": tie.start_date,
+        "end_date": tie.end_date,
+        "amount": tie.amount,
+        "currency": tie.currency,
+        "summary": tie.summary,
     }
     form = TieEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -159,10 +189,18 @@ def tie_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         try:
             services.update_tie(
-                tie, citation=citation, created_by=request.user,
-                subject=d["subject"], object=d["object"], kind=d["kind"], status=d["status"],
-                start_date=d["start_date"], end_date=d["end_date"], amount=d["amount"],
-                currency=d["currency"], summary=d["summary"],
+                tie,
+                citation=citation,
+                created_by=request.user,
+                subject=d["subject"],
+                object=d["object"],
+                kind=d["kind"],
+                status=d["status"],
+                start_date=d["start_date"],
+                end_date=d["end_date"],
+                amount=d["amount"],
+                currency=d["currency"],
+                summary=d["summary"],
             )
         except ValidationError as exc:
             _form_error(form, exc)
@@ -178,7 +216,9 @@ def tie_cite(request: HttpRequest, pk: int) -> HttpResponse:
     form = CitationFields(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        services.cite_tie(tie, services.CitationInput(d["source"], d["quote"], d["locator"]), request.user)
+        services.cite_tie(
+            tie, services.CitationInput(d["source"], d["quote"], d["locator"]), request.user
+        )
         messages.success(request, "Citation added.")
         return redirect(tie)
     return _render(request, form, f"Add a citation to {tie}")

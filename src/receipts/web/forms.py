@@ -117,8 +117,18 @@ class TieForm(CitationFields):
     summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     field_order = [
-        "subject", "kind", "object", "status", "start_date", "end_date", "amount",
-        "currency", "summary", "source", "quote", "locator",
+        "subject",
+        "kind",
+        "object",
+        "status",
+        "start_date",
+        "end_date",
+        "amount",
+        "currency",
+        "summary",
+        "source",
+        "quote",
+        "locator",
     ]
 
 
@@ -128,6 +138,6 @@ class TieEditForm(TieForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["source"].required = False
-        self.fields["source"].help_text = (
-            "Needed when the status or end date changes: the source that reports it."
-        )
+        self.fields[
+            "source"
+        ].help_text = "Needed when the status or end date changes: the source that reports it."

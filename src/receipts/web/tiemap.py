@@ -36,7 +36,9 @@ def tie_map_svg(entity: Entity, ties: list[RolledTie]) -> str:
     for rt in ties:
         other = rt.far_entity
         neighbours.setdefault(other.pk, (other, []))[1].append(rt)
-    shown = sorted(neighbours.values(), key=lambda item: (-len(item[1]), item[0].name))[:MAX_NEIGHBOURS]
+    shown = sorted(neighbours.values(), key=lambda item: (-len(item[1]), item[0].name))[
+        :MAX_NEIGHBOURS
+    ]
     cx, cy = WIDTH / 2, HEIGHT / 2
     radius = min(WIDTH, HEIGHT) / 2 - 60
     parts = [
@@ -64,7 +66,13 @@ def tie_map_svg(entity: Entity, ties: list[RolledTie]) -> str:
                 f'<text x="{mx:.1f}" y="{my - 4:.1f}" font-size="11" text-anchor="middle" '
                 f'fill="#374151">{escape(_label(kinds, 24))}</text>'
             )
-        fill = "#e0f2fe" if other.kind == "agency" else "#fef3c7" if other.kind == "company" else "#ede9fe"
+        fill = (
+            "#e0f2fe"
+            if other.kind == "agency"
+            else "#fef3c7"
+            if other.kind == "company"
+            else "#ede9fe"
+        )
         nodes.append(
             f"<a href={quoteattr(other.get_absolute_url())}>"
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="{fill}" stroke="#1f2937"/>'

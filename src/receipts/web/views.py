@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
@@ -137,7 +137,9 @@ def source_archive(request: HttpRequest, pk: int, sha256: str) -> FileResponse:
         as_attachment=as_attachment,
         filename=source.archive_filename or source.archive_sha256,
     )
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
     response["ETag"] = f'"{source.archive_sha256}"'
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

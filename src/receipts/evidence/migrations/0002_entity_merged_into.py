@@ -5,15 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0001_initial'),
+        ("evidence", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='entity',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, help_text='Set when an editor merged this entity into another; undoing the merge clears it.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='merged_entities', to='evidence.entity'),
+            model_name="entity",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Set when an editor merged this entity into another; undoing the merge clears it.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="merged_entities",
+                to="evidence.entity",
+            ),
         ),
     ]

@@ -5,28 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0002_entity_merged_into'),
+        ("evidence", "0002_entity_merged_into"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='tie',
-            name='object',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='ties_in', to='evidence.entity'),
+            model_name="tie",
+            name="object",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="ties_in",
+                to="evidence.entity",
+            ),
         ),
         migrations.AlterField(
-            model_name='tie',
-            name='subject',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='ties_out', to='evidence.entity'),
+            model_name="tie",
+            name="subject",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="ties_out",
+                to="evidence.entity",
+            ),
         ),
         migrations.AddIndex(
-            model_name='tie',
-            index=models.Index(fields=['subject', 'object'], name='evidence_ti_subject_166b2f_idx'),
+            model_name="tie",
+            index=models.Index(fields=["subject", "object"], name="evidence_ti_subject_166b2f_idx"),
         ),
         migrations.AddIndex(
-            model_name='tie',
-            index=models.Index(fields=['object', 'subject'], name='evidence_ti_object__f80d3c_idx'),
+            model_name="tie",
+            index=models.Index(fields=["object", "subject"], name="evidence_ti_object__f80d3c_idx"),
         ),
     ]

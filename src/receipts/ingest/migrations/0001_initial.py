@@ -6,126 +6,312 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('evidence', '0002_entity_merged_into'),
+        ("evidence", "0002_entity_merged_into"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ContractTransaction',
+            name="ContractTransaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('transaction_key', models.CharField(max_length=250, unique=True, verbose_name='contract transaction unique key')),
-                ('award_key', models.CharField(db_index=True, max_length=200)),
-                ('modification_number', models.CharField(blank=True, max_length=50)),
-                ('action_date', models.CharField(max_length=10)),
-                ('fiscal_year', models.PositiveSmallIntegerField()),
-                ('obligation_cents', models.BigIntegerField(help_text='federal_action_obligation, in cents; negative for de-obligations.')),
-                ('recipient_uei', models.CharField(blank=True, max_length=12)),
-                ('recipient_duns', models.CharField(blank=True, max_length=9)),
-                ('recipient_name', models.CharField(blank=True, max_length=500)),
-                ('parent_uei', models.CharField(blank=True, max_length=12)),
-                ('parent_duns', models.CharField(blank=True, max_length=9)),
-                ('parent_name', models.CharField(blank=True, max_length=500)),
-                ('last_modified', models.CharField(blank=True, max_length=32)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "transaction_key",
+                    models.CharField(
+                        max_length=250, unique=True, verbose_name="contract transaction unique key"
+                    ),
+                ),
+                ("award_key", models.CharField(db_index=True, max_length=200)),
+                ("modification_number", models.CharField(blank=True, max_length=50)),
+                ("action_date", models.CharField(max_length=10)),
+                ("fiscal_year", models.PositiveSmallIntegerField()),
+                (
+                    "obligation_cents",
+                    models.BigIntegerField(
+                        help_text="federal_action_obligation, in cents; negative for de-obligations."
+                    ),
+                ),
+                ("recipient_uei", models.CharField(blank=True, max_length=12)),
+                ("recipient_duns", models.CharField(blank=True, max_length=9)),
+                ("recipient_name", models.CharField(blank=True, max_length=500)),
+                ("parent_uei", models.CharField(blank=True, max_length=12)),
+                ("parent_duns", models.CharField(blank=True, max_length=9)),
+                ("parent_name", models.CharField(blank=True, max_length=500)),
+                ("last_modified", models.CharField(blank=True, max_length=32)),
             ],
         ),
         migrations.CreateModel(
-            name='ImportRun',
+            name="ImportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('importer', models.CharField(max_length=50)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='running', max_length=10)),
-                ('files', models.JSONField(default=list, help_text='Each file read, with the kind found.')),
-                ('counts', models.JSONField(default=dict)),
-                ('report_path', models.CharField(blank=True, help_text='Rejected rows report.', max_length=1000)),
-                ('error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("importer", models.CharField(max_length=50)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "files",
+                    models.JSONField(
+                        default=list, help_text="Each file read, with the kind found."
+                    ),
+                ),
+                ("counts", models.JSONField(default=dict)),
+                (
+                    "report_path",
+                    models.CharField(
+                        blank=True, help_text="Rejected rows report.", max_length=1000
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='ContractTotals',
+            name="ContractTotals",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('obligated_cents', models.BigIntegerField()),
-                ('award_count', models.PositiveIntegerField()),
-                ('transaction_count', models.PositiveIntegerField()),
-                ('first_action_date', models.CharField(blank=True, max_length=10)),
-                ('last_action_date', models.CharField(blank=True, max_length=10)),
-                ('by_fiscal_year', models.JSONField(default=dict, help_text='Fiscal year -> obligated cents.')),
-                ('tie', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='contract_totals', to='evidence.tie')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("obligated_cents", models.BigIntegerField()),
+                ("award_count", models.PositiveIntegerField()),
+                ("transaction_count", models.PositiveIntegerField()),
+                ("first_action_date", models.CharField(blank=True, max_length=10)),
+                ("last_action_date", models.CharField(blank=True, max_length=10)),
+                (
+                    "by_fiscal_year",
+                    models.JSONField(default=dict, help_text="Fiscal year -> obligated cents."),
+                ),
+                (
+                    "tie",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contract_totals",
+                        to="evidence.tie",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'contract totals',
+                "verbose_name_plural": "contract totals",
             },
         ),
         migrations.CreateModel(
-            name='EntityMerge',
+            name="EntityMerge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('moved', models.JSONField(help_text='Ids of the rows moved from the dropped entity, by table.')),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('merged_at', models.DateTimeField(auto_now_add=True)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dropped', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evidence.entity')),
-                ('keep', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evidence.entity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "moved",
+                    models.JSONField(
+                        help_text="Ids of the rows moved from the dropped entity, by table."
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("merged_at", models.DateTimeField(auto_now_add=True)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dropped",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evidence.entity",
+                    ),
+                ),
+                (
+                    "keep",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evidence.entity",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-merged_at'],
+                "ordering": ["-merged_at"],
             },
         ),
         migrations.CreateModel(
-            name='ContractAward',
+            name="ContractAward",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('award_key', models.CharField(max_length=200, unique=True, verbose_name='contract award unique key')),
-                ('piid', models.CharField(blank=True, max_length=100, verbose_name='PIID')),
-                ('parent_piid', models.CharField(blank=True, max_length=100, verbose_name='parent award PIID')),
-                ('awarding_agency_code', models.CharField(blank=True, max_length=10)),
-                ('awarding_sub_agency_code', models.CharField(blank=True, max_length=10)),
-                ('awarding_office_code', models.CharField(blank=True, max_length=20)),
-                ('recipient_uei', models.CharField(blank=True, max_length=12, verbose_name='recipient UEI')),
-                ('recipient_duns', models.CharField(blank=True, max_length=9, verbose_name='recipient DUNS')),
-                ('recipient_name', models.CharField(blank=True, max_length=500)),
-                ('description', models.TextField(blank=True)),
-                ('summary_obligated_cents', models.BigIntegerField(blank=True, help_text='total_obligated_amount from an award summary file; used only when no transaction of the award is stored.', null=True)),
-                ('summary_base_date', models.CharField(blank=True, max_length=10)),
-                ('summary_latest_date', models.CharField(blank=True, max_length=10)),
-                ('permalink', models.URLField(blank=True, max_length=500)),
-                ('last_modified', models.CharField(blank=True, max_length=32)),
-                ('recipient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='contract_awards', to='evidence.entity')),
-                ('source', models.ForeignKey(blank=True, help_text='The dataset-row source that cites this award.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evidence.source')),
-                ('sub_agency', models.ForeignKey(blank=True, help_text='The awarding sub-agency (e.g. ICE), the object of the contract tie.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evidence.entity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "award_key",
+                    models.CharField(
+                        max_length=200, unique=True, verbose_name="contract award unique key"
+                    ),
+                ),
+                ("piid", models.CharField(blank=True, max_length=100, verbose_name="PIID")),
+                (
+                    "parent_piid",
+                    models.CharField(blank=True, max_length=100, verbose_name="parent award PIID"),
+                ),
+                ("awarding_agency_code", models.CharField(blank=True, max_length=10)),
+                ("awarding_sub_agency_code", models.CharField(blank=True, max_length=10)),
+                ("awarding_office_code", models.CharField(blank=True, max_length=20)),
+                (
+                    "recipient_uei",
+                    models.CharField(blank=True, max_length=12, verbose_name="recipient UEI"),
+                ),
+                (
+                    "recipient_duns",
+                    models.CharField(blank=True, max_length=9, verbose_name="recipient DUNS"),
+                ),
+                ("recipient_name", models.CharField(blank=True, max_length=500)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "summary_obligated_cents",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="total_obligated_amount from an award summary file; used only when no transaction of the award is stored.",
+                        null=True,
+                    ),
+                ),
+                ("summary_base_date", models.CharField(blank=True, max_length=10)),
+                ("summary_latest_date", models.CharField(blank=True, max_length=10)),
+                ("permalink", models.URLField(blank=True, max_length=500)),
+                ("last_modified", models.CharField(blank=True, max_length=32)),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contract_awards",
+                        to="evidence.entity",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The dataset-row source that cites this award.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evidence.source",
+                    ),
+                ),
+                (
+                    "sub_agency",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The awarding sub-agency (e.g. ICE), the object of the contract tie.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evidence.entity",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['recipient', 'sub_agency'], name='ingest_cont_recipie_2c03b4_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["recipient", "sub_agency"], name="ingest_cont_recipie_2c03b4_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReviewItem',
+            name="ReviewItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.FloatField(help_text='Name similarity, 0 to 100.')),
-                ('reason', models.CharField(max_length=300)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('merged', 'Merged'), ('distinct', 'Kept apart')], default='pending', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('candidate', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='evidence.entity')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_items', to='evidence.entity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("score", models.FloatField(help_text="Name similarity, 0 to 100.")),
+                ("reason", models.CharField(max_length=300)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("merged", "Merged"),
+                            ("distinct", "Kept apart"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "candidate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="evidence.entity",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review_items",
+                        to="evidence.entity",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['status', '-score', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('entity', 'candidate'), name='review_item_unique_pair')],
+                "ordering": ["status", "-score", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("entity", "candidate"), name="review_item_unique_pair"
+                    )
+                ],
             },
         ),
     ]

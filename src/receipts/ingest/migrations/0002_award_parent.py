@@ -4,25 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ingest', '0001_initial'),
+        ("ingest", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contractaward',
-            name='parent_duns',
-            field=models.CharField(blank=True, max_length=9, verbose_name='recipient parent DUNS'),
+            model_name="contractaward",
+            name="parent_duns",
+            field=models.CharField(blank=True, max_length=9, verbose_name="recipient parent DUNS"),
         ),
         migrations.AddField(
-            model_name='contractaward',
-            name='parent_name',
-            field=models.CharField(blank=True, max_length=500, verbose_name='recipient parent name'),
+            model_name="contractaward",
+            name="parent_name",
+            field=models.CharField(
+                blank=True, max_length=500, verbose_name="recipient parent name"
+            ),
         ),
         migrations.AddField(
-            model_name='contractaward',
-            name='parent_uei',
-            field=models.CharField(blank=True, max_length=12, verbose_name='recipient parent UEI'),
+            model_name="contractaward",
+            name="parent_uei",
+            field=models.CharField(blank=True, max_length=12, verbose_name="recipient parent UEI"),
         ),
     ]

@@ -53,7 +53,11 @@ class AgencyResolver:
     def _entity(self, code: str, file_name: str) -> Entity:
         if code in self.by_code:
             return self.by_code[code]
-        ident = Identifier.objects.filter(scheme=IdentifierScheme.AGENCY_CODE, value=code).select_related("entity").first()
+        ident = (
+            Identifier.objects.filter(scheme=IdentifierScheme.AGENCY_CODE, value=code)
+            .select_related("entity")
+            .first()
+        )
         if ident is not None:
             entity = ident.entity
             while entity.merged_into_id is not None:
@@ -86,14 +90,18 @@ class AgencyResolver:
         if Tie.objects.filter(subject=child, object=parent, kind="part_of").exists():
             tie = Tie.objects.filter(subject=child, object=parent, kind="part_of").first()
             assert tie is not None
-            services.cite_tie_bulk(tie, [(self.source.pk, "", f"agency code {child_code} under {parent_code}")])
+            services.cite_tie_bulk(
+                tie, [(self.source.pk, "", f"agency code {child_code} under {parent_code}")]
+            )
             return
         services.record_tie(
             child,
             parent,
             "part_of",
             citations=[
-                services.CitationInput(self.source, locator=f"agency code {child_code} under {parent_code}")
+                services.CitationInput(
+                    self.source, locator=f"agency code {child_code} under {parent_code}"
+                )
             ],
             ftm_id=f"usaspending-part-of-{child_code}-{parent_code}",
         )
@@ -101,7 +109,9 @@ class AgencyResolver:
     def resolve(self, path: AgencyPath) -> tuple[Entity, Entity | None]:
         """The sub-agency (object of contract ties) and the office, creating what is missing."""
         top = self._entity(path.agency_code, path.agency_name)
-        sub = self._entity(path.sub_code, path.sub_name) if path.sub_code != path.agency_code else top
+        sub = (
+            self._entity(path.sub_code, path.sub_name) if path.sub_code != path.agency_code else top
+        )
         if sub.pk != top.pk:
             self._part_of(sub, top, path.sub_code, path.agency_code)
         office = None

@@ -44,17 +44,11 @@ def _read_header(path: Path, display: str) -> list[str]:
             f"{display}: the file is truncated (its last line has no line break); "
             "download it again and re-run: rows already stored are not duplicated"
         )
+    first_line_bytes = head.split(b"\n", 1)[0]
     try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # The first megabyte may end inside a multi-byte character.
-        try:
-            text = head[:-4].decode("utf-8-sig") if len(head) == 1 << 20 else ""
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{display}: not UTF-8 text ({exc})") from exc
-        if not text:
-            raise InputError(f"{display}: not UTF-8 text")
-    first_line = text.splitlines()[0] if text else ""
+        first_line = first_line_bytes.decode("utf-8-sig").rstrip("\r")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{display}: the header is not UTF-8 text ({exc.reason})") from None
     header = next(csv.reader([first_line]))
     return [h.strip() for h in header]
 
@@ -73,18 +67,26 @@ def _extract_zip(path: Path, workdir: Path) -> list[tuple[Path, str]]:
     try:
         with zipfile.ZipFile(path) as archive:
             members = sorted(
-                (m for m in archive.infolist() if m.filename.lower().endswith(".csv") and not m.is_dir()),
+                (
+                    m
+                    for m in archive.infolist()
+                    if m.filename.lower().endswith(".csv") and not m.is_dir()
+                ),
                 key=lambda m: m.filename,
             )
             if not members:
                 raise InputError(f"{path}: the zip file holds no CSV file")
             for n, member in enumerate(members):
-                target = workdir / f"{len(list(workdir.iterdir()))}-{n}-{Path(member.filename).name}"
+                target = (
+                    workdir / f"{len(list(workdir.iterdir()))}-{n}-{Path(member.filename).name}"
+                )
                 with archive.open(member) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
                 out.append((target, f"{path}:{member.filename}"))
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
-        raise InputError(f"{path}: the zip file is damaged or truncated ({exc}); download it again") from exc
+        raise InputError(
+            f"{path}: the zip file is damaged or truncated ({exc}); download it again"
+        ) from exc
     return out
 
 
@@ -95,7 +97,9 @@ def collect_inputs(paths: Iterable[Path], workdir: Path) -> list[CsvInput]:
         if not given.exists():
             raise InputError(f"{given}: no such file or directory")
         candidates = (
-            sorted(p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in {".csv", ".zip"})
+            sorted(
+                p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in {".csv", ".zip"}
+            )
             if given.is_dir()
             else [given]
         )

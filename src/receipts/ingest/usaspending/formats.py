@@ -138,11 +138,11 @@ def detect_kind(header: list[str], where: str) -> FileKind:
     for kind in KINDS:
         if all(c in columns for c in kind.signature) and not any(c in columns for c in kind.absent):
             missing = [
-                kind.fields[f][0] for f in kind.required if not any(c in columns for c in kind.fields[f])
+                kind.fields[f][0]
+                for f in kind.required
+                if not any(c in columns for c in kind.fields[f])
             ]
-            if kind.one_of and not any(
-                c in columns for f in kind.one_of for c in kind.fields[f]
-            ):
+            if kind.one_of and not any(c in columns for f in kind.one_of for c in kind.fields[f]):
                 missing.append(" or ".join(kind.fields[f][0] for f in kind.one_of))
             if missing:
                 raise HeaderError(
@@ -177,7 +177,11 @@ class KnownAgency:
 KNOWN_AGENCIES = {
     a.code: a
     for a in [
-        KnownAgency("070", "U.S. Department of Homeland Security", aliases=("DHS", "Department of Homeland Security")),
+        KnownAgency(
+            "070",
+            "U.S. Department of Homeland Security",
+            aliases=("DHS", "Department of Homeland Security"),
+        ),
         KnownAgency("7012", "U.S. Immigration and Customs Enforcement", "070", ("ICE",)),
         KnownAgency("7014", "U.S. Customs and Border Protection", "070", ("CBP",)),
         KnownAgency("7013", "Transportation Security Administration", "070", ("TSA",)),

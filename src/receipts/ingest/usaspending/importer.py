@@ -111,7 +111,9 @@ def _no_progress(phase: str, done: int, total: int | None) -> None:
 
 def _run_source(inputs: Sequence[CsvInput], today: str) -> Source:
     names = [i.display.rsplit("/", 1)[-1] for i in inputs]
-    digest = hashlib.sha256("\n".join(f"{i.display}:{i.path.stat().st_size}" for i in inputs).encode()).hexdigest()
+    digest = hashlib.sha256(
+        "\n".join(f"{i.display}:{i.path.stat().st_size}" for i in inputs).encode()
+    ).hexdigest()
     title = "USAspending contract data: " + ", ".join(names)
     return services.save_source(
         ftm_id=f"usaspending-download-{digest[:32]}",
@@ -178,8 +180,12 @@ def import_usaspending(
         try:
             for n, inp in enumerate(inputs):
                 label = f"reading {inp.display.rsplit('/', 1)[-1]}"
-                found = stage.load(n, inp, on_progress=lambda pct, label=label: progress(label, int(pct), 100))
-                summary.files.append(FileSummary(inp.display, inp.kind.label, found["read"], found["rejected"]))
+                found = stage.load(
+                    n, inp, on_progress=lambda pct, label=label: progress(label, int(pct), 100)
+                )
+                summary.files.append(
+                    FileSummary(inp.display, inp.kind.label, found["read"], found["rejected"])
+                )
                 summary.rows_read += found["read"]
                 summary.rejected += found["rejected"]
             stage.finish()
@@ -192,14 +198,18 @@ def import_usaspending(
                 _store(stage, inputs, summary, today, batch_size, progress)
             except BaseException as exc:
                 ImportRun.objects.filter(pk=run.pk).update(
-                    status=ImportRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+                    status=ImportRun.Status.FAILED,
+                    error=str(exc)[:2000],
+                    finished_at=timezone.now(),
                 )
                 raise
             progress("done", 1, 1)
             summary.seconds = time.perf_counter() - started
             rejects = stage.rejects()
             if rejects or summary.ties.problems:
-                summary.report_path = str(_write_report(report_path, run.pk, rejects, summary.ties.problems))
+                summary.report_path = str(
+                    _write_report(report_path, run.pk, rejects, summary.ties.problems)
+                )
             ImportRun.objects.filter(pk=run.pk).update(
                 status=ImportRun.Status.DONE,
                 finished_at=timezone.now(),
@@ -211,7 +221,9 @@ def import_usaspending(
     return summary
 
 
-def _write_report(path: Path | None, run_id: int, rejects: list[tuple[str, int, str, str]], problems: list[str]) -> Path:
+def _write_report(
+    path: Path | None, run_id: int, rejects: list[tuple[str, int, str, str]], problems: list[str]
+) -> Path:
     if path is None:
         folder = Path(settings.DATA_DIR) / "reports"
         folder.mkdir(parents=True, exist_ok=True)
@@ -254,7 +266,9 @@ def _store(
     resolver = RecipientResolver()
     records = {
         RecipientRecord(uei=u or "", duns=d or "", name=n or "", cage=c or "")
-        for u, d, n, c in stage.con.execute("SELECT DISTINCT uei, duns, name, cage FROM award_final").fetchall()
+        for u, d, n, c in stage.con.execute(
+            "SELECT DISTINCT uei, duns, name, cage FROM award_final"
+        ).fetchall()
     }
     # Parents in the same pass: most are recipients too, and one pass links them once.
     parents = {
@@ -291,10 +305,15 @@ def _store(
         if gone:
             # A deletion mark may carry only the transaction key: find its award first.
             deleted_awards.update(
-                k[0] for k in store.existing_rows(store.TX_TABLE, "transaction_key", ["award_key"], gone).values()
+                k[0]
+                for k in store.existing_rows(
+                    store.TX_TABLE, "transaction_key", ["award_key"], gone
+                ).values()
             )
             with transaction.atomic():
-                summary.transactions.deleted += store.delete_keys(store.TX_TABLE, "transaction_key", gone)
+                summary.transactions.deleted += store.delete_keys(
+                    store.TX_TABLE, "transaction_key", gone
+                )
         done += len(rows)
         progress("storing transactions", done, int(total_tx))
 
@@ -322,14 +341,36 @@ def _store(
             source_ids = services.save_record_sources(specs)
             award_rows = []
             for r, spec in zip(rows, specs, strict=True):
-                recipient = recipients[RecipientRecord(uei=r[9], duns=r[10], name=r[11], cage=r[12])]
+                recipient = recipients[
+                    RecipientRecord(uei=r[9], duns=r[10], name=r[11], cage=r[12])
+                ]
                 sub_id = sub_of[(r[3], r[5])]
                 pairs.add((recipient.pk, sub_id))
-                award_rows.append([
-                    r[0], r[1], r[2], r[3], r[5], r[7], sub_id, recipient.pk, r[9], r[10], r[11],
-                    r[20], r[21], r[22], r[13], r[14], r[15] or "", r[16] or "", spec.url, r[18],
-                    source_ids[spec.ftm_id],
-                ])
+                award_rows.append(
+                    [
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                        r[5],
+                        r[7],
+                        sub_id,
+                        recipient.pk,
+                        r[9],
+                        r[10],
+                        r[11],
+                        r[20],
+                        r[21],
+                        r[22],
+                        r[13],
+                        r[14],
+                        r[15] or "",
+                        r[16] or "",
+                        spec.url,
+                        r[18],
+                        source_ids[spec.ftm_id],
+                    ]
+                )
             before = store.store_awards(award_rows, summary.awards)
         pairs.update(p for p in before.values() if p[0] is not None and p[1] is not None)  # type: ignore[misc]
         done += len(rows)

@@ -10,7 +10,6 @@ stays bounded whatever the file size.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import duckdb
 
 from .files import CsvInput, InputError
-from .formats import AWARDS, TRANSACTIONS, column_map
+from .formats import TRANSACTIONS, column_map
 
 _STAGE_COLUMNS = """
     file_no INTEGER, row_no BIGINT,
@@ -38,7 +37,9 @@ def _sql_str(value: str) -> str:
 class Stage:
     """A DuckDB working database for one import run."""
 
-    def __init__(self, workdir: Path, date_format: str | None = None, memory_limit: str = "400MB") -> None:
+    def __init__(
+        self, workdir: Path, date_format: str | None = None, memory_limit: str = "400MB"
+    ) -> None:
         self.workdir = workdir
         self.date_format = date_format
         self.con = duckdb.connect(str(workdir / "stage.duckdb"))
@@ -115,13 +116,19 @@ class Stage:
             raise error[0]
         on_progress(100.0)
 
-    def load(self, file_no: int, inp: CsvInput, on_progress: Callable[[float], None] | None = None) -> dict[str, int]:
+    def load(
+        self, file_no: int, inp: CsvInput, on_progress: Callable[[float], None] | None = None
+    ) -> dict[str, int]:
         """Read one CSV into staging; returns rows read and rejected."""
         cols = column_map(inp.kind, inp.header)
 
         def raw(field: str) -> str:
             column = cols.get(field)
-            return f'NULLIF(trim("{column.replace(chr(34), chr(34) * 2)}"), \'\')' if column else "NULL"
+            return (
+                f"NULLIF(trim(\"{column.replace(chr(34), chr(34) * 2)}\"), '')"
+                if column
+                else "NULL"
+            )
 
         wanted = {f: raw(f) for f in inp.kind.fields}
         select = ", ".join(f"{expr} AS {f}" for f, expr in wanted.items())
@@ -145,18 +152,39 @@ class Stage:
     def _common_checks(self) -> list[tuple[str, str]]:
         """(problem SQL, column) pairs shared by both kinds of file."""
         return [
-            ("CASE WHEN awarding_sub_agency_code IS NULL THEN 'awarding_sub_agency_code: empty' END", "awarding_sub_agency_code"),
-            ("CASE WHEN awarding_agency_code IS NULL THEN 'awarding_agency_code: empty' END", "awarding_agency_code"),
-            ("CASE WHEN recipient_uei IS NULL AND recipient_duns IS NULL AND recipient_name IS NULL "
-             "THEN 'recipient_name: no recipient name, UEI or DUNS' END", "recipient_name"),
-            ("CASE WHEN recipient_uei IS NOT NULL AND NOT regexp_full_match(upper(recipient_uei), '[A-Z0-9]{12}') "
-             "THEN 'recipient_uei: ' || recipient_uei || ' is not a 12-character UEI' END", "recipient_uei"),
-            ("CASE WHEN recipient_duns IS NOT NULL AND NOT regexp_full_match(recipient_duns, '\\d{1,9}') "
-             "THEN 'recipient_duns: ' || recipient_duns || ' is not a DUNS number' END", "recipient_duns"),
-            ("CASE WHEN parent_uei IS NOT NULL AND NOT regexp_full_match(upper(parent_uei), '[A-Z0-9]{12}') "
-             "THEN 'recipient_parent_uei: ' || parent_uei || ' is not a 12-character UEI' END", "recipient_parent_uei"),
-            ("CASE WHEN parent_duns IS NOT NULL AND NOT regexp_full_match(parent_duns, '\\d{1,9}') "
-             "THEN 'recipient_parent_duns: ' || parent_duns || ' is not a DUNS number' END", "recipient_parent_duns"),
+            (
+                "CASE WHEN awarding_sub_agency_code IS NULL THEN 'awarding_sub_agency_code: empty' END",
+                "awarding_sub_agency_code",
+            ),
+            (
+                "CASE WHEN awarding_agency_code IS NULL THEN 'awarding_agency_code: empty' END",
+                "awarding_agency_code",
+            ),
+            (
+                "CASE WHEN recipient_uei IS NULL AND recipient_duns IS NULL AND recipient_name IS NULL "
+                "THEN 'recipient_name: no recipient name, UEI or DUNS' END",
+                "recipient_name",
+            ),
+            (
+                "CASE WHEN recipient_uei IS NOT NULL AND NOT regexp_full_match(upper(recipient_uei), '[A-Z0-9]{12}') "
+                "THEN 'recipient_uei: ' || recipient_uei || ' is not a 12-character UEI' END",
+                "recipient_uei",
+            ),
+            (
+                "CASE WHEN recipient_duns IS NOT NULL AND NOT regexp_full_match(recipient_duns, '\\d{1,9}') "
+                "THEN 'recipient_duns: ' || recipient_duns || ' is not a DUNS number' END",
+                "recipient_duns",
+            ),
+            (
+                "CASE WHEN parent_uei IS NOT NULL AND NOT regexp_full_match(upper(parent_uei), '[A-Z0-9]{12}') "
+                "THEN 'recipient_parent_uei: ' || parent_uei || ' is not a 12-character UEI' END",
+                "recipient_parent_uei",
+            ),
+            (
+                "CASE WHEN parent_duns IS NOT NULL AND NOT regexp_full_match(parent_duns, '\\d{1,9}') "
+                "THEN 'recipient_parent_duns: ' || parent_duns || ' is not a DUNS number' END",
+                "recipient_parent_duns",
+            ),
         ]
 
     def _record_rejects(
@@ -180,12 +208,14 @@ class Stage:
             """,
             [display, file_no],
         )
-        (count,) = self.con.execute("SELECT count(*) FROM rejects WHERE file_no = ?", [file_no]).fetchone()  # type: ignore[misc]
+        (count,) = self.con.execute(
+            "SELECT count(*) FROM rejects WHERE file_no = ?", [file_no]
+        ).fetchone()  # type: ignore[misc]
         return int(count)
 
     def _common_select(self) -> str:
         # Spreadsheets drop the leading zeros of agency codes as of DUNS: DHS "070" becomes "70".
-        return f"""
+        return rf"""
             CASE WHEN regexp_full_match(awarding_agency_code, '\d{{1,3}}') THEN lpad(awarding_agency_code, 3, '0')
                  ELSE awarding_agency_code END,
             awarding_agency_name,
@@ -197,7 +227,7 @@ class Stage:
             recipient_name, upper(cage_code),
             upper(parent_uei), CASE WHEN parent_duns IS NOT NULL THEN lpad(parent_duns, 9, '0') END,
             parent_name, permalink,
-            coalesce({self._timestamp_expr('last_modified')}, ''),
+            coalesce({self._timestamp_expr("last_modified")}, ''),
             description, upper(correction_delete)
         """
 
@@ -210,20 +240,24 @@ class Stage:
 
     def _load_transactions(self, file_no: int, inp: CsvInput) -> dict[str, int]:
         checks = [
-            ("CASE WHEN obligation IS NULL THEN 'federal_action_obligation: empty' "
-             "WHEN TRY_CAST(obligation AS DECIMAL(18,2)) IS NULL THEN 'federal_action_obligation: ' || obligation || ' is not a number' END",
-             "federal_action_obligation"),
+            (
+                "CASE WHEN obligation IS NULL THEN 'federal_action_obligation: empty' "
+                "WHEN TRY_CAST(obligation AS DECIMAL(18,2)) IS NULL THEN 'federal_action_obligation: ' || obligation || ' is not a number' END",
+                "federal_action_obligation",
+            ),
             (self._date_problem("action_date", "action_date"), "action_date"),
             ("CASE WHEN piid IS NULL THEN 'award_id_piid: empty' END", "award_id_piid"),
             *self._common_checks(),
         ]
         has_keys = column_map(inp.kind, inp.header).get("transaction_key") is not None
         if has_keys:
-            checks.append((
-                "CASE WHEN transaction_key IS NULL THEN 'contract_transaction_unique_key: empty' "
-                "WHEN award_key IS NULL THEN 'contract_award_unique_key: empty' END",
-                "contract_transaction_unique_key",
-            ))
+            checks.append(
+                (
+                    "CASE WHEN transaction_key IS NULL THEN 'contract_transaction_unique_key: empty' "
+                    "WHEN award_key IS NULL THEN 'contract_award_unique_key: empty' END",
+                    "contract_transaction_unique_key",
+                )
+            )
         rejected = self._record_rejects(
             file_no, inp.display, checks, "coalesce(transaction_key, award_key)"
         )
@@ -231,13 +265,15 @@ class Stage:
         # Files before the unique keys existed: build them as USAspending does.
         none = "'-NONE-'"
         award_key = (
-            "award_key" if has_keys else
-            f"'CONT_AWD_' || piid || '_' || awarding_sub_agency_code || '_' || coalesce(parent_piid, {none}) "
+            "award_key"
+            if has_keys
+            else f"'CONT_AWD_' || piid || '_' || awarding_sub_agency_code || '_' || coalesce(parent_piid, {none}) "
             f"|| '_' || coalesce(parent_agency_id, {none})"
         )
         tx_key = (
-            "transaction_key" if has_keys else
-            f"awarding_sub_agency_code || '_' || coalesce(parent_agency_id, {none}) || '_' || piid || '_' "
+            "transaction_key"
+            if has_keys
+            else f"awarding_sub_agency_code || '_' || coalesce(parent_agency_id, {none}) || '_' || piid || '_' "
             f"|| coalesce(modification_number, '0') || '_' || coalesce(parent_piid, {none}) || '_' "
             f"|| coalesce(transaction_number, '0')"
         )
@@ -257,11 +293,16 @@ class Stage:
 
     def _load_awards(self, file_no: int, inp: CsvInput) -> dict[str, int]:
         checks = [
-            ("CASE WHEN total_obligated IS NULL THEN 'total_obligated_amount: empty' "
-             "WHEN TRY_CAST(total_obligated AS DECIMAL(18,2)) IS NULL THEN 'total_obligated_amount: ' || total_obligated || ' is not a number' END",
-             "total_obligated_amount"),
+            (
+                "CASE WHEN total_obligated IS NULL THEN 'total_obligated_amount: empty' "
+                "WHEN TRY_CAST(total_obligated AS DECIMAL(18,2)) IS NULL THEN 'total_obligated_amount: ' || total_obligated || ' is not a number' END",
+                "total_obligated_amount",
+            ),
             (self._date_problem("base_date", "award_base_action_date"), "award_base_action_date"),
-            ("CASE WHEN award_key IS NULL THEN 'contract_award_unique_key: empty' END", "contract_award_unique_key"),
+            (
+                "CASE WHEN award_key IS NULL THEN 'contract_award_unique_key: empty' END",
+                "contract_award_unique_key",
+            ),
             *self._common_checks(),
         ]
         rejected = self._record_rejects(file_no, inp.display, checks, "award_key")

@@ -31,7 +31,9 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def existing_rows(table: str, key: str, columns: Sequence[str], keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+def existing_rows(
+    table: str, key: str, columns: Sequence[str], keys: Sequence[str]
+) -> dict[str, tuple[Any, ...]]:
     """Stored rows by key, with the given columns, for a batch of keys."""
     out: dict[str, tuple[Any, ...]] = {}
     cols = ", ".join(_q(c) for c in [key, *columns])
@@ -39,13 +41,17 @@ def existing_rows(table: str, key: str, columns: Sequence[str], keys: Sequence[s
         for start in range(0, len(keys), _KEY_CHUNK):
             chunk = keys[start : start + _KEY_CHUNK]
             marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"SELECT {cols} FROM {_q(table)} WHERE {_q(key)} IN ({marks})", list(chunk))  # noqa: S608
+            cursor.execute(
+                f"SELECT {cols} FROM {_q(table)} WHERE {_q(key)} IN ({marks})", list(chunk)
+            )  # noqa: S608
             for row in cursor.fetchall():
                 out[row[0]] = tuple(row[1:])
     return out
 
 
-def update_rows(table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def update_rows(
+    table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
     """Rows are (values of ``columns``..., key)."""
     if not rows:
         return
@@ -67,21 +73,49 @@ def delete_keys(table: str, key: str, keys: Sequence[str]) -> int:
 
 TX_TABLE = ContractTransaction._meta.db_table
 TX_COLUMNS = [
-    "transaction_key", "award_key", "modification_number", "action_date", "fiscal_year",
-    "obligation_cents", "recipient_uei", "recipient_duns", "recipient_name", "parent_uei",
-    "parent_duns", "parent_name", "last_modified",
+    "transaction_key",
+    "award_key",
+    "modification_number",
+    "action_date",
+    "fiscal_year",
+    "obligation_cents",
+    "recipient_uei",
+    "recipient_duns",
+    "recipient_name",
+    "parent_uei",
+    "parent_duns",
+    "parent_name",
+    "last_modified",
 ]
 AWARD_TABLE = ContractAward._meta.db_table
 AWARD_COLUMNS = [
-    "award_key", "piid", "parent_piid", "awarding_agency_code", "awarding_sub_agency_code",
-    "awarding_office_code", "sub_agency_id", "recipient_id", "recipient_uei", "recipient_duns",
-    "recipient_name", "parent_uei", "parent_duns", "parent_name", "description",
-    "summary_obligated_cents", "summary_base_date", "summary_latest_date", "permalink",
-    "last_modified", "source_id",
+    "award_key",
+    "piid",
+    "parent_piid",
+    "awarding_agency_code",
+    "awarding_sub_agency_code",
+    "awarding_office_code",
+    "sub_agency_id",
+    "recipient_id",
+    "recipient_uei",
+    "recipient_duns",
+    "recipient_name",
+    "parent_uei",
+    "parent_duns",
+    "parent_name",
+    "description",
+    "summary_obligated_cents",
+    "summary_base_date",
+    "summary_latest_date",
+    "permalink",
+    "last_modified",
+    "source_id",
 ]
 
 
-def store_transactions(rows: Sequence[Sequence[Any]], corrections: set[str], counts: UpsertCounts) -> None:
+def store_transactions(
+    rows: Sequence[Sequence[Any]], corrections: set[str], counts: UpsertCounts
+) -> None:
     """One batch of transaction rows in TX_COLUMNS order: new ones in, newer ones over.
 
     A row replaces the stored one when its ``last_modified`` is later, or when
@@ -105,7 +139,9 @@ def store_transactions(rows: Sequence[Sequence[Any]], corrections: set[str], cou
     counts.updated += len(newer)
 
 
-def store_awards(rows: Sequence[Sequence[Any]], counts: UpsertCounts) -> dict[str, tuple[int | None, int | None]]:
+def store_awards(
+    rows: Sequence[Sequence[Any]], counts: UpsertCounts
+) -> dict[str, tuple[int | None, int | None]]:
     """One batch of award rows in AWARD_COLUMNS order; returns the (recipient, sub-agency)
     each changed award had before, so ties it left can be recomputed.
 
@@ -118,8 +154,11 @@ def store_awards(rows: Sequence[Sequence[Any]], counts: UpsertCounts) -> dict[st
     i_sum, i_base, i_latest, i_recipient, i_sub = (
         fields.index(c)
         for c in (
-            "summary_obligated_cents", "summary_base_date", "summary_latest_date",
-            "recipient_id", "sub_agency_id",
+            "summary_obligated_cents",
+            "summary_base_date",
+            "summary_latest_date",
+            "recipient_id",
+            "sub_agency_id",
         )
     )
     fresh, changed = [], []

@@ -77,7 +77,19 @@ def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]
             """,  # noqa: S608 - table names from the models
             recipient_ids + recipient_ids,
         )
-        for (rid, sid, key, source_id, s_cents, s_base, s_latest, n, cents, first, last) in cursor.fetchall():
+        for (
+            rid,
+            sid,
+            key,
+            source_id,
+            s_cents,
+            s_base,
+            s_latest,
+            n,
+            cents,
+            first,
+            last,
+        ) in cursor.fetchall():
             if n:
                 amount, first_date, last_date = int(cents), first, last
             elif s_cents is not None:
@@ -148,18 +160,36 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                     )
                 )
         with transaction.atomic():
-            before = set(Tie.objects.filter(ftm_id__in=[s.ftm_id for s in specs]).values_list("ftm_id", flat=True))
+            before = set(
+                Tie.objects.filter(ftm_id__in=[s.ftm_id for s in specs]).values_list(
+                    "ftm_id", flat=True
+                )
+            )
             ids = services.record_ties_bulk(specs, prune_source_kind=SourceKind.DATASET_ROW)
             counts.created += len(set(ids) - before)
             counts.updated += len(before)
             ContractTotals.objects.filter(tie_id__in=list(ids.values())).delete()
             bulk.insert_rows(
                 ContractTotals,
-                ["tie_id", "obligated_cents", "award_count", "transaction_count", "first_action_date",
-                 "last_action_date", "by_fiscal_year"],
                 [
-                    [ids[s.ftm_id], t.cents, t.awards, t.transactions, t.first, t.last,
-                     {str(fy): c for fy, c in sorted(t.by_fy.items())}]
+                    "tie_id",
+                    "obligated_cents",
+                    "award_count",
+                    "transaction_count",
+                    "first_action_date",
+                    "last_action_date",
+                    "by_fiscal_year",
+                ],
+                [
+                    [
+                        ids[s.ftm_id],
+                        t.cents,
+                        t.awards,
+                        t.transactions,
+                        t.first,
+                        t.last,
+                        {str(fy): c for fy, c in sorted(t.by_fy.items())},
+                    ]
                     for s in specs
                     for t in [totals[(s.subject_id, s.object_id)]]
                 ],
@@ -169,7 +199,9 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                 counts.removed += 1
 
 
-def _parent_observations(recipient_ids: list[int]) -> list[tuple[int, str, str, str, str, str, int | None]]:
+def _parent_observations(
+    recipient_ids: list[int],
+) -> list[tuple[int, str, str, str, str, str, int | None]]:
     """(recipient, parent UEI, DUNS, name, first seen, last seen, a citing source) from stored records."""
     aw, tx = _q(ContractAward._meta.db_table), _q(ContractTransaction._meta.db_table)
     marks = ", ".join(["%s"] * len(recipient_ids))
@@ -196,7 +228,9 @@ def _parent_observations(recipient_ids: list[int]) -> list[tuple[int, str, str, 
         return [tuple(row) for row in cursor.fetchall()]  # type: ignore[misc]
 
 
-def record_reported_parents(recipient_ids: Iterable[int], resolver: object, counts: TieCounts) -> None:
+def record_reported_parents(
+    recipient_ids: Iterable[int], resolver: object, counts: TieCounts
+) -> None:
     """Ownership ties from the parents recipients report, dated by when each was seen.
 
     The parent seen last is the current owner (active, from when it was first
