@@ -13,6 +13,7 @@ import argparse
 import bisect
 import csv
 import functools
+import hashlib
 import io
 import itertools
 import json
@@ -545,6 +546,17 @@ LONG_FORM = {
     "LTD": "LIMITED",
 }
 DOTTED_FORM = {"INC", "CORP", "CO", "LTD"}  # written "INC." by some contracting offices
+# Spellings of one legal form. Two companies whose names differ only within a group are one
+# name written two ways, which no name rule can tell apart: look-alikes differ across groups.
+FORM_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset({"INC", "INCORPORATED", "INC."}),
+    frozenset({"CORP", "CORPORATION", "CORP."}),
+    frozenset({"CO", "COMPANY", "CO."}),
+    frozenset({"LTD", "LIMITED", "LTD."}),
+    frozenset({"LLC", "L.L.C."}),
+    frozenset({"LP", "L.P."}),
+)
+FORM_GROUP: dict[str, frozenset[str]] = {form: group for group in FORM_GROUPS for form in group}
 KEEP_UPPER = {"LLC", "LP", "USA", "II", "III", "IT", "L.L.C.", "L.P."}
 
 # Competition: extent competed, solicitation procedures, other than full and open, offers.
@@ -817,7 +829,8 @@ class Universe:
         self.rng = rng
         self.recipients: list[Recipient] = []
         self.owner_of_name: dict[str, int] = {}
-        self.bases: set[tuple[str, str]] = set()
+        # Legal names taken, as (base, form group): "ACME INC" takes "ACME INCORPORATED" too.
+        self.bases: set[tuple[str, frozenset[str]]] = set()
         self.ueis: set[str] = set()
         self.duns: set[str] = set()
         for _ in range(FAMILIES):
@@ -905,12 +918,20 @@ class Universe:
     def _form(self) -> str:
         return self.rng.choices(LEGAL_FORMS, weights=FORM_WEIGHTS)[0]
 
+    def _other_form(self, form: str) -> str:
+        """A legal form of another group than `form`'s: "LLC" for "INC", never "INCORPORATED"."""
+        group = FORM_GROUP[form]
+        others = [(f, w) for f, w in zip(LEGAL_FORMS, FORM_WEIGHTS, strict=True) if f not in group]
+        return self.rng.choices([f for f, _ in others], weights=[w for _, w in others])[0]
+
     def _add(self, base: str, form: str, parent: int | None) -> Recipient | None:
-        """Register a company unless its legal name is taken; parent None means its own."""
+        """Register a company unless its legal name is taken, in any spelling of its form;
+        parent None means its own."""
         rng = self.rng
-        if (base, form) in self.bases or f"{base} {form}" in self.owner_of_name:
+        taken = (base, FORM_GROUP[form])
+        if taken in self.bases or f"{base} {form}" in self.owner_of_name:
             return None
-        self.bases.add((base, form))
+        self.bases.add(taken)
         index = len(self.recipients)
         dba = ""
         if rng.random() < 0.08:
@@ -1003,7 +1024,11 @@ class Universe:
                     break
 
     def _add_confusable(self, index: int) -> None:
-        """A different company whose name differs from another's only by form or a word."""
+        """A different company whose name differs from another's only by form or a word.
+
+        A different form is one of another group ("LLC" beside "INC"): "INC" beside
+        "INCORPORATED" is one name spelt two ways, not a look-alike.
+        """
         rng = self.rng
         original = self.recipients[index]
         legal = original.names[0]
@@ -1011,7 +1036,7 @@ class Universe:
         for _attempt in range(10):
             shape = rng.random()
             if shape < 0.5:
-                new_base, new_form = base, self._form()
+                new_base, new_form = base, self._other_form(form)
             elif shape < 0.8:
                 new_base, new_form = f"{base} {rng.choice(CONFUSING_WORDS)}", form
             else:
@@ -1023,6 +1048,11 @@ class Universe:
                 confusable.confusable_with = (index,)
                 original.confusable_with = (*original.confusable_with, confusable.index)
                 return
+
+
+def generator_fingerprint() -> str:
+    """Changes whenever this generator does: caches of generated files key on it."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 @functools.lru_cache(maxsize=4)
