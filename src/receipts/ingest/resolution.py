@@ -44,6 +44,8 @@ WORD_DIFFERENCE_CAP = 90.0
 MISSPELLING_RATIO = 80.0
 # A legal form on one side only: the same core scores 90, below MATCH_THRESHOLD.
 ONE_SIDED_FORM_PENALTY = 10.0
+# The same words, a legal form on one side only ("Escgov" and "Escgov Inc."): still a match.
+SAME_WORDS_FORM_PENALTY = 2.0
 
 # Names are compared only with names that start with the same letters.
 _BLOCK_LETTERS = 4
@@ -248,8 +250,14 @@ def _score(a: ParsedName, b: ParsedName) -> float:
         return 0.0
     if a.key == b.key:
         return 100.0
+    one_sided = bool(a.forms) != bool(b.forms)
     if a.forms and b.forms and a.forms != b.forms:
-        return 0.0  # "Inc" and "LLC" are two companies, however alike the rest
+        # "Inc" and "LLC" are two companies, however alike the rest; but
+        # "L & R Manufacturing Co Inc" is "L and R Manufacturing Company" with one more form.
+        small, large = sorted((set(a.forms), set(b.forms)), key=len)
+        if not small < large:
+            return 0.0
+        one_sided = True
     if a.numbers != b.numbers:
         return 0.0  # "Acme 1 LLC" and "Acme 2 LLC"
     if sorted(a.core) == sorted(b.core):
@@ -260,8 +268,10 @@ def _score(a: ParsedName, b: ParsedName) -> float:
         score = fuzz.token_sort_ratio(a.core_text, b.core_text)
         if not _only_misspelt(a.core, b.core):
             score = min(score, WORD_DIFFERENCE_CAP)
-    if bool(a.forms) != bool(b.forms):
-        score -= ONE_SIDED_FORM_PENALTY
+    if one_sided:
+        # Parent names and older records often leave the legal form out: the
+        # same words with a form on one side only still match.
+        score -= SAME_WORDS_FORM_PENALTY if score >= SAME_WORDS_SCORE else ONE_SIDED_FORM_PENALTY
     return max(score, 0.0)
 
 
