@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from receipts.campaigns import services as campaigns
-from receipts.campaigns.models import ActionKind, Campaign, CoalitionRole, DemandStatus
+from receipts.campaigns.models import (
+    ActionKind,
+    Campaign,
+    CampaignStatus,
+    CoalitionRole,
+    DemandStatus,
+    Visibility,
+)
 from receipts.campaigns.queries import demand_counts
 from receipts.evidence import services
 from receipts.evidence.models import Entity, EntityKind, Source, SourceKind, Tie, TieKind, TieStatus
@@ -268,21 +275,33 @@ def load_demo_campaign(
     dated 2026, the year of the report; the campaign has no start date, since
     the report gives none.
     """
-    fields = {
-        "name": "Amazon: dump ICE",
-        "summary": "A coalition of tech-worker and immigrant-justice groups presses Amazon to "
-        "stop hosting ICE and CBP on Amazon Web Services, to end its partnership with "
-        "Palantir, and to have Ring drop Flock Safety.",
-        "targets": [entities["amazon"]],
-        "status": "active",
-        "visibility": "public",
-        "start_date": "",
-    }
+    name = "Amazon: dump ICE"
+    summary = (
+        "A coalition of tech-worker and immigrant-justice groups presses Amazon to stop "
+        "hosting ICE and CBP on Amazon Web Services, to end its partnership with Palantir, "
+        "and to have Ring drop Flock Safety."
+    )
+    targets = [entities["amazon"]]
     campaign = Campaign.objects.filter(slug=CAMPAIGN_SLUG).first()
     if campaign is None:
-        campaign = campaigns.create_campaign(slug=CAMPAIGN_SLUG, **fields)
+        campaign = campaigns.create_campaign(
+            slug=CAMPAIGN_SLUG,
+            name=name,
+            summary=summary,
+            targets=targets,
+            status=CampaignStatus.ACTIVE,
+            visibility=Visibility.PUBLIC,
+        )
     else:
-        campaigns.update_campaign(campaign, **fields)
+        campaigns.update_campaign(
+            campaign,
+            name=name,
+            summary=summary,
+            targets=targets,
+            status=CampaignStatus.ACTIVE,
+            visibility=Visibility.PUBLIC,
+            start_date="",
+        )
 
     for position, d in enumerate(DEMANDS, start=1):
         demand = campaigns.add_demand(

@@ -20,6 +20,19 @@ EXPECTED_PATHS = {
     "/api/ties/{tie_id}/citations": {"post"},
     "/api/sources": {"get", "post"},
     "/api/sources/{source_id}": {"get"},
+    "/api/campaigns": {"get", "post"},
+    "/api/campaigns/{slug}": {"get", "patch"},
+    "/api/campaigns/{slug}/demands": {"get", "post"},
+    "/api/campaigns/{slug}/demands/{demand_id}": {"patch"},
+    "/api/campaigns/{slug}/demands/{demand_id}/status": {"post"},
+    "/api/campaigns/{slug}/demands/{demand_id}/confirm-met": {"post"},
+    "/api/campaigns/{slug}/actions": {"get", "post"},
+    "/api/campaigns/{slug}/actions/{action_id}": {"patch"},
+    "/api/campaigns/{slug}/coalition": {"get", "post"},
+    "/api/campaigns/{slug}/coalition/{organisation}": {"delete"},
+    "/api/campaigns/{slug}/goals": {"get", "post"},
+    "/api/campaigns/{slug}/goals/{goal_id}": {"patch"},
+    "/api/campaigns/{slug}/goals/{goal_id}/progress": {"post"},
 }
 
 

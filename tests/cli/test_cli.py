@@ -3,6 +3,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from receipts.campaigns.models import Action, Campaign, Demand
 from receipts.cli import main
 from receipts.demo import load_demo
 from receipts.evidence.models import Entity, Source, Tie
@@ -20,12 +21,16 @@ def test_demo_twice_duplicates_nothing():
     counts = (Entity.objects.count(), Tie.objects.count(), Source.objects.count())
     second = run("demo", "--no-serve")
     assert first.exit_code == second.exit_code == 0
-    assert "23 entities, 12 ties, 1 source" in second.output
+    assert (
+        "23 entities, 12 ties, 1 source; 1 campaign with 3 demands (1 met), 2 actions, "
+        "10 coalition members, 1 goal." in second.output
+    )
     assert (
         (Entity.objects.count(), Tie.objects.count(), Source.objects.count())
         == counts
         == (23, 12, 1)
     )
+    assert (Campaign.objects.count(), Demand.objects.count(), Action.objects.count()) == (1, 3, 2)
 
 
 def test_ties_rollup_lists_aws_hosting_with_paths():

@@ -110,6 +110,7 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 created_by=request.user,
             )
             obj.pk, obj.slug, obj._state.adding = saved.pk, saved.slug, False
+            obj._state.db = saved._state.db  # the admin then saves the targets onto it
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not CampaignMembership:
@@ -123,13 +124,15 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 services.remove_campaign_member(campaign, data["user"])
             else:
                 services.add_campaign_member(campaign, data["user"], data["role"])
+        # The admin's change message reads what a formset saved; the services saved it here.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         return None
 
 
 class StatusChangeInline(ReadOnlyInline):
     model = DemandStatusChange
     fields = ["from_status", "to_status", "date", "note", "decided_by", "recorded_at"]
-    readonly_fields = fields
+    readonly_fields = ["from_status", "to_status", "date", "note", "decided_by", "recorded_at"]
 
 
 @admin.register(Demand)

@@ -172,8 +172,14 @@ def _export(campaign: Campaign) -> dict[str, Any]:
     return queries.campaign_export(campaign)
 
 
+def _parts(campaign: Campaign, name: str) -> list[dict[str, Any]]:
+    """One list of the export (demands, actions, coalition, goals), without the target's ties."""
+    items: list[dict[str, Any]] = queries.campaign_export(campaign, with_target_ties=False)[name]
+    return items
+
+
 def _part(campaign: Campaign, name: str, pk: int) -> dict[str, Any]:
-    return next(item for item in _export(campaign)[name] if item["id"] == pk)
+    return next(item for item in _parts(campaign, name) if item["id"] == pk)
 
 
 # --- campaigns ----------------------------------------------------------------------
@@ -261,8 +267,7 @@ def update_campaign(request: HttpRequest, slug: str, payload: CampaignPatch) -> 
     summary="A campaign's demands with their ties, status history and receipts",
 )
 def list_demands(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
-    demands: list[dict[str, Any]] = _export(_campaign_for_read(request, slug))["demands"]
-    return demands
+    return _parts(_campaign_for_read(request, slug), "demands")
 
 
 @router.post(
@@ -348,8 +353,7 @@ def confirm_demand_met(
     summary="A campaign's actions, oldest first, with receipts",
 )
 def list_actions(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
-    actions: list[dict[str, Any]] = _export(_campaign_for_read(request, slug))["actions"]
-    return actions
+    return _parts(_campaign_for_read(request, slug), "actions")
 
 
 @router.post(
@@ -422,8 +426,7 @@ def update_action(
     summary="The organisations in a campaign's coalition",
 )
 def list_coalition(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
-    coalition: list[dict[str, Any]] = _export(_campaign_for_read(request, slug))["coalition"]
-    return coalition
+    return _parts(_campaign_for_read(request, slug), "coalition")
 
 
 @router.post(
@@ -439,8 +442,7 @@ def add_coalition_member(
     services.add_coalition_member(
         campaign, _entity("organisation", payload.organisation), str(payload.role.value)
     )
-    coalition: list[dict[str, Any]] = _export(campaign)["coalition"]
-    return coalition
+    return _parts(campaign, "coalition")
 
 
 @router.delete(
@@ -455,8 +457,7 @@ def remove_coalition_member(
     campaign = _campaign_for_write(request, slug)
     if not services.remove_coalition_member(campaign, _entity("organisation", organisation)):
         raise HttpError(404, f"organisation: {organisation!r} is not in the coalition")
-    coalition: list[dict[str, Any]] = _export(campaign)["coalition"]
-    return coalition
+    return _parts(campaign, "coalition")
 
 
 # --- goals --------------------------------------------------------------------------
@@ -468,8 +469,7 @@ def remove_coalition_member(
     summary="A campaign's goals with their progress and cited updates",
 )
 def list_goals(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
-    goals: list[dict[str, Any]] = _export(_campaign_for_read(request, slug))["goals"]
-    return goals
+    return _parts(_campaign_for_read(request, slug), "goals")
 
 
 @router.post(

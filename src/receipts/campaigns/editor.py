@@ -49,8 +49,8 @@ FIELD_ALIASES = {"citation": "source", "user": "username", "key": None}
 def form_error(form: Any, exc: ValidationError) -> None:
     """Put a service's refusal on the field it names ("date: ..."), else on the form."""
     for message in exc.messages:
-        field, sep, _rest = message.partition(":")
-        field = FIELD_ALIASES.get(field, field) if sep else None
+        named, sep, _rest = message.partition(":")
+        field = FIELD_ALIASES.get(named, named) if sep else None
         form.add_error(field if field in form.fields else None, message)
 
 
@@ -285,13 +285,22 @@ def demand_confirm_met(request: HttpRequest, campaign: Campaign, pk: int) -> Htt
     else:
         error = "; ".join(str(e) for errors in form.errors.values() for e in errors)
     if getattr(request, "htmx", False):
-        view = queries.campaign_view(campaign)
+        view = queries.campaign_view(campaign, with_target_ties=False)
         shown = next(d for d in view.demands if d.pk == demand.pk)
         if shown.suggests_met:  # type: ignore[attr-defined]
             shown.confirm_form = form  # type: ignore[attr-defined]
-        context = {"demand": shown, "can_edit": True, "campaign": campaign, "error": error}
+        context = {
+            "demand": shown,
+            "can_edit": True,
+            "campaign": campaign,
+            "error": error,
+            "manage": request.POST.get("manage") == "1",
+            "next": request.POST.get("next", ""),
+            "tally": view.demands_text,
+        }
         # htmx swaps only 2xx answers: a refusal comes back as 200 with its message inside.
-        return render(request, "campaigns/_demand.html", context)
+        # The tally above the demands is swapped out of band.
+        return render(request, "campaigns/_demand_swap.html", context)
     if error:
         messages.error(request, error)
     else:
@@ -320,7 +329,7 @@ def _save_action(request: HttpRequest, campaign: Campaign, form: ActionForm, act
             speakers=d["speakers"],
             participants=d["participants"],
             summary=d["summary"],
-            citations=[form.citation(request.user)],
+            citations=[c for c in [form.citation(request.user)] if c is not None],
             created_by=request.user,
         )
 
@@ -384,9 +393,7 @@ def _coalition_response(
     if getattr(request, "htmx", False):
         context = {
             "campaign": campaign,
-            "coalition": campaign.coalition.select_related("organisation").order_by(
-                "organisation__name"
-            ),
+            "coalition": queries.coalition_of(campaign),
             "coalition_form": form,
         }
         # htmx swaps only 2xx answers: a refusal comes back as 200 with its message inside.
@@ -486,9 +493,8 @@ def members(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         user_model = get_user_model()
-        user = user_model._default_manager.filter(
-            **{user_model.USERNAME_FIELD: d["username"]}
-        ).first()
+        lookup: dict[str, Any] = {str(user_model.USERNAME_FIELD): d["username"]}
+        user = user_model._default_manager.filter(**lookup).first()
         if user is None:
             form.add_error("username", f"No user is named {d['username']!r}.")
         else:

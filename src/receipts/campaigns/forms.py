@@ -89,7 +89,7 @@ class CitationFields(forms.Form):
     citation_required = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.citation_required and not data.get("source") and not data.get("new_source_title"):
             self.add_error("source", NO_CITATION)
         return data

@@ -45,13 +45,35 @@ def campaign_for(user: Any, slug: str) -> Campaign | None:
     return campaign
 
 
-def targets_of(campaign: Campaign) -> list[Entity]:
-    """The campaign's targets, each as the entity it survives as after merges."""
+# Campaigns point at entities (targets, coalition, participants) and follow
+# merges when read: a merge moves nothing here, so undoing it needs nothing.
+
+
+def survivors(entities: Iterable[Entity]) -> list[Entity]:
+    """Each entity as the one it survives as after merges, each once, in the given order."""
     out: list[Entity] = []
-    for entity in campaign.targets.order_by("name"):
+    for entity in entities:
         survivor = evidence.surviving_entity(entity)
         if survivor.pk not in {e.pk for e in out}:
             out.append(survivor)
+    return out
+
+
+def targets_of(campaign: Campaign) -> list[Entity]:
+    """The campaign's targets, each as the entity it survives as after merges."""
+    return survivors(campaign.targets.order_by("name"))
+
+
+def coalition_of(campaign: Campaign) -> list[CoalitionMember]:
+    """The coalition, each organisation shown as the entity it survives as, each once."""
+    out: list[CoalitionMember] = []
+    seen: set[int] = set()
+    for member in campaign.coalition.select_related("organisation").order_by("organisation__name"):
+        member.organisation = evidence.surviving_entity(member.organisation)
+        if member.organisation.pk not in seen:
+            seen.add(member.organisation.pk)
+            out.append(member)
+    out.sort(key=lambda m: m.organisation.name)
     return out
 
 
@@ -170,13 +192,20 @@ def _limit_citations(ties: list[Tie], limit: int | None) -> None:
 
 
 def campaign_view(
-    campaign: Campaign, *, citations_limit: int | None = RECEIPTS_SHOWN
+    campaign: Campaign,
+    *,
+    citations_limit: int | None = RECEIPTS_SHOWN,
+    with_target_ties: bool = True,
 ) -> CampaignView:
-    """Load a campaign for reading; ``citations_limit=None`` loads every receipt (brief, export)."""
+    """Load a campaign for reading; ``citations_limit=None`` loads every receipt (brief, export).
+
+    Without ``with_target_ties`` the targets' rolled-up ties are not loaded:
+    the demands, actions, coalition and goals alone are cheap to read.
+    """
     targets = targets_of(campaign)
     seen: set[int] = set()
     target_ties: list[evidence.RolledTie] = []
-    for target in targets:
+    for target in targets if with_target_ties else []:
         for rt in evidence.rollup_ties(target, rollup=True, citations_limit=citations_limit):
             if rt.tie.pk not in seen:
                 seen.add(rt.tie.pk)
@@ -215,9 +244,9 @@ def campaign_view(
             Prefetch("participants", queryset=Entity.objects.order_by("name")),
         ).order_by("date", "id")
     )
-    coalition = list(
-        campaign.coalition.select_related("organisation").order_by("organisation__name")
-    )
+    for action in actions:
+        action.organisations = survivors(action.participants.all())  # type: ignore[attr-defined]
+    coalition = coalition_of(campaign)
     goals = list(
         campaign.goals.prefetch_related(
             Prefetch(
@@ -296,13 +325,15 @@ def _tie_record(tie: Tie) -> dict[str, Any]:
     }
 
 
-def campaign_export(campaign: Campaign) -> dict[str, Any]:
+def campaign_export(campaign: Campaign, *, with_target_ties: bool = True) -> dict[str, Any]:
     """The campaign as one JSON-ready document, with every receipt.
 
     Members and who decided what are left out: the export is what a campaign
-    hands to the public, a journalist or another tool.
+    hands to the public, a journalist or another tool. Without
+    ``with_target_ties`` its ``target_ties`` list is empty (for answers that
+    need only a demand, an action or a goal).
     """
-    view = campaign_view(campaign, citations_limit=None)
+    view = campaign_view(campaign, citations_limit=None, with_target_ties=with_target_ties)
     return {
         "slug": campaign.slug,
         "name": campaign.name,
@@ -350,7 +381,7 @@ def campaign_export(campaign: Campaign) -> dict[str, Any]:
                 "attendance_min": a.attendance_min,
                 "attendance_max": a.attendance_max,
                 "speakers": a.speakers,
-                "participants": [_entity_ref(e) for e in a.participants.all()],
+                "participants": [_entity_ref(e) for e in a.organisations],  # type: ignore[attr-defined]
                 "summary": a.summary,
                 "citations": _citation_records(a.citations.all()),
             }

@@ -18,6 +18,7 @@ from django.utils.text import slugify
 
 from receipts.evidence.dates import parse_partial_date
 from receipts.evidence.models import Entity, EntityKind, Tie
+from receipts.evidence.queries import surviving_entity
 from receipts.evidence.services import CitationInput
 
 from . import queries
@@ -476,12 +477,18 @@ def record_action(
 # --- coalition ----------------------------------------------------------------------
 
 
+def _survivor(entity: Entity) -> Entity:
+    """The entity as stored now, followed through merges (the caller's copy may be stale)."""
+    return surviving_entity(Entity.objects.get(pk=entity.pk))
+
+
 @transaction.atomic
 def add_coalition_member(
     campaign: Campaign, organisation: Entity, role: str = CoalitionRole.MEMBER
 ) -> CoalitionMember:
     """Put an organisation in the coalition, or change its role."""
     _check_choice(role, CoalitionRole, "role")
+    organisation = _survivor(organisation)
     _organisations([organisation], "organisation")
     member, created = CoalitionMember.objects.get_or_create(
         campaign=campaign, organisation=organisation, defaults={"role": role}
@@ -494,9 +501,14 @@ def add_coalition_member(
 
 @transaction.atomic
 def remove_coalition_member(campaign: Campaign, organisation: Entity) -> bool:
-    deleted, _ = CoalitionMember.objects.filter(
-        campaign=campaign, organisation=organisation
-    ).delete()
+    """Take the organisation out, with any member row of an entity merged into it."""
+    keep = _survivor(organisation).pk
+    ids = [
+        m.pk
+        for m in campaign.coalition.select_related("organisation")
+        if surviving_entity(m.organisation).pk == keep
+    ]
+    deleted, _ = CoalitionMember.objects.filter(pk__in=ids).delete()
     return bool(deleted)
 
 

@@ -62,4 +62,8 @@ def _suggested_date(demand: Demand) -> str:
 def campaign_brief(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = visible_campaign(request, slug)
     view = queries.campaign_view(campaign, citations_limit=None)
-    return render(request, "campaigns/brief.html", {"view": view, "campaign": campaign})
+    # Each tie once: those linked to a demand are listed under it.
+    linked = {t.pk for d in view.demands for t in d.linked_ties}  # type: ignore[attr-defined]
+    other_ties = [rt for rt in view.target_ties if rt.tie.pk not in linked]
+    context = {"view": view, "campaign": campaign, "other_ties": other_ties}
+    return render(request, "campaigns/brief.html", context)

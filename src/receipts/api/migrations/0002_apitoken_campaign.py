@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('api', '0001_initial'),
-        ('campaigns', '0001_initial'),
+        ("api", "0001_initial"),
+        ("campaigns", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apitoken',
-            name='campaign',
-            field=models.ForeignKey(blank=True, help_text='When set, the token writes this campaign only: no other campaign and no evidence.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='api_tokens', to='campaigns.campaign'),
+            model_name="apitoken",
+            name="campaign",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="When set, the token writes this campaign only: no other campaign and no evidence.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="api_tokens",
+                to="campaigns.campaign",
+            ),
         ),
     ]
