@@ -8,6 +8,7 @@ dates stay partial, and an identifier names one entity.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,8 +53,13 @@ class CitationInput:
     locator: str = ""
 
 
+@functools.cache
+def _choice_values(choices: type) -> frozenset[str]:
+    return frozenset(choices.values)  # type: ignore[attr-defined]
+
+
 def _check_choice(value: str, choices: type, field: str) -> str:
-    if value not in choices.values:
+    if value not in _choice_values(choices):
         allowed = ", ".join(choices.values)
         raise EvidenceError(f"{field}: {value!r} is not one of {allowed}")
     return value

@@ -114,7 +114,11 @@ AWARD_COLUMNS = [
 
 
 def store_transactions(
-    rows: Sequence[Sequence[Any]], corrections: set[str], counts: UpsertCounts
+    rows: Sequence[Sequence[Any]],
+    corrections: set[str],
+    counts: UpsertCounts,
+    *,
+    table_was_empty: bool = False,
 ) -> None:
     """One batch of transaction rows in TX_COLUMNS order: new ones in, newer ones over.
 
@@ -122,7 +126,11 @@ def store_transactions(
     a delta file marks it as a correction.
     """
     keys = [r[0] for r in rows]
-    stored = existing_rows(TX_TABLE, "transaction_key", ["last_modified"], keys)
+    # Into a table that was empty when the import began, every row is new: keys
+    # are unique in staging, so the lookup can be skipped.
+    stored = (
+        {} if table_was_empty else existing_rows(TX_TABLE, "transaction_key", ["last_modified"], keys)
+    )
     fresh, newer = [], []
     for r in rows:
         old = stored.get(r[0])
@@ -140,7 +148,7 @@ def store_transactions(
 
 
 def store_awards(
-    rows: Sequence[Sequence[Any]], counts: UpsertCounts
+    rows: Sequence[Sequence[Any]], counts: UpsertCounts, *, table_was_empty: bool = False
 ) -> dict[str, tuple[int | None, int | None]]:
     """One batch of award rows in AWARD_COLUMNS order; returns the (recipient, sub-agency)
     each changed award had before, so ties it left can be recomputed.
@@ -150,7 +158,7 @@ def store_awards(
     """
     keys = [r[0] for r in rows]
     fields = AWARD_COLUMNS[1:]
-    stored = existing_rows(AWARD_TABLE, "award_key", fields, keys)
+    stored = {} if table_was_empty else existing_rows(AWARD_TABLE, "award_key", fields, keys)
     i_sum, i_base, i_latest, i_recipient, i_sub = (
         fields.index(c)
         for c in (
