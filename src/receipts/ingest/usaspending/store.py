@@ -129,7 +129,9 @@ def store_transactions(
     # Into a table that was empty when the import began, every row is new: keys
     # are unique in staging, so the lookup can be skipped.
     stored = (
-        {} if table_was_empty else existing_rows(TX_TABLE, "transaction_key", ["last_modified"], keys)
+        {}
+        if table_was_empty
+        else existing_rows(TX_TABLE, "transaction_key", ["last_modified"], keys)
     )
     fresh, newer = [], []
     for r in rows:
