@@ -1,4 +1,4 @@
-"""Test set-up shared by every app: an archive folder per test and the browser.
+"""Test set-up shared by every app: archive and key folders per test, and the browser.
 
 In CI (``CI`` or ``RECEIPTS_REQUIRE_SERVICES`` set) a missing browser is a
 failure, never a skip.
@@ -32,6 +32,14 @@ def skip_or_fail(reason: str) -> None:
 def archive_dir(settings: Any, tmp_path: Path) -> Path:
     folder = tmp_path / "archive"
     settings.ARCHIVE_DIR = folder
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def outreach_key_dir(settings: Any, tmp_path: Path) -> Path:
+    """Outreach key files of a test live in its own folder, never in the data directory."""
+    folder = tmp_path / "keys"
+    settings.OUTREACH_KEY_DIR = folder
     return folder
 
 

@@ -43,3 +43,22 @@ def make_editor(username: str = "editor", password: str = "correct horse battery
     )
     user.user_permissions.set(perms)
     return user
+
+
+def login_verified(client: Any, user: User) -> User:
+    """Log ``user`` in as having passed two-factor login, enrolling a device if needed.
+
+    Supporter-data pages ask organisers for a second factor; tests that are not
+    about two-factor login start from a verified login.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return user

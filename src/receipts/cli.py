@@ -152,7 +152,8 @@ def demo(no_serve: bool, host: str, port: int, workers: int, threads: int) -> No
         f"{counts['sources']} source; {counts['campaigns']} campaign with "
         f"{counts['campaign_demands']} demands ({counts['campaign_demands_met']} met), "
         f"{counts['campaign_actions']} actions, {counts['campaign_coalition']} coalition "
-        f"members, {counts['campaign_goals']} goal."
+        f"members, {counts['campaign_goals']} goals; {counts['outreach_forms']} sign-up form, "
+        f"{counts['outreach_flyers']} flyer (/f/seattle-rally)."
     )
     if not no_serve:
         _serve(host, port, workers, threads)
@@ -928,3 +929,418 @@ def campaign_show(slug: str, fmt: str, output: IO[str]) -> None:
         [g["metric"], f"{g['value']} of {g['target']}", g["deadline"] or ""] for g in data["goals"]
     ]
     _print_table("Goals", ("Metric", "Progress", "Deadline"), goal_rows, output)
+
+
+# --- outreach -----------------------------------------------------------------------
+
+
+@main.group("outreach")
+def outreach_group() -> None:
+    """Supporter data: rotate keys, purge past retention, erase a person, export a list.
+
+    The command line acts as an administrator; every command that reads or
+    removes supporter data is written to the audit log (with no personal data).
+    """
+
+
+def _organisations(slug: str | None) -> list[Any]:
+    from receipts.outreach.models import Organisation
+
+    if slug is None:
+        return list(Organisation.objects.order_by("slug"))
+    found = Organisation.objects.filter(slug=slug).first()
+    if found is None:
+        raise NameError_(f"no organisation has the slug {slug!r}")
+    return [found]
+
+
+@outreach_group.command("rotate-keys")
+@click.option("--org", "org", help="Only this organisation (its slug); default all.")
+def outreach_rotate_keys(org: str | None) -> None:
+    """Make a new key version and rewrap every supporter key under it; retire the old one."""
+    from receipts.outreach.crypto import has_keyring
+    from receipts.outreach.services import rotate_keys
+
+    chosen = _organisations(org)
+    if org is None:
+        # Without --org, only organisations that hold keys: no key file is made for the rest.
+        chosen = [o for o in chosen if has_keyring(o.slug)]
+    if not chosen:
+        click.echo("No organisation holds outreach keys yet.")
+    for organisation in chosen:
+        result = rotate_keys(organisation)
+        state = "old versions retired" if result.retired else result.note
+        click.echo(
+            f"{result.organisation}: kek-{result.kek_version}, index-{result.index_version}; "
+            f"{result.rewrapped} keys rewrapped, {result.reindexed} indexes rebuilt; {state}"
+        )
+
+
+def _erasure_lines(result: Any) -> None:
+    for rotation in result.rotations:
+        click.echo(
+            f"{rotation.organisation}: keys rotated to kek-{rotation.kek_version}"
+            + (", old versions retired" if rotation.retired else f" ({rotation.note})")
+        )
+    for note in result.notes:
+        click.echo(f"Warning: {note}", err=True)
+
+
+@outreach_group.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(0),
+    help="Erase supporters whose last sign-up is older than this (default "
+    "RECEIPTS_SUPPORTER_RETENTION_DAYS).",
+)
+def outreach_purge(days: int | None) -> None:
+    """Erase supporters past the retention period, then rotate the keys that held them."""
+    from django.conf import settings
+
+    from receipts.outreach.services import purge_expired_supporters
+
+    kept = settings.SUPPORTER_RETENTION_DAYS if days is None else days
+    result = purge_expired_supporters(days=days)
+    click.echo(f"Purged {result.erased} supporters whose last sign-up is older than {kept} days.")
+    _erasure_lines(result)
+
+
+@outreach_group.command("erase")
+@click.option("--campaign", "campaign_slug", required=True, help="The campaign's slug.")
+@click.option("--email", help="The person's email (asked for, hidden, if neither is given).")
+@click.option("--phone", help="The person's phone number.")
+def outreach_erase(campaign_slug: str, email: str | None, phone: str | None) -> None:
+    """Erase one supporter everywhere, found by the blind index of their email or phone."""
+    from receipts.outreach.models import AuditChannel
+    from receipts.outreach.services import erase_supporters, find_supporter
+
+    campaign = _campaign(campaign_slug)
+    if not email and not phone:
+        email = click.prompt("Email of the person to erase", hide_input=True)
+    supporter = find_supporter(campaign, email=email or "", phone=phone or "")
+    if supporter is None:
+        raise NameError_(f"no supporter of {campaign.slug!r} has that email or phone")
+    result = erase_supporters(campaign, [supporter], channel=AuditChannel.CLI)
+    click.echo(f"Erased 1 supporter of {campaign.slug}: sign-ups, consent records and key.")
+    _erasure_lines(result)
+
+
+@outreach_group.command("export")
+@click.option("--campaign", "campaign_slug", required=True, help="The campaign's slug.")
+@click.option("--email", help="Only this person: every sign-up and consent record held on them.")
+@click.option("--phone", help="Only this person, found by phone.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    required=True,
+    help="CSV file to write ('-' for stdout).",
+)
+def outreach_export(
+    campaign_slug: str, email: str | None, phone: str | None, output: IO[str]
+) -> None:
+    """Write the campaign's accepted supporters as CSV, or all held on one person (audited)."""
+    from receipts.outreach.exports import write_person_csv, write_supporters_csv
+    from receipts.outreach.models import AuditAction, AuditChannel
+    from receipts.outreach.queries import open_submissions, opened_supporters
+    from receipts.outreach.services import find_supporter, record_audit
+
+    campaign = _campaign(campaign_slug)
+    if email or phone:
+        supporter = find_supporter(campaign, email=email or "", phone=phone or "")
+        if supporter is None:
+            raise NameError_(f"no supporter of {campaign.slug!r} has that email or phone")
+        submissions = list(
+            supporter.submissions.select_related("form").order_by("submitted_at", "id")
+        )
+        record_audit(AuditAction.EXPORT_CSV, channel=AuditChannel.CLI, campaign=campaign, count=1)
+        write_person_csv(output, open_submissions(campaign, submissions))
+        count = 1
+    else:
+        people = opened_supporters(campaign, accepted_only=True)
+        record_audit(
+            AuditAction.EXPORT_CSV, channel=AuditChannel.CLI, campaign=campaign, count=len(people)
+        )
+        write_supporters_csv(output, people)
+        count = len(people)
+    if output is not sys.stdout:
+        click.echo(f"Wrote {count} supporters of {campaign.slug}.", err=True)
+
+
+@outreach_group.command("assign")
+@click.option("--campaign", "campaign_slug", required=True, help="The campaign's slug.")
+@click.option("--org", "org", required=True, help="The organisation's slug (names its key file).")
+@click.option("--name", default="", help="The organisation's name, when it is new.")
+def outreach_assign(campaign_slug: str, org: str, name: str) -> None:
+    """Let an organisation hold a campaign's supporter data and keys (before any sign-up)."""
+    from receipts.outreach.services import assign_organisation, save_organisation
+
+    campaign = _campaign(campaign_slug)
+    organisation = save_organisation(org, name)
+    assign_organisation(campaign, organisation)
+    click.echo(f"{campaign.slug}: supporter data held by {organisation.slug}")
+
+
+# --- screening ----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option(
+    "--profile",
+    "profile_slug",
+    default=None,
+    help="Screening profile (slug); default: dhs, DHS with its components.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="Output file (default stdout).",
+)
+def screen(file: str, profile_slug: str | None, fmt: str, output: IO[str]) -> None:
+    """Screen a CSV of holdings or vendors (FILE, or - for stdin) against the evidence.
+
+    Columns are found by their headers: ticker, ISIN, CUSIP, LEI, name, UEI,
+    DUNS, and value or weight. Each line is flagged, possible or clear, with
+    the ties behind it; nothing is printed unless the whole file is read.
+    """
+    _migrate()  # a new data directory starts with an empty database
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from receipts.screening import report as screening_report
+    from receipts.screening.queries import profile_spec
+    from receipts.screening.screen import screen_file
+
+    spec = profile_spec(profile_slug)
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 110)
+    display = "stdin" if file == "-" else file
+    size = None if file == "-" else os.path.getsize(file)
+    with (
+        click.open_file(file, "rb") as stream,
+        Progress(
+            TextColumn("screening {task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[lines]:,} lines"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,  # gone when done: an error stays one line
+            disable=not console.is_terminal,
+        ) as bar,
+    ):
+        task = bar.add_task(display, total=size, lines=0)
+
+        def progress(done: int, total: int | None, lines: int) -> None:
+            bar.update(task, completed=done, total=total, lines=lines)
+
+        result = screen_file(stream, display, spec, size=size, progress=progress)
+    if fmt == "json":
+        screening_report.write_json(result, output)
+    elif fmt == "csv":
+        screening_report.write_csv(result, output)
+    else:
+        screening_report.print_table(result, output)
+    if fmt != "table":
+        click.echo(screening_report.summary_text(result), err=True)
+
+
+# --- watchlists and alerts ----------------------------------------------------------
+
+
+def _watchlist(ref: str) -> Any:
+    from receipts.watch.models import Watchlist
+
+    found = Watchlist.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
+    if found is None:
+        matches = list(Watchlist.objects.filter(name=ref)[:2])
+        if len(matches) > 1:
+            raise NameError_(f"more than one watchlist is named {ref!r}; use its id")
+        found = matches[0] if matches else None
+    if found is None:
+        raise NameError_(f"no watchlist has the id or name {ref!r}")
+    return found
+
+
+def _feed_url(watchlist: Any) -> str:
+    from django.urls import reverse
+
+    from receipts.watch.queries import site_url
+
+    return site_url(reverse("watchlist-feed", args=[watchlist.feed_token]))
+
+
+@main.group("watch")
+def watch_group() -> None:
+    """Watchlists: alerts when a watched company or agency gets a new tie, contract or end."""
+
+
+@watch_group.command("create")
+@click.argument("name")
+@click.option(
+    "--entity",
+    "entities",
+    multiple=True,
+    required=True,
+    help="An entity to watch (name, alias, slug or identifier); repeatable. Its subsidiaries "
+    "and components are watched too.",
+)
+@click.option("--webhook", "webhook_url", help="POST signed JSON to this http(s) URL.")
+@click.option("--secret", default="", help="The webhook's signing secret (default: a random one).")
+@click.option("--email", "emails", multiple=True, help="Send an email digest here; repeatable.")
+@click.option(
+    "--owner",
+    help="The user the watchlist belongs to; its private campaigns' demand changes reach it.",
+)
+def watch_create(
+    name: str,
+    entities: tuple[str, ...],
+    webhook_url: str | None,
+    secret: str,
+    emails: tuple[str, ...],
+    owner: str | None,
+) -> None:
+    """Make a watchlist; prints its Atom feed address and, for a webhook, the secret."""
+    _migrate()  # a new data directory starts with an empty database
+    from django.contrib.auth import get_user_model
+
+    from receipts.watch import services
+    from receipts.watch.models import ChannelKind
+
+    if secret and not webhook_url:
+        raise click.BadParameter("--secret goes with --webhook", param_hint="--secret")
+    user = None
+    if owner:
+        user = get_user_model().objects.filter(username=owner).first()
+        if user is None:
+            raise NameError_(f"no user is named {owner!r}")
+    watchlist = services.create_watchlist(
+        name,
+        owner=user,
+        entities=[_resolve(e) for e in entities],
+        webhook_url=webhook_url or "",
+        webhook_secret=secret,
+        emails=emails,
+    )
+    watched = ", ".join(e.name for e in watchlist.entities.all())
+    click.echo(f"watchlist {watchlist.pk}: {watchlist.name} (watching {watched})")
+    click.echo(f"feed: {_feed_url(watchlist)}")
+    for channel in watchlist.channels.all():
+        if channel.kind == ChannelKind.WEBHOOK:
+            click.echo(f"webhook: {channel.url}")
+            if not secret:
+                click.echo(f"webhook secret (shown once here): {channel.secret}")
+        else:
+            click.echo("email digest: " + ", ".join(channel.recipients))
+
+
+@watch_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def watch_list(fmt: str) -> None:
+    """List every watchlist with what it watches and how it delivers."""
+    _migrate()
+    from receipts.watch.models import Watchlist
+
+    records = []
+    for w in Watchlist.objects.select_related("owner").prefetch_related("entities", "channels"):
+        records.append(
+            {
+                "id": w.pk,
+                "name": w.name,
+                "owner": w.owner.get_username() if w.owner else None,
+                "entities": [{"name": e.name, "slug": e.slug} for e in w.entities.all()],
+                "feed": _feed_url(w),
+                "channels": [
+                    {"kind": c.kind, "url": c.url, "recipients": c.recipients, "active": c.active}
+                    for c in w.channels.all()
+                ],
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps({"watchlists": records}, indent=2, ensure_ascii=False))
+        return
+    rows = [
+        [
+            str(r["id"]),
+            r["name"],
+            ", ".join(e["name"] for e in r["entities"]),
+            "; ".join(c["url"] or ", ".join(c["recipients"]) for c in r["channels"]) or "feed only",
+            r["feed"],
+        ]
+        for r in records
+    ]
+    _print_table("Watchlists", ("Id", "Name", "Watching", "Sends to", "Feed"), rows, sys.stdout)
+
+
+@watch_group.command("run")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def watch_run(fmt: str) -> None:
+    """Send what is pending: new events to each webhook and email digest, once, and due retries."""
+    _migrate()
+    from receipts.watch.delivery import send_pending
+
+    summary = send_pending()
+    if fmt == "json":
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+        return
+    for line in summary.lines():
+        click.echo(line)
+
+
+@watch_group.command("events")
+@click.option("--since", help="Only events recorded on or after this date (YYYY-MM-DD).")
+@click.option(
+    "--watchlist", "watchlist_ref", help="Only the events this watchlist (id or name) sees."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="Output file (default stdout).",
+)
+def watch_events(since: str | None, watchlist_ref: str | None, fmt: str, output: IO[str]) -> None:
+    """List change events, oldest first, with their receipts."""
+    _migrate()
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from receipts.watch import queries
+
+    start = None
+    if since:
+        try:
+            day = dt.date.fromisoformat(since)
+        except ValueError as exc:
+            raise click.BadParameter(f"{since!r} is not a date like 2026-02-13") from exc
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+    events = queries.all_events(start)
+    if watchlist_ref:
+        events = events.filter(pk__in=queries.events_for(_watchlist(watchlist_ref)).values("pk"))
+    records = queries.event_records(list(events))
+    if fmt == "json":
+        json.dump({"events": records}, output, indent=2, ensure_ascii=False)
+        output.write("\n")
+        return
+    rows = [
+        [
+            r["occurred_at"][:19].replace("T", " "),
+            r["kind"],
+            r["summary"],
+            r["citation"]["source"]
+            + (f" ({r['citation']['locator']})" if r["citation"]["locator"] else ""),
+        ]
+        for r in records
+    ]
+    _print_table("Change events", ("Recorded", "Kind", "Change", "Receipt"), rows, output)

@@ -15,16 +15,21 @@ from django.db import transaction
 
 from receipts.campaigns import services as campaigns
 from receipts.campaigns.models import (
+    Action,
     ActionKind,
     Campaign,
     CampaignStatus,
     CoalitionRole,
     DemandStatus,
+    GoalProgress,
     Visibility,
 )
 from receipts.campaigns.queries import demand_counts
 from receipts.evidence import services
 from receipts.evidence.models import Entity, EntityKind, Source, SourceKind, Tie, TieKind, TieStatus
+from receipts.outreach import services as outreach
+from receipts.outreach.models import Flyer, FormField, FormKind
+from receipts.screening.services import ensure_default_profile
 
 PREFIX = "receipts-demo-"
 REPORT = "the report on the Seattle rally"
@@ -364,6 +369,59 @@ def load_demo_campaign(
     }
 
 
+EMPLOYEE_FORM_SLUG = "amazon-employees"
+FLYER_CODE = "seattle-rally"
+
+
+def load_demo_outreach(campaign: Campaign) -> dict[str, int]:
+    """The employee sign-up form behind the Seattle rally's QR flyer, and a sign-up goal.
+
+    The flyer handed out at the rally let Amazon employees connect with AECJ:
+    AECJ holds the form's supporter data (its keys), the form warns anyone
+    signing up with an amazon.com address, and the flyer's code is
+    ``seattle-rally`` (``/f/seattle-rally``). The report gives no sign-up
+    target: the goal's 100 is the demo's own illustration, not a fact.
+    """
+    organisation = outreach.save_organisation("aecj", "Amazon Employees for Climate Justice")
+    outreach.assign_organisation(campaign, organisation)
+    form = outreach.save_form(
+        campaign,
+        slug=EMPLOYEE_FORM_SLUG,
+        title="Amazon employees: connect with AECJ",
+        kind=FormKind.SIGN_UP,
+        intro="Work at Amazon? Amazon Employees for Climate Justice organises with the "
+        "coalition behind the Seattle rally, which asks Amazon to stop hosting ICE and CBP "
+        "and to end its partnership with Palantir. Leave your details and AECJ will get in touch.",
+        fields=[
+            FormField.NAME,
+            FormField.EMAIL,
+            FormField.EMPLOYER,
+            FormField.ROLE,
+            FormField.CITY,
+        ],
+        required_fields=[FormField.NAME, FormField.EMAIL],
+        consent_text="I agree that Amazon Employees for Climate Justice keeps what I enter here "
+        "to contact me about this campaign. Only the campaign's organisers see it; it is "
+        "stored encrypted, never published or shared, and erased when I ask.",
+        employer_domains="amazon.com",
+        thank_you="Thank you. Someone from AECJ will contact you at the address you gave, "
+        "never at work.",
+    )
+    rally = Action.objects.get(key=f"{PREFIX}action-seattle-rally")
+    if not Flyer.objects.filter(code=FLYER_CODE).exists():
+        outreach.create_flyer(
+            campaign, form=form, label="Seattle rally flyer", code=FLYER_CODE, action=rally
+        )
+    campaigns.set_goal(
+        campaign,
+        key=f"{PREFIX}goal-employee-signups",
+        metric="Amazon employees signed up",
+        target=100,
+        progress_source=GoalProgress.SIGNUPS,
+    )
+    return {"forms": 1, "flyers": 1, "goals": 1}
+
+
 @transaction.atomic
 def load_demo() -> dict[str, int]:
     """Load or refresh the demo evidence; returns counts of what it holds."""
@@ -397,11 +455,16 @@ def load_demo() -> dict[str, int]:
             summary=t.summary,
             ftm_id=f"{PREFIX}tie-{t.key}",
         )
+    # The screening profile "dhs": DHS with its components, ended ties left out.
+    ensure_default_profile()
     campaign = load_demo_campaign(report, entities, ties)
+    reached = load_demo_outreach(Campaign.objects.get(slug=CAMPAIGN_SLUG))
+    campaign["goals"] += reached.pop("goals")
     return {
         "entities": len(entities),
         "ties": len(TIES),
         "sources": 1,
         "campaigns": 1,
         **{f"campaign_{k}": v for k, v in campaign.items()},
+        **{f"outreach_{k}": v for k, v in reached.items()},
     }

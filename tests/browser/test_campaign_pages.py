@@ -125,7 +125,7 @@ def test_demo_campaign_page_shows_demands_timeline_coalition_and_goal(
     expect(goal).to_be_visible()
     expect(goal).to_have_attribute("max", "500")
     expect(goal).to_have_attribute("value", "0")
-    expect(page.locator("#goals .percent")).to_have_text("0%")
+    expect(page.locator("#goals .goal", has=goal).locator(".percent")).to_have_text("0%")
     page_guard.assert_clean()
 
 

@@ -41,7 +41,7 @@ def test_cli_and_api_export_the_same_json(client: Client):
     assert all("status" in d for d in from_cli["demands"])
 
 
-def test_demo_campaign_has_three_demands_one_met_two_actions_ten_members_a_goal():
+def test_demo_campaign_has_three_demands_one_met_two_actions_ten_members_two_goals():
     load_demo()
     data = json.loads(show("amazon-dump-ice", "--format", "json"))
     assert data["name"] == "Amazon: dump ICE"
@@ -89,7 +89,8 @@ def test_demo_campaign_has_three_demands_one_met_two_actions_ten_members_a_goal(
     assert len(data["coalition"]) == 10
     assert {m["role"] for m in data["coalition"]} == {"member"}
     assert [(g["metric"], g["target"], g["deadline"], g["value"]) for g in data["goals"]] == [
-        ("new monthly donors", 500, None, 0)
+        ("new monthly donors", 500, None, 0),
+        ("Amazon employees signed up", 100, None, 0),
     ]
 
 
@@ -98,7 +99,7 @@ def test_loading_the_demo_twice_duplicates_no_campaign_row():
     tables = (Campaign, Demand, DemandStatusChange, Action, CoalitionMember, Goal, CampaignCitation)
     counts = [m.objects.count() for m in tables]
     load_demo()
-    assert [m.objects.count() for m in tables] == counts == [1, 3, 1, 2, 10, 1, 3]
+    assert [m.objects.count() for m in tables] == counts == [1, 3, 1, 2, 10, 2, 3]
 
 
 def test_campaign_show_table_and_unknown_slug():

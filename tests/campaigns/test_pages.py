@@ -486,6 +486,6 @@ def test_the_editor_overview_links_every_editor_page(editor: Client, demo: Campa
         "/edit/campaigns/amazon-dump-ice/demands/new/",
         f"/edit/campaigns/amazon-dump-ice/demands/{demo.demands.first().pk}/",
         f"/edit/campaigns/amazon-dump-ice/actions/{demo.actions.first().pk}/",
-        f"/edit/campaigns/amazon-dump-ice/goals/{demo.goals.get().pk}/progress/",
+        f"/edit/campaigns/amazon-dump-ice/goals/{demo.goals.get(progress_source='counter').pk}/progress/",
     ):
         assert editor.get(path).status_code == 200, path

@@ -23,7 +23,8 @@ def test_demo_twice_duplicates_nothing():
     assert first.exit_code == second.exit_code == 0
     assert (
         "23 entities, 12 ties, 1 source; 1 campaign with 3 demands (1 met), 2 actions, "
-        "10 coalition members, 1 goal." in second.output
+        "10 coalition members, 2 goals; 1 sign-up form, 1 flyer (/f/seattle-rally)."
+        in second.output
     )
     assert (
         (Entity.objects.count(), Tie.objects.count(), Source.objects.count())

@@ -20,6 +20,8 @@ from receipts.evidence.services import EvidenceError
 from receipts.ingest.models import ContractAward, EntityMerge, NameOnlyRecipient, ReviewItem
 from receipts.ingest.resolution import RecipientRecord, RecipientResolver
 from receipts.ingest.services import MOVED_FIELDS, decide_review, merge_entities, unmerge
+from receipts.screening.models import ScreeningProfile
+from receipts.watch.models import ChangeEvent, Watchlist
 from tests.factories import make_editor, make_entity, make_source, make_tie
 
 pytestmark = pytest.mark.django_db
@@ -232,6 +234,11 @@ def test_every_reference_to_an_entity_is_handled_by_merges() -> None:
         (Campaign, "targets"),
         (CoalitionMember, "organisation"),
         (Action, "participants"),
+        # Change events record who was involved then; watchlists follow merged_into when read.
+        (ChangeEvent, "entities"),
+        (Watchlist, "entities"),
+        # Screening profiles follow merged_into when read.
+        (ScreeningProfile, "agencies"),
     }
     for relation in Entity._meta.related_objects:
         pair = (relation.related_model, relation.field.name)

@@ -86,7 +86,10 @@ def test_a_legal_form_left_out_on_one_side_matches() -> None:
     # Parent names and older records often drop the form: the real 2018-era
     # sample names one DUNS both "ESCGOV" and "ESCGOV  INC.".
     assert names_match("ACME SYSTEMS", "ACME SYSTEMS INC") >= MATCH_THRESHOLD
-    assert names_match("L & R MANUFACTURING CO INC", "L AND R MANUFACTURING COMPANY") >= MATCH_THRESHOLD
+    assert (
+        names_match("L & R MANUFACTURING CO INC", "L AND R MANUFACTURING COMPANY")
+        >= MATCH_THRESHOLD
+    )
     assert names_match("ACME SYSTEMS", "ACME SYSTEM INC") < MATCH_THRESHOLD
     assert names_match("CEIA USA LTD", "CEIA USA LLC") == 0
 

@@ -437,14 +437,26 @@ def coalition_remove(request: HttpRequest, campaign: Campaign, entity_slug: str)
 def goal_edit(request: HttpRequest, campaign: Campaign, pk: int | None = None) -> HttpResponse:
     goal = get_object_or_404(campaign.goals, pk=pk) if pk is not None else None
     initial = (
-        {"metric": goal.metric, "target": goal.target, "deadline": goal.deadline} if goal else {}
+        {
+            "metric": goal.metric,
+            "target": goal.target,
+            "deadline": goal.deadline,
+            "progress_source": goal.progress_source,
+        }
+        if goal
+        else {}
     )
     form = GoalForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             goal = services.set_goal(
-                campaign, goal=goal, metric=d["metric"], target=d["target"], deadline=d["deadline"]
+                campaign,
+                goal=goal,
+                metric=d["metric"],
+                target=d["target"],
+                deadline=d["deadline"],
+                progress_source=d["progress_source"] or None,
             )
         except ValidationError as exc:
             form_error(form, exc)

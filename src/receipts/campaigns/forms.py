@@ -25,6 +25,7 @@ from .models import (
     CampaignStatus,
     CoalitionRole,
     DemandStatus,
+    GoalProgress,
     MemberRole,
     Visibility,
 )
@@ -258,6 +259,13 @@ class GoalForm(forms.Form):
     metric = forms.CharField(max_length=200, help_text="What is counted, e.g. new monthly donors.")
     target = forms.IntegerField(help_text="The count aimed for.")
     deadline = PartialDateField(label="Deadline")
+    progress_source = forms.ChoiceField(
+        choices=GoalProgress.choices,
+        initial=GoalProgress.COUNTER,
+        required=False,
+        label="Progress from",
+        help_text="A counter moves with cited updates; sign-ups move when organisers accept them.",
+    )
 
 
 class GoalProgressForm(CitationFields):

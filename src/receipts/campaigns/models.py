@@ -270,8 +270,9 @@ class CoalitionMember(models.Model):
 
 
 class GoalProgress(models.TextChoices):
-    # Sign-ups from outreach forms join this set when outreach exists.
     COUNTER = "counter", "A counter editors update with a cited note"
+    # Moved by outreach.services when organisers accept or erase sign-ups.
+    SIGNUPS = "signups", "People with an accepted sign-up on the campaign's forms"
 
 
 class Goal(models.Model):

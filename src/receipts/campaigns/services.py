@@ -21,7 +21,7 @@ from receipts.evidence.models import Entity, EntityKind, Tie
 from receipts.evidence.queries import surviving_entity
 from receipts.evidence.services import CitationInput
 
-from . import queries
+from . import queries, signals
 from .models import (
     Action,
     ActionKind,
@@ -35,6 +35,7 @@ from .models import (
     DemandStatus,
     DemandStatusChange,
     Goal,
+    GoalProgress,
     GoalUpdate,
     MemberRole,
     Visibility,
@@ -346,6 +347,8 @@ def change_demand_status(
     _cite(cited, decided_by, status_change=change)
     demand.status = status
     demand.save(update_fields=["status", "updated_at"])
+    # Change event (receipts.watch), sent once the change's citations are stored.
+    signals.demand_status_changed.send(sender=DemandStatusChange, change=change)
     return change
 
 
@@ -524,9 +527,16 @@ def set_goal(
     deadline: str | None = "",
     key: str | None = None,
     goal: Goal | None = None,
+    progress_source: str | None = None,
 ) -> Goal:
-    """Create a goal, or change ``goal`` (or the one under ``key``); progress is left alone."""
+    """Create a goal, or change ``goal`` (or the one under ``key``); progress is left alone.
+
+    A goal counting sign-ups (``GoalProgress.SIGNUPS``) takes its value from the
+    campaign's accepted sign-ups at once, and moves with them afterwards.
+    """
     metric = _text(metric, "metric", 200, required=True)
+    if progress_source is not None:
+        _check_choice(progress_source, GoalProgress, "progress_source")
     try:
         count = int(target)
     except (TypeError, ValueError) as exc:
@@ -541,6 +551,12 @@ def set_goal(
     if goal is None:
         goal = Goal(campaign=campaign, key=key) if key else Goal(campaign=campaign)
     goal.metric, goal.target, goal.deadline = metric, count, due
+    if progress_source is not None:
+        goal.progress_source = progress_source
+    if goal.progress_source == GoalProgress.SIGNUPS:
+        from receipts.outreach.services import signup_count
+
+        goal.value = signup_count(campaign)
     goal.save()
     return goal
 
@@ -555,6 +571,8 @@ def update_goal_counter(
     decided_by: Any = None,
 ) -> GoalUpdate:
     """Set a goal's counter to ``value``, with the cited note that reports it."""
+    if goal.progress_source == GoalProgress.SIGNUPS:
+        raise CampaignError("value: this goal counts accepted sign-ups and moves with them")
     count = _count(value, "value")
     if count is None:
         raise CampaignError("value: a new count is needed")

@@ -65,11 +65,19 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "receipts.evidence",
     "receipts.ingest",
     "receipts.campaigns",
+    "receipts.outreach",
     "receipts.web",
     "receipts.api",
+    "receipts.screening",
+    "receipts.accounts",
+    "django_tasks",
+    "django_tasks_db",
+    "receipts.watch",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "receipts.accounts.middleware.TwoFactorVerificationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -136,6 +146,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# Two-factor login (receipts.accounts): the issuer names the site in the
+# authenticator app. django-otp's own per-device back-off is off because
+# receipts.accounts.services locks a user out after wrong codes of any kind.
+OTP_TOTP_ISSUER = "Receipts"
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -197,6 +214,50 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("RECEIPTS_LOG_LEVEL", "WARNING")},
 }
 
+# Watchlists and alerts (receipts.watch). Alerts are sent by a task in the
+# database-backed queue (run it with `receipts db_worker`) or by
+# `receipts watch run`; no other server is needed.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("RECEIPTS_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+# A new contract award at or above this many US dollars is an alert of its own.
+WATCH_AWARD_THRESHOLD = os.environ.get("RECEIPTS_WATCH_AWARD_THRESHOLD", "1000000")
+# Links in webhooks and emails point here.
+WATCH_SITE_URL = os.environ.get("RECEIPTS_SITE_URL", "http://127.0.0.1:8000")
+# Webhooks to loopback and private addresses (a receiver on this machine or
+# network); link-local and multicast ones are refused whatever this says.
+WATCH_ALLOW_PRIVATE_WEBHOOKS = _env_bool("RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS", DEBUG)
+WATCH_WEBHOOK_TIMEOUT = float(os.environ.get("RECEIPTS_WATCH_WEBHOOK_TIMEOUT", 10))
+# A failed send is tried again after 1, 2, 4... times this, up to this many attempts.
+WATCH_RETRY_SECONDS = float(os.environ.get("RECEIPTS_WATCH_RETRY_SECONDS", 60))
+WATCH_MAX_ATTEMPTS = int(os.environ.get("RECEIPTS_WATCH_MAX_ATTEMPTS", 6))
+WATCH_FEED_ENTRIES = int(os.environ.get("RECEIPTS_WATCH_FEED_ENTRIES", 50))
+
+# Email (watchlist digests) through Django's email backend: SMTP by default.
+EMAIL_BACKEND = os.environ.get(
+    "RECEIPTS_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("RECEIPTS_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("RECEIPTS_EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("RECEIPTS_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("RECEIPTS_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("RECEIPTS_EMAIL_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("RECEIPTS_EMAIL_FROM", "receipts@localhost")
+
 # How deep a rollup walks ownership and part_of ties. Real corporate families
 # and agency trees are far shallower; the bound keeps a bad graph harmless.
 ROLLUP_MAX_DEPTH = int(os.environ.get("RECEIPTS_ROLLUP_MAX_DEPTH", 12))
+
+# Outreach (receipts.outreach): supporter data. Each organisation's keys live in
+# OUTREACH_KEY_DIR/<org>.key (or RECEIPTS_OUTREACH_KEY_<ORG>), never in the
+# database; keep that folder out of database backups.
+OUTREACH_KEY_DIR = Path(os.environ.get("RECEIPTS_OUTREACH_KEY_DIR", DATA_DIR / "keys")).resolve()
+SUPPORTER_RETENTION_DAYS = int(os.environ.get("RECEIPTS_SUPPORTER_RETENTION_DAYS", 365))
+OUTREACH_RATE_PER_MINUTE = int(os.environ.get("RECEIPTS_OUTREACH_RATE_PER_MINUTE", 5))
+OUTREACH_RATE_PER_DAY = int(os.environ.get("RECEIPTS_OUTREACH_RATE_PER_DAY", 50))
+OUTREACH_MIN_FILL_SECONDS = float(os.environ.get("RECEIPTS_OUTREACH_MIN_FILL_SECONDS", 3))
+OUTREACH_MAX_FORM_AGE_SECONDS = int(os.environ.get("RECEIPTS_OUTREACH_MAX_FORM_AGE_SECONDS", 86400))
+OUTREACH_MAX_BODY_BYTES = int(os.environ.get("RECEIPTS_OUTREACH_MAX_BODY_BYTES", 64 * 1024))
+OUTREACH_PHONE_REGION = os.environ.get("RECEIPTS_OUTREACH_PHONE_REGION", "US")

@@ -5,8 +5,12 @@ from receipts.api.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/two-factor/", include("receipts.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", api.urls),
+    path("", include("receipts.outreach.urls")),
     path("", include("receipts.campaigns.urls")),
+    path("", include("receipts.screening.urls")),
     path("", include("receipts.web.urls")),
+    path("", include("receipts.watch.urls")),
 ]

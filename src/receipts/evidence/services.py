@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import bulk
+from . import bulk, signals
 from .dates import parse_partial_date
 from .models import (
     STRUCTURAL_KINDS,
@@ -520,6 +520,7 @@ def record_tie(
         value,
         existing.pk if existing else None,
     )
+    was_status = existing.status if existing else None
     tie = existing or (Tie(ftm_id=ftm_id) if ftm_id else Tie())
     tie.subject = subject
     tie.object = object
@@ -531,8 +532,16 @@ def record_tie(
     tie.currency = currency
     tie.summary = summary.strip()
     tie.save()
-    for c in citations:
-        _add_citation(tie, c, created_by)
+    cited = [_add_citation(tie, c, created_by) for c in citations]
+    # Change events (receipts.watch): a new tie, or a known one that ended.
+    ended = was_status is not None and was_status != TieStatus.ENDED and status == TieStatus.ENDED
+    if existing is None or ended:
+        signals.ties_changed.send(
+            sender=Tie,
+            added=[tie.pk] if existing is None else [],
+            ended=[tie.pk] if ended else [],
+            citations={tie.pk: cited[-1].pk if ended else cited[0].pk},
+        )
     return tie
 
 
@@ -592,12 +601,20 @@ def update_tie(
             "that reports it"
         )
     _validate_tie_fields(subject, obj, kind, status, start, end, currency, value, tie.pk)
+    was_status = tie.status
     tie.subject, tie.object, tie.kind, tie.status = subject, obj, kind, status
     tie.start_date, tie.end_date, tie.amount, tie.currency = start, end, value, currency
     tie.summary = str(changes.get("summary", tie.summary)).strip()
     tie.save()
-    if citation is not None:
-        _add_citation(tie, citation, created_by)
+    cited = _add_citation(tie, citation, created_by) if citation is not None else None
+    if was_status != TieStatus.ENDED and status == TieStatus.ENDED:
+        # Change event (receipts.watch), with the citation that reports the end.
+        signals.ties_changed.send(
+            sender=Tie,
+            added=[],
+            ended=[tie.pk],
+            citations={tie.pk: cited.pk} if cited is not None else {},
+        )
     return tie
 
 
@@ -718,6 +735,7 @@ def record_ties_bulk(
         chunk = specs[start : start + 1000]
         existing = {t.ftm_id: t for t in Tie.objects.filter(ftm_id__in=[s.ftm_id for s in chunk])}
         fresh, changed = [], []
+        ended: list[int] = []
         for spec in chunk:
             tie = existing.get(spec.ftm_id)
             if tie is None:
@@ -730,6 +748,8 @@ def record_ties_bulk(
                 )
                 continue
             if not keep_status:
+                if spec.status == TieStatus.ENDED and tie.status != TieStatus.ENDED:
+                    ended.append(tie.pk)
                 tie.status = spec.status
             for f in fields:
                 setattr(tie, f, getattr(spec, f))
@@ -773,6 +793,11 @@ def record_ties_bulk(
             ]
             for i in range(0, len(stale), 1000):
                 Citation.objects.filter(pk__in=stale[i : i + 1000]).delete()
+        if fresh or ended:
+            # Change events (receipts.watch) for new ties and ties that ended.
+            signals.ties_changed.send(
+                sender=Tie, added=[ids[t.ftm_id] for t in fresh], ended=ended, citations={}
+            )
     return ids
 
 

@@ -29,6 +29,7 @@ from receipts.evidence import services
 from receipts.evidence.models import Source, SourceKind
 from receipts.ingest.models import ContractAward, ContractTransaction, ImportRun
 from receipts.ingest.resolution import RecipientRecord, RecipientResolver
+from receipts.ingest.signals import awards_stored
 
 from . import store
 from .agencies import AgencyPath, AgencyResolver
@@ -384,6 +385,8 @@ def _store(
                     ]
                 )
             before = store.store_awards(award_rows, summary.awards, table_was_empty=awards_empty)
+            # Change events (receipts.watch) for new awards above the alert threshold.
+            awards_stored.send(sender=ContractAward, award_keys=[r[0] for r in rows])
         pairs.update(p for p in before.values() if p[0] is not None and p[1] is not None)  # type: ignore[misc]
         done += len(rows)
         progress("storing awards", done, int(total_awards))

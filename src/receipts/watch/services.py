@@ -1,0 +1,532 @@
+"""Writes of the watch app: change events as changes happen, and watchlists with their channels.
+
+Events are recorded from signals the evidence, ingest and campaign services
+send inside their own transactions, after the change's citations are stored
+(``receivers``). That covers every path in (web, admin, API, CLI, importers,
+bulk inserts) without a ``post_save`` handler, which would fire before the
+citations exist and never for bulk inserts. Each change has a ``dedupe_key``
+that names it, so repeating an import or saving a tie twice records nothing
+new: one change, one event.
+
+Every event is recorded, on a first import too (an import of 50,000 contract
+ties makes 50,000 events, in bulk). The flood is kept from watchers instead:
+a watchlist only sees events touching its entities, and a push channel only
+sends events recorded after it was made.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, models, transaction
+from django.db.models import Max, Min, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
+
+from receipts.campaigns.models import CampaignCitation, DemandStatusChange
+from receipts.evidence import bulk
+from receipts.evidence.models import Citation, Entity, Tie, TieKind, TieStatus
+from receipts.ingest.models import ContractAward, ContractTransaction
+
+from .models import (
+    ChangeEvent,
+    Channel,
+    ChannelKind,
+    EventEntity,
+    EventKind,
+    Watchlist,
+    new_feed_token,
+)
+
+# Keep IN lists under every backend's parameter limit.
+_CHUNK = 900
+
+
+class WatchError(ValidationError):
+    """A watch write that cannot be done; the message starts with the field it concerns."""
+
+
+# --- change events ------------------------------------------------------------------
+
+# An event as the row it is stored as: column (attname) -> value. Imports record
+# tens of thousands at once, so events are built and inserted as plain rows.
+Row = dict[str, Any]
+
+_EVENT_COLUMNS = [f.attname for f in ChangeEvent._meta.concrete_fields if not f.primary_key]
+
+
+def _money(amount: Decimal | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    return f"{currency or 'USD'} {amount:,.2f}"
+
+
+def _event_row(**values: Any) -> Row:
+    row: Row = {
+        "uid": uuid.uuid4(),
+        "date": "",
+        "tie_id": None,
+        "award_id": None,
+        "demand_id": None,
+        "status_change_id": None,
+        "campaign_id": None,
+        "subject_id": None,
+        "object_id": None,
+        "subject_name": "",
+        "object_name": "",
+        "amount": None,
+        "currency": "",
+        "source_id": None,
+        "source_title": "",
+        "source_url": "",
+        "citation_locator": "",
+        "citation_quote": "",
+    }
+    row.update(values)
+    row["dedupe_key"] = row["dedupe_key"][:300]
+    row["summary"] = row["summary"][:1000]
+    return row
+
+
+def _insert_ignoring_repeats(model: type[Any], columns: Sequence[str], rows: Sequence[Row]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, many rows at once (SQLite and PostgreSQL alike).
+
+    The unique keys decide: a change a concurrent writer recorded first is
+    skipped, never a reason to fail the writer's transaction.
+    """
+    if not rows:
+        return
+    fields = [model._meta.get_field(c) for c in columns]
+    # Only the cells that need it are adapted: an import inserts tens of thousands of rows.
+    adapt = [
+        (i, f)
+        for i, f in enumerate(fields)
+        if isinstance(f, (models.DateTimeField, models.DecimalField, models.UUIDField))
+    ]
+    values = []
+    for row in rows:
+        cells = [row[c] for c in columns]
+        for i, f in adapt:
+            if isinstance(f, models.UUIDField):
+                cells[i] = f.get_db_prep_value(cells[i], connection)
+            else:
+                cells[i] = bulk.db_value(f, cells[i])
+        values.append(cells)
+    table = connection.ops.quote_name(model._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
+    with connection.cursor() as cursor:
+        for i in range(0, len(values), 2000):
+            cursor.executemany(sql, values[i : i + 2000])
+
+
+def _insert_events(rows: Sequence[Row], involved: Mapping[str, Iterable[int | None]]) -> int:
+    """Store the events whose change has none yet, with the entities each involves."""
+    unique: dict[str, Row] = {}
+    for row in rows:
+        unique.setdefault(row["dedupe_key"], row)
+    keys = list(unique)
+    known: set[str] = set()
+    for i in range(0, len(keys), _CHUNK):
+        known.update(
+            ChangeEvent.objects.filter(dedupe_key__in=keys[i : i + _CHUNK]).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+    fresh = [row for key, row in unique.items() if key not in known]
+    if not fresh:
+        return 0
+    _insert_ignoring_repeats(ChangeEvent, _EVENT_COLUMNS, fresh)
+    fresh_keys = [row["dedupe_key"] for row in fresh]
+    ids: dict[str, int] = {}
+    for i in range(0, len(fresh_keys), _CHUNK):
+        ids.update(
+            ChangeEvent.objects.filter(dedupe_key__in=fresh_keys[i : i + _CHUNK]).values_list(
+                "dedupe_key", "id"
+            )
+        )
+    links = [
+        {"event_id": ids[key], "entity_id": entity_id}
+        for key in fresh_keys
+        if key in ids
+        for entity_id in {e for e in involved.get(key, ()) if e is not None}
+    ]
+    _insert_ignoring_repeats(EventEntity, ["event_id", "entity_id"], links)
+    from .tasks import schedule_delivery
+
+    # The queue sends them once they are committed; robust: a queue that cannot
+    # take the task never undoes the change (``receipts watch run`` still sends).
+    transaction.on_commit(schedule_delivery, robust=True)
+    return len(fresh)
+
+
+def _cite(row: Row, citation: tuple[Any, ...] | None) -> Row:
+    """Copy a receipt into the event: (source id, title, URL, locator, quote)."""
+    if citation is not None:
+        source_id, title, url, locator, quote = citation
+        row.update(
+            source_id=source_id,
+            source_title=title[:500],
+            source_url=url,
+            citation_locator=locator,
+            citation_quote=quote,
+        )
+    return row
+
+
+_CITATION_FIELDS = ("source_id", "source__title", "source__url", "locator", "quote")
+
+
+def _tie_citations(
+    tie_ids: Sequence[int], latest: bool, given: Mapping[int, int]
+) -> dict[int, tuple[Any, ...]]:
+    """The receipt to quote for each tie: the citation given, else its first (or latest) one.
+
+    A contract tie may cite thousands of award records, so only one id per tie
+    is read, then those rows.
+    """
+    wanted = {t: given[t] for t in tie_ids if t in given}
+    rest = [t for t in tie_ids if t not in wanted]
+    pick = Max("id") if latest else Min("id")
+    for i in range(0, len(rest), _CHUNK):
+        wanted.update(
+            Citation.objects.filter(tie_id__in=rest[i : i + _CHUNK])
+            .values("tie_id")
+            .annotate(pick=pick)
+            .values_list("tie_id", "pick")
+        )
+    by_id: dict[int, tuple[Any, ...]] = {}
+    chosen = list(wanted.values())
+    for i in range(0, len(chosen), _CHUNK):
+        for pk, *receipt in Citation.objects.filter(pk__in=chosen[i : i + _CHUNK]).values_list(
+            "pk", *_CITATION_FIELDS
+        ):
+            by_id[pk] = tuple(receipt)
+    return {t: by_id[c] for t, c in wanted.items() if c in by_id}
+
+
+_TIE_FIELDS = (
+    "pk",
+    "ftm_id",
+    "kind",
+    "status",
+    "start_date",
+    "end_date",
+    "amount",
+    "currency",
+    "subject_id",
+    "object_id",
+    "subject__name",
+    "object__name",
+)
+
+
+def _tie_event(tie: tuple[Any, ...], *, ended: bool, now: Any) -> Row:
+    pk, ftm_id, kind, status, start, end, amount, currency, s_id, o_id, s_name, o_name = tie
+    line = f"{s_name} — {TieKind(kind).label.lower()} — {o_name}"
+    if ended:
+        event_kind = EventKind.TIE_ENDED
+        key = f"tie_ended:{ftm_id}:{end}"
+        summary = f"Tie ended: {line}" + (f" (ended {end})" if end else "")
+        date = end
+    else:
+        event_kind = EventKind.CONTRACT_NEW if kind == TieKind.CONTRACT else EventKind.TIE_ADDED
+        # One key for both kinds: a tie is new once, whatever its kind becomes.
+        key = f"tie_added:{ftm_id}"
+        label = "New contract" if event_kind == EventKind.CONTRACT_NEW else "New tie"
+        money = _money(amount, currency)
+        notes = [money] if money else []
+        if status != TieStatus.ACTIVE:
+            notes.append(TieStatus(status).label.lower())
+        summary = f"{label}: {line}" + (f" ({', '.join(notes)})" if notes else "")
+        date = start
+    return _event_row(
+        kind=event_kind,
+        dedupe_key=key,
+        summary=summary,
+        date=date,
+        occurred_at=now,
+        tie_id=pk,
+        subject_id=s_id,
+        object_id=o_id,
+        subject_name=s_name[:300],
+        object_name=o_name[:300],
+        amount=amount,
+        currency=currency,
+    )
+
+
+def record_tie_events(
+    added: Sequence[int], ended: Sequence[int], citations: Mapping[int, int] | None = None
+) -> int:
+    """Events for new ties (``contract_new`` for contracts) and ties that ended; returns how many.
+
+    A new tie that is already ended (a historical ownership) makes one
+    ``tie_added`` saying so, not a second ``tie_ended``. The citation quoted
+    is the one that backs the change when the caller knows it, else the
+    tie's first citation (new ties) or its latest (ended ties).
+    """
+    given = dict(citations or {})
+    now = timezone.now()
+    made = 0
+    for ids, is_end in ((list(added), False), (list(ended), True)):
+        for i in range(0, len(ids), _CHUNK):
+            ties = list(Tie.objects.filter(pk__in=ids[i : i + _CHUNK]).values_list(*_TIE_FIELDS))
+            cited = _tie_citations([t[0] for t in ties], is_end, given)
+            rows = [_cite(_tie_event(t, ended=is_end, now=now), cited.get(t[0])) for t in ties]
+            made += _insert_events(
+                rows, {r["dedupe_key"]: (r["subject_id"], r["object_id"]) for r in rows}
+            )
+    return made
+
+
+def award_threshold_cents() -> int:
+    return int(Decimal(str(settings.WATCH_AWARD_THRESHOLD)) * 100)
+
+
+def record_award_events(award_keys: Sequence[str]) -> int:
+    """``award_new`` events for awards at or above ``RECEIPTS_WATCH_AWARD_THRESHOLD`` (USD).
+
+    An award counts its stored transactions' obligations, or its summary's
+    total when none are stored, as its contract tie does. It is reported
+    once, the first time an import sees it at or above the threshold. Most
+    awards are small: their amounts are read first, and only the large ones
+    in full.
+    """
+    threshold = award_threshold_cents()
+    now = timezone.now()
+    made = 0
+    keys = sorted(set(award_keys))
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i : i + _CHUNK]
+        seen = set(
+            ChangeEvent.objects.filter(
+                dedupe_key__in=[f"award_new:{k}" for k in chunk]
+            ).values_list("dedupe_key", flat=True)
+        )
+        todo = [k for k in chunk if f"award_new:{k}" not in seen]
+        if not todo:
+            continue
+        from_tx = {
+            key: (cents, first)
+            for key, cents, first in ContractTransaction.objects.filter(award_key__in=todo)
+            .values("award_key")
+            .annotate(cents=Sum("obligation_cents"), first=Min("action_date"))
+            .values_list("award_key", "cents", "first")
+        }
+        large: dict[str, tuple[int, str]] = {}
+        for key, summary_cents, base_date in ContractAward.objects.filter(
+            award_key__in=todo
+        ).values_list("award_key", "summary_obligated_cents", "summary_base_date"):
+            cents, first = from_tx.get(key, (summary_cents, base_date))
+            if cents is not None and cents >= threshold:
+                large[key] = (int(cents), first or "")
+        if not large:
+            continue
+        rows: list[Row] = []
+        for (
+            pk,
+            key,
+            piid,
+            recipient_id,
+            agency_id,
+            recipient,
+            agency,
+            source_id,
+            source_title,
+            source_url,
+        ) in ContractAward.objects.filter(award_key__in=list(large)).values_list(
+            "pk",
+            "award_key",
+            "piid",
+            "recipient_id",
+            "sub_agency_id",
+            Coalesce("recipient__name", "recipient_name"),
+            Coalesce("sub_agency__name", "awarding_sub_agency_code"),
+            "source_id",
+            "source__title",
+            Coalesce(NullIf("source__url", Value("")), "permalink"),
+        ):
+            cents, first = large[key]
+            amount = Decimal(cents) / 100
+            row = _event_row(
+                kind=EventKind.AWARD_NEW,
+                dedupe_key=f"award_new:{key}",
+                summary=(
+                    f"New award: {agency} to {recipient}, {_money(amount, 'USD')} ({piid or key})"
+                ),
+                date=first,
+                occurred_at=now,
+                award_id=pk,
+                subject_id=recipient_id,
+                object_id=agency_id,
+                subject_name=recipient[:300],
+                object_name=agency[:300],
+                amount=amount,
+                currency="USD",
+                citation_locator=key,
+            )
+            if source_id is not None:
+                _cite(row, (source_id, source_title, source_url, key, ""))
+            rows.append(row)
+        made += _insert_events(
+            rows, {r["dedupe_key"]: (r["subject_id"], r["object_id"]) for r in rows}
+        )
+    return made
+
+
+def record_demand_event(change: DemandStatusChange) -> int:
+    """A ``demand_status_changed`` event, involving the campaign's targets and the demand's ties."""
+    demand = change.demand
+    campaign = demand.campaign
+    involved = set(campaign.targets.values_list("pk", flat=True))
+    for subject_id, object_id in demand.ties.values_list("subject_id", "object_id"):
+        involved.update((subject_id, object_id))
+    citation = (
+        CampaignCitation.objects.filter(status_change=change)
+        .order_by("id")
+        .values_list(*_CITATION_FIELDS)
+        .first()
+    )
+    was = change.get_from_status_display().lower()
+    now_status = change.get_to_status_display().lower()
+    row = _event_row(
+        kind=EventKind.DEMAND_STATUS_CHANGED,
+        dedupe_key=f"demand:{change.pk}",
+        summary=f"Demand {now_status} (was {was}): “{demand.text}” — {campaign.name}",
+        date=change.date,
+        occurred_at=timezone.now(),
+        demand_id=demand.pk,
+        status_change_id=change.pk,
+        campaign_id=campaign.pk,
+    )
+    return _insert_events([_cite(row, citation)], {row["dedupe_key"]: involved})
+
+
+# --- watchlists and channels --------------------------------------------------------
+
+
+def _name(value: Any) -> str:
+    name = " ".join(str(value or "").split())
+    if not name:
+        raise WatchError("name: a watchlist needs a name")
+    if len(name) > 200:
+        raise WatchError("name: longer than 200 characters")
+    return name
+
+
+@transaction.atomic
+def create_watchlist(
+    name: str,
+    *,
+    owner: Any = None,
+    entities: Iterable[Entity] = (),
+    webhook_url: str = "",
+    webhook_secret: str = "",
+    emails: Iterable[str] = (),
+) -> Watchlist:
+    """A watchlist of entities, with a webhook and an email digest if asked for."""
+    watchlist = Watchlist.objects.create(
+        name=_name(name), owner=owner if getattr(owner, "pk", None) else None
+    )
+    watchlist.entities.set(list(entities))
+    if webhook_url:
+        add_webhook(watchlist, webhook_url, webhook_secret)
+    emails = list(emails)
+    if emails:
+        add_email_digest(watchlist, emails)
+    return watchlist
+
+
+@transaction.atomic
+def rename_watchlist(watchlist: Watchlist, name: str) -> Watchlist:
+    watchlist.name = _name(name)
+    watchlist.save(update_fields=["name", "updated_at"])
+    return watchlist
+
+
+@transaction.atomic
+def watch_entity(watchlist: Watchlist, entity: Entity) -> None:
+    """Add an entity (and so its subsidiaries and components) to the watchlist."""
+    watchlist.entities.add(entity)
+    watchlist.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def unwatch_entity(watchlist: Watchlist, entity: Entity) -> None:
+    watchlist.entities.remove(entity)
+    watchlist.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def rotate_feed_token(watchlist: Watchlist) -> Watchlist:
+    """A new secret feed address; the old one stops working at once."""
+    watchlist.feed_token = new_feed_token()
+    watchlist.save(update_fields=["feed_token", "updated_at"])
+    return watchlist
+
+
+@transaction.atomic
+def delete_watchlist(watchlist: Watchlist) -> None:
+    watchlist.delete()
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def add_webhook(watchlist: Watchlist, url: str, secret: str = "") -> Channel:
+    """A webhook channel; the URL is checked as at every send (http(s), no private address).
+
+    Without a secret a random one is made; the caller shows it once to the
+    person who configures the receiver.
+    """
+    from .webhooks import TargetRefused, check_target
+
+    url = str(url or "").strip()
+    try:
+        check_target(url)
+    except TargetRefused as exc:
+        raise WatchError(f"url: {exc}") from exc
+    secret = str(secret or "").strip() or new_webhook_secret()
+    if len(secret) < 16:
+        raise WatchError("secret: use at least 16 characters")
+    if len(secret) > 200:
+        raise WatchError("secret: longer than 200 characters")
+    return Channel.objects.create(
+        watchlist=watchlist, kind=ChannelKind.WEBHOOK, url=url, secret=secret
+    )
+
+
+@transaction.atomic
+def add_email_digest(watchlist: Watchlist, recipients: Iterable[str]) -> Channel:
+    """An email digest channel: one email per run to each recipient, listing new events."""
+    addresses: list[str] = []
+    for raw in recipients:
+        address = str(raw).strip()
+        if not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError as exc:
+            raise WatchError(f"email: {address!r} is not an email address") from exc
+        if address.lower() not in (a.lower() for a in addresses):
+            addresses.append(address)
+    if not addresses:
+        raise WatchError("email: an email digest needs at least one address")
+    return Channel.objects.create(watchlist=watchlist, kind=ChannelKind.EMAIL, recipients=addresses)
+
+
+@transaction.atomic
+def remove_channel(channel: Channel) -> None:
+    """Remove a channel with its delivery log."""
+    channel.delete()

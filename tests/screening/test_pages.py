@@ -1,0 +1,222 @@
+"""The screening pages through the Django test client: upload, report, exports, limits, profiles."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from receipts.screening import services, views
+from receipts.screening.models import ScreeningProfile
+from tests.screening.factories import REPORT_TITLE, make_world
+
+pytestmark = pytest.mark.django_db
+
+PORTFOLIO = (
+    b"Ticker,Name,Market Value (USD)\n"
+    b'AMZN,"Amazon.com, Inc.","6,000.00"\n'
+    b"QQQQ,<b>Quuxly</b> Holdings,1000\n"
+    b",Amazon Inc,1000\n"
+    b",Flock Safety,2000\n"
+)
+
+
+def upload(client: Client, data: bytes = PORTFOLIO, name: str = "portfolio.csv", **fields: str):
+    return client.post(
+        "/screen/",
+        {"file": SimpleUploadedFile(name, data, content_type="text/csv"), **fields},
+    )
+
+
+def test_upload_page_has_the_form_and_the_profiles(client: Client) -> None:
+    make_world()
+    html = client.get("/screen/").content.decode()
+    assert 'enctype="multipart/form-data"' in html
+    assert "csrfmiddlewaretoken" in html
+    assert "DHS immigration enforcement" in html
+
+
+def test_upload_gives_a_printable_report_with_receipts(client: Client) -> None:
+    make_world()
+    response = upload(client, profile="dhs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Flagged (1)" in html and "Possible (1)" in html and "Clear (2)" in html
+    assert (
+        "Amazon &gt; Amazon Web Services — hosting — U.S. Immigration and Customs Enforcement "
+        "&lt; U.S. Department of Homeland Security" in html
+    )
+    assert REPORT_TITLE in html
+    assert "https://example.org/aws-ice" in html
+    assert "60.0%" in html
+    assert "Ended ties do not flag." in html
+    assert "screening/print.css" in html
+    # What the file says is shown as text, never as markup.
+    assert "&lt;b&gt;Quuxly&lt;/b&gt;" in html
+    assert "<b>Quuxly</b>" not in html
+
+
+def test_report_has_no_inline_script_or_style(client: Client) -> None:
+    make_world()
+    html = upload(client).content.decode()
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert " style=" not in html
+    assert "<style" not in html
+
+
+def test_upload_exports_csv_and_json(client: Client) -> None:
+    make_world()
+    response = upload(client, format="csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="screening-portfolio.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["status"] for r in rows] == ["flagged", "clear", "possible", "clear"]
+    data = json.loads(upload(client, format="json").content)
+    assert data["flagged_value_share"] == pytest.approx(0.6)
+    assert [line["status"] for line in data["lines"]] == ["flagged", "clear", "possible", "clear"]
+
+
+def test_upload_without_csrf_token_is_refused() -> None:
+    make_world()
+    response = upload(Client(enforce_csrf_checks=True))
+    assert response.status_code == 403
+
+
+def test_bad_file_is_one_clear_error_and_no_report(client: Client) -> None:
+    make_world()
+    response = upload(client, "Nestlé,5\n".encode("latin-1"), name="latin.csv")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "latin.csv: not UTF-8 text: byte 0xE9 at byte position" in html
+    assert "Flagged (" not in html
+    no_columns = upload(client, b"Foo,Bar\n1,2\n", name="odd.csv")
+    assert no_columns.status_code == 400
+    assert "odd.csv: no column to screen by; headers found: &#x27;Foo&#x27;, &#x27;Bar&#x27;" in (
+        no_columns.content.decode()
+    )
+
+
+def test_too_many_lines_get_a_413_pointing_to_the_command(client: Client, monkeypatch) -> None:
+    make_world()
+    monkeypatch.setattr(views, "UPLOAD_MAX_LINES", 3)
+    response = upload(client)
+    assert response.status_code == 413
+    html = response.content.decode()
+    assert "larger than the site screens in one request (3 lines)" in html
+    assert "receipts screen FILE --profile dhs" in html
+
+
+def test_too_many_bytes_get_a_413_before_the_upload_is_read(client: Client, monkeypatch) -> None:
+    make_world()
+    monkeypatch.setattr(views, "UPLOAD_MAX_BYTES", 2048)
+    monkeypatch.setattr(views, "FORM_OVERHEAD_BYTES", 0)
+    response = upload(client, b"ticker\n" + b"AMZN\n" * 1000)
+    assert response.status_code == 413
+    assert "receipts screen FILE" in response.content.decode()
+
+
+def test_upload_stopped_at_the_limit_as_it_arrives(client: Client, monkeypatch) -> None:
+    make_world()
+    monkeypatch.setattr(views, "UPLOAD_MAX_BYTES", 2048)
+    # A body without a declared length is cut by the upload handler.
+    monkeypatch.setattr(views, "FORM_OVERHEAD_BYTES", 10**9)
+    response = upload(client, b"ticker\n" + b"AMZN\n" * 1000)
+    assert response.status_code == 413
+
+
+def test_builtin_default_profile_has_an_address_without_a_row(client: Client) -> None:
+    make_world()
+    assert not ScreeningProfile.objects.exists()
+    html = client.get("/screen/profiles/dhs/").content.decode()
+    assert "DHS immigration enforcement" in html
+    assert "U.S. Department of Homeland Security</a> with its 2 components" in html
+    assert "ended ties do not flag" in html
+    assert "/screen/?profile=dhs" in html
+
+
+def test_unlisted_profile_is_shared_by_its_address(client: Client) -> None:
+    world = make_world()
+    services.save_profile(
+        name="CBP only",
+        agencies=[world.cbp],
+        tie_kinds=["contract"],
+        statuses=["active"],
+        listed=False,
+    )
+    assert "CBP only" not in client.get("/screen/").content.decode()
+    page = client.get("/screen/?profile=cbp-only").content.decode()
+    assert '<option value="cbp-only" selected>CBP only</option>' in page
+    assert client.get("/screen/profiles/cbp-only/").status_code == 200
+    assert client.get("/screen/profiles/nope/").status_code == 404
+    response = upload(client, b"ticker\nAMZN\n", profile="cbp-only")
+    assert "Flagged (0)" in response.content.decode()
+
+
+def test_logged_in_user_makes_a_profile_and_only_they_change_it(client: Client) -> None:
+    make_world()
+    assert client.get("/screen/profiles/new/").status_code == 302  # to the login page
+    owner = User.objects.create_user("owner", password="correct horse battery")
+    client.force_login(owner)
+    response = client.post(
+        "/screen/profiles/new/",
+        {
+            "name": "ICE contracts",
+            "agencies": "ICE\n",
+            "tie_kinds": ["contract"],
+            "statuses": ["active", "alleged"],
+            "listed": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    profile = ScreeningProfile.objects.get(slug="ice-contracts")
+    assert profile.created_by == owner
+    assert [a.name for a in profile.agencies.all()] == ["U.S. Immigration and Customs Enforcement"]
+    assert client.get("/screen/profiles/ice-contracts/edit/").status_code == 200
+
+    other = Client()
+    other.force_login(User.objects.create_user("other", password="correct horse battery"))
+    assert other.get("/screen/profiles/ice-contracts/edit/").status_code == 403
+
+
+def test_profile_form_refuses_a_company_as_agency(client: Client) -> None:
+    make_world()
+    client.force_login(User.objects.create_user("u", password="correct horse battery"))
+    response = client.post(
+        "/screen/profiles/new/",
+        {"name": "Odd", "agencies": "Amazon", "tie_kinds": ["contract"], "statuses": ["active"]},
+    )
+    assert response.status_code == 400
+    assert "Amazon is a company, not an agency" in response.content.decode()
+    assert not ScreeningProfile.objects.exists()
+
+
+def test_admin_saves_profiles_through_the_service(client: Client) -> None:
+    world = make_world()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "correct horse"))
+    response = client.post(
+        "/admin/screening/screeningprofile/add/",
+        {
+            "name": "ICE contracts",
+            "slug": "ice-contracts",
+            "agencies": [world.ice.pk],
+            "tie_kinds": ["contract"],
+            "statuses": ["active"],
+            "listed": "on",
+            "description": "",
+        },
+    )
+    assert response.status_code == 302
+    profile = ScreeningProfile.objects.get(slug="ice-contracts")
+    assert (profile.tie_kinds, profile.created_by.username) == (["contract"], "root")
+    refused = client.post(
+        "/admin/screening/screeningprofile/add/",
+        {"name": "Odd", "slug": "odd", "agencies": [world.amazon.pk], "tie_kinds": ["owns"]},
+    )
+    assert refused.status_code == 200
+    assert not ScreeningProfile.objects.filter(slug="odd").exists()
