@@ -60,3 +60,31 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "--no-first-run",
         ],
     }
+
+
+def _database_vendor() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    return "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "database(vendor): runs only on that database; the suite runs once on each",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out tests written for the other database, rather than skipping them.
+
+    The suite runs once on SQLite and once on PostgreSQL, so each such test
+    runs in exactly one of the two runs, and no run reports a skip.
+    """
+    vendor = _database_vendor()
+    kept, left_out = [], []
+    for item in items:
+        marker = item.get_closest_marker("database")
+        (left_out if marker is not None and marker.args[0] != vendor else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept

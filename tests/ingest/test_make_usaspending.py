@@ -87,11 +87,18 @@ def test_header_is_todays_column_list_exactly(tmp_path: Path, kind: Kind) -> Non
     assert all(len(row) == len(header) for row in rows)
 
 
-@pytest.mark.parametrize("kind", ["transactions", "awards"])
-def test_repository_column_lists_match_the_shared_reference(kind: Kind) -> None:
-    if not SHARED_COLUMNS.is_dir():
-        pytest.skip("no shared reference folder beside the repository")
-    assert column_list(REPO_COLUMNS, kind) == column_list(SHARED_COLUMNS, kind)
+def test_award_column_list_is_the_header_of_a_real_download() -> None:
+    real = Path(__file__).resolve().parents[1] / "data" / "usaspending"
+    sample = real / "ice_umn_Contracts_PrimeAwardSummaries.csv"
+    header = sample.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert column_list(REPO_COLUMNS, "awards") == header
+
+
+def test_transaction_column_list_has_todays_keys_first_and_no_repeats() -> None:
+    columns = column_list(REPO_COLUMNS, "transactions")
+    assert columns[:2] == ["contract_transaction_unique_key", "contract_award_unique_key"]
+    assert columns[-3:] == ["usaspending_permalink", "initial_report_date", "last_modified_date"]
+    assert len(set(columns)) == len(columns) == 297
 
 
 def test_file_names_follow_the_real_downloads(tmp_path: Path) -> None:

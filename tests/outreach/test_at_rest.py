@@ -115,7 +115,7 @@ def sqlite_file(tmp_path: Path, django_db_setup: Any, django_db_blocker: Any) ->
             connection.connection = memory
 
 
-@pytest.mark.skipif("sqlite" not in ENGINE, reason="the SQLite variant runs on SQLite")
+@pytest.mark.database("sqlite")
 def test_the_sqlite_file_holds_no_submitted_name_email_or_phone(sqlite_file: Path) -> None:
     campaign = _sign_up_through_the_pages("raw-bytes")
     # The data is there, sealed: the organiser's key opens it.
@@ -137,7 +137,7 @@ def test_the_sqlite_file_holds_no_submitted_name_email_or_phone(sqlite_file: Pat
             assert needle not in raw, needle
 
 
-@pytest.mark.skipif("postgresql" not in ENGINE, reason="the PostgreSQL variant runs on PostgreSQL")
+@pytest.mark.database("postgresql")
 @pytest.mark.django_db(transaction=True)
 def test_postgresql_rows_hold_no_submitted_name_email_or_phone() -> None:
     import psycopg

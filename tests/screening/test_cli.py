@@ -157,11 +157,11 @@ def test_readme_portfolio_gives_the_readme_answers() -> None:
         "flagged",
         "flagged",
         "clear",
-        "clear",
+        "possible",  # a near name of an untied company is still only a possible match
         "possible",
     ]
     assert round(data["flagged_value_share"], 3) == 0.603
-    assert round(data["possible_value_share"], 3) == 0.029
+    assert round(data["possible_value_share"], 3) == 0.044
 
 
 def _big_portfolio(path: Path, rows: int) -> None:

@@ -17,10 +17,9 @@ Judging: a matched entity is *flagged* when it, or a member of its corporate
 family (``rollup_ties(entity, rollup=True)``: a holding in Amazon is flagged
 for AWS's hosting of ICE), has a tie of the profile's kinds and statuses whose
 other end is one of the profile's agencies or their components; otherwise
-*clear*. An uncertain match is never flagged: the line is *possible* when one
-of its candidates would be flagged, and *clear* when none would (the
-candidates are listed either way). A line that matches nothing is *clear*,
-"not found".
+*clear*. An uncertain match is never flagged and never silently cleared: the
+line is *possible*, listing its candidates and saying which of them would be
+flagged. A line that matches nothing is *clear*, "not found".
 
 Lines sharing an entity share one finding: identifiers are looked up in
 batches of lines, names once each, and the ties behind each entity once,
@@ -305,7 +304,7 @@ class Screener:
                 )
                 return ScreenedLine(line, POSSIBLE, reason, candidates=candidates)
             reason = f"uncertain match{what}: may be {names}; none of them is tied"
-            return ScreenedLine(line, CLEAR, reason, candidates=candidates)
+            return ScreenedLine(line, POSSIBLE, reason, candidates=candidates)
         if not line.identifiers and not line.name:
             return ScreenedLine(line, CLEAR, "nothing to match: no identifier or name")
         return ScreenedLine(line, CLEAR, f"not found: no entity with {r.tried}")

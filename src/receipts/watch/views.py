@@ -58,13 +58,14 @@ def watchlists(request: HttpRequest) -> HttpResponse:
 def _page(
     request: HttpRequest, watchlist: Watchlist, status: int = 200, **forms: Any
 ) -> HttpResponse:
-    channels = list(watchlist.channels.prefetch_related("deliveries"))
+    channels = list(watchlist.channels.all())
     context = {
         "watchlist": watchlist,
         "feed_url": request.build_absolute_uri(
             reverse("watchlist-feed", args=[watchlist.feed_token])
         ),
-        "channels": [(c, list(c.deliveries.all()[:10])) for c in channels],
+        # The delivery log: the last ten sends of each channel.
+        "channels": [(c, list(c.deliveries.order_by("-created_at", "-id")[:10])) for c in channels],
         "events": queries.recent_events(watchlist, 20),
         "entity_form": forms.get("entity_form") or EntityForm(),
         "webhook_form": forms.get("webhook_form") or WebhookForm(),
