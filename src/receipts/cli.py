@@ -1344,3 +1344,31 @@ def watch_events(since: str | None, watchlist_ref: str | None, fmt: str, output:
         for r in records
     ]
     _print_table("Change events", ("Recorded", "Kind", "Change", "Receipt"), rows, output)
+
+
+# --- backups ------------------------------------------------------------------------
+
+
+@main.command("backup")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="The backup file to write.",
+)
+def backup_command(output: Path) -> None:
+    """Back up the database (not the archived files, not the outreach keys) to a file."""
+    from receipts.backup import backup_database
+
+    click.echo(backup_database(output), err=True)
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore_command(file: Path, force: bool) -> None:
+    """Restore the database from a backup FILE, all or nothing; stop the site first."""
+    from receipts.backup import restore_database
+
+    click.echo(restore_database(file, force=force), err=True)

@@ -1,0 +1,180 @@
+"""Backups and restores of the real database: round trips with sealed supporter data, bad files refused.
+
+SQLite: pytest-django keeps the SQLite test database in memory; the
+``sqlite_file`` fixture puts Django's connection on a freshly migrated
+database file instead, so backups read and restores replace a real file.
+PostgreSQL: the tests commit (``transaction=True``) and back up and
+restore the test database itself with pg_dump and pg_restore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from django.core.management import call_command
+from django.db import connection
+
+from receipts.backup import BackupError, backup_database, restore_database, verify_backup
+from receipts.campaigns.models import Campaign
+from receipts.cli import main
+from receipts.demo import load_demo
+from receipts.evidence.models import Entity, Tie
+from receipts.outreach.models import SignupForm, Submission, Supporter
+from receipts.outreach.queries import open_submissions
+from tests.factories import make_entity
+from tests.outreach.factories import person, sign_up
+
+ANSWERS = person(
+    name="Ysolde Backupfield-Marrow",
+    email="ysolde.marrow@example-mail.org",
+    phone="+1 206 555 0191",
+)
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path, django_db_setup: Any, django_db_blocker: Any) -> Iterator[Path]:
+    """Django's connection on a freshly migrated database file, for one test."""
+    path = tmp_path / "data" / "receipts.sqlite3"
+    path.parent.mkdir()
+    with django_db_blocker.unblock():
+        memory = connection.connection
+        name = connection.settings_dict["NAME"]
+        connection.connection = None
+        connection.settings_dict["NAME"] = str(path)
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+            yield path
+        finally:
+            connection.close()
+            connection.settings_dict["NAME"] = name
+            connection.connection = memory
+
+
+def _demo_with_a_supporter() -> SignupForm:
+    load_demo()
+    form = SignupForm.objects.select_related("campaign").get()
+    sign_up(form, ANSWERS)
+    return form
+
+
+def _counts() -> dict[str, int]:
+    return {
+        "entities": Entity.objects.count(),
+        "ties": Tie.objects.count(),
+        "campaigns": Campaign.objects.count(),
+        "supporters": Supporter.objects.count(),
+        "submissions": Submission.objects.count(),
+    }
+
+
+def _opened_names(form: SignupForm) -> list[str]:
+    submissions = list(Submission.objects.filter(form=form).order_by("id"))
+    return [o.values["name"] for o in open_submissions(form.campaign, submissions)]
+
+
+def _round_trip(tmp_path: Path) -> None:
+    form = _demo_with_a_supporter()
+    before = _counts()
+    assert before["supporters"] == before["submissions"] == 1
+    backup = tmp_path / "backups" / "receipts.backup"
+    backup.parent.mkdir()
+    backup_database(backup)
+    verify_backup(backup)
+    # The backup holds the supporter sealed: no plaintext email in its bytes.
+    raw = backup.read_bytes()
+    assert ANSWERS["email"].encode() not in raw
+    assert ANSWERS["name"].encode() not in raw
+
+    # A change after the backup, which the restore must undo.
+    sign_up(form, person())
+    make_entity("Added After The Backup Inc")
+    assert _counts() != before
+
+    with pytest.raises(BackupError, match="already holds data; restore with --force"):
+        restore_database(backup)
+    assert Submission.objects.count() == before["submissions"] + 1
+
+    restore_database(backup, force=True)
+    assert _counts() == before
+    form = SignupForm.objects.select_related("campaign").get()
+    # The same keys, kept outside the database, still open the restored rows.
+    assert _opened_names(form) == [ANSWERS["name"]]
+
+
+def _refuses_a_corrupt_file(tmp_path: Path) -> None:
+    form = _demo_with_a_supporter()
+    before = _counts()
+    backup = tmp_path / "receipts.backup"
+    backup_database(backup)
+    data = bytearray(backup.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = b"\xff" * 4096
+    corrupt = tmp_path / "corrupt.backup"
+    corrupt.write_bytes(bytes(data))
+    truncated = tmp_path / "truncated.backup"
+    truncated.write_bytes(backup.read_bytes()[: len(data) // 3])
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("shopping list\n")
+
+    for bad in (corrupt, truncated, not_a_backup):
+        with pytest.raises(BackupError) as caught:
+            restore_database(bad, force=True)
+        assert str(bad) in str(caught.value)
+        assert _counts() == before
+        assert _opened_names(form) == [ANSWERS["name"]]
+
+    result = CliRunner().invoke(main, ["restore", "--force", str(truncated)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {truncated}")
+    assert "Traceback" not in result.output
+    assert _counts() == before
+
+
+@pytest.mark.database("sqlite")
+def test_sqlite_round_trip_keeps_sealed_supporters_and_their_keys(
+    sqlite_file: Path, tmp_path: Path
+) -> None:
+    _round_trip(tmp_path)
+    # One self-contained file: no write-ahead log left beside the backup.
+    assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == ["receipts.backup"]
+
+
+@pytest.mark.database("sqlite")
+def test_sqlite_corrupt_backup_is_refused_and_the_database_untouched(
+    sqlite_file: Path, tmp_path: Path
+) -> None:
+    _refuses_a_corrupt_file(tmp_path)
+    with pytest.raises(BackupError, match="damaged|not a readable SQLite database"):
+        verify_backup(tmp_path / "corrupt.backup")
+
+
+@pytest.mark.database("sqlite")
+def test_sqlite_restore_into_an_empty_place_needs_no_force(
+    sqlite_file: Path, tmp_path: Path
+) -> None:
+    _demo_with_a_supporter()
+    before = _counts()
+    backup = tmp_path / "receipts.backup"
+    result = CliRunner().invoke(main, ["backup", "-o", str(backup)])
+    assert result.exit_code == 0, result.output
+    connection.close()
+    sqlite_file.unlink()
+    result = CliRunner().invoke(main, ["restore", str(backup)])
+    assert result.exit_code == 0, result.output
+    assert _counts() == before
+
+
+@pytest.mark.database("postgresql")
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_round_trip_keeps_sealed_supporters_and_their_keys(tmp_path: Path) -> None:
+    _round_trip(tmp_path)
+
+
+@pytest.mark.database("postgresql")
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_corrupt_backup_is_refused_and_the_database_untouched(tmp_path: Path) -> None:
+    _refuses_a_corrupt_file(tmp_path)
