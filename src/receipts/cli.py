@@ -75,11 +75,19 @@ class ReceiptsGroup(click.Group):
             if debug:
                 raise
             from django.core.exceptions import ValidationError
+            from django.db import InterfaceError, OperationalError
 
             if isinstance(exc, ValidationError):
                 message = "; ".join(exc.messages)
             else:
                 message = str(exc) or exc.__class__.__name__
+            if isinstance(exc, (OperationalError, InterfaceError)) and "connection" in message:
+                # The server went away (restart, terminated backend): say so on one line.
+                detail = message.strip().splitlines()[0].strip()
+                message = (
+                    f"lost the connection to the database ({detail}); "
+                    "committed work is kept, run the command again"
+                )
             click.echo(f"Error: {message}", err=True)
             ctx.exit(getattr(exc, "exit_code", EXIT_ERROR))
 

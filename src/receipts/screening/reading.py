@@ -338,7 +338,10 @@ class HoldingsFile:
         candidates += [d for d in DELIMITERS if d != found and d in header_line]
 
         def known(d: str) -> int:
-            cells = next(csv.reader([header_line], delimiter=d), [])
+            try:
+                cells = next(csv.reader([header_line], delimiter=d), [])
+            except csv.Error:  # e.g. a lone carriage return: reading the file says so
+                return 0
             return sum(1 for c in cells if header_key(c) in _FIELD_OF_HEADER)
 
         scored = [(known(d), -i, d) for i, d in enumerate(candidates)]

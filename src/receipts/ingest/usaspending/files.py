@@ -49,7 +49,10 @@ def _read_header(path: Path, display: str) -> list[str]:
         first_line = first_line_bytes.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError as exc:
         raise InputError(f"{display}: the header is not UTF-8 text ({exc.reason})") from None
-    header = next(csv.reader([first_line]))
+    try:
+        header = next(csv.reader([first_line]))
+    except csv.Error as exc:  # e.g. a carriage return inside the header line
+        raise InputError(f"{display}: the header is not readable as CSV ({exc})") from None
     return [h.strip() for h in header]
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import os
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -113,6 +115,23 @@ def _no_progress(phase: str, done: int, total: int | None) -> None:
     return None
 
 
+# Fault-injection hook for tests (tests/faults) only: RECEIPTS_IMPORT_FAULT_AT=<phase>:<n>
+# kills this process with SIGKILL when <phase> reports for the n-th time (from 1), and
+# <phase>:<n>:pause sleeps 3 s there instead. Unset, it does nothing.
+_fault_counts: dict[str, int] = {}
+
+
+def _fault_point(phase: str) -> None:
+    fault = os.environ.get("RECEIPTS_IMPORT_FAULT_AT")
+    if fault and fault.split(":")[0] == phase:
+        _fault_counts[phase] = _fault_counts.get(phase, 0) + 1
+        if _fault_counts[phase] == int(fault.split(":")[1]):
+            if fault.endswith(":pause"):
+                time.sleep(3)
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _run_source(inputs: Sequence[CsvInput], today: str) -> Source:
     names = [i.display.rsplit("/", 1)[-1] for i in inputs]
     digest = hashlib.sha256(
@@ -174,6 +193,7 @@ def import_usaspending(
                 last = list(phase_started)[-1]
                 summary.phase_seconds[last] = round(now - phase_started[last], 3)
             phase_started[phase] = now
+        _fault_point(phase)
         outer(phase, done, total)
 
     today = dt.date.today().isoformat()
@@ -313,7 +333,11 @@ def _store(
     ):
         keep = [r[:-1] for r in rows if r[-1] != "D"]
         corrections = {r[0] for r in rows if r[-1] == "C"}
-        store.store_transactions(keep, corrections, summary.transactions, table_was_empty=tx_empty)
+        with transaction.atomic():
+            store.store_transactions(
+                keep, corrections, summary.transactions, table_was_empty=tx_empty
+            )
+            _fault_point("inside transaction batch")  # rows written, not yet committed
         gone = [r[0] for r in rows if r[-1] == "D"]
         if gone:
             # A deletion mark may carry only the transaction key: find its award first.
