@@ -17,7 +17,8 @@ from django.db import connection, models
 _KEY_CHUNK = 900
 
 
-def _q(name: str) -> str:
+def quote_name(name: str) -> str:
+    """A table or column name quoted for the current database."""
     return connection.ops.quote_name(name)
 
 
@@ -75,8 +76,8 @@ def insert_rows(
                 values[i] = db_value(f, values[i])
             adapted.append(values)
         rows = adapted
-    table = _q(model._meta.db_table)
-    cols = ", ".join(_q(c) for c in columns)
+    table = quote_name(model._meta.db_table)
+    cols = ", ".join(quote_name(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:

@@ -943,7 +943,3 @@ def delete_source(source: Source) -> None:
     if count:
         raise EvidenceError(f"source: {source.title} is cited {count} times; it cannot be deleted")
     source.delete()
-
-
-def structural_kinds() -> tuple[str, ...]:
-    return tuple(str(k) for k in STRUCTURAL_KINDS)

@@ -8,6 +8,7 @@ refused before anything is stored.
 from __future__ import annotations
 
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,10 +80,10 @@ def _extract_zip(path: Path, workdir: Path) -> list[tuple[Path, str]]:
             )
             if not members:
                 raise InputError(f"{path}: the zip file holds no CSV file")
+            # One folder per zip: members of two downloads may share a name.
+            folder = Path(tempfile.mkdtemp(prefix="zip-", dir=workdir))
             for n, member in enumerate(members):
-                target = (
-                    workdir / f"{len(list(workdir.iterdir()))}-{n}-{Path(member.filename).name}"
-                )
+                target = folder / f"{n}-{Path(member.filename).name}"
                 with archive.open(member) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
                 out.append((target, f"{path}:{member.filename}"))

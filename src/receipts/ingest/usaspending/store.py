@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from receipts.evidence import bulk
+from receipts.evidence.bulk import quote_name
 from receipts.ingest.models import ContractAward, ContractTransaction
 
 _KEY_CHUNK = 900
@@ -27,22 +28,19 @@ class UpsertCounts:
     deleted: int = 0
 
 
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 def existing_rows(
     table: str, key: str, columns: Sequence[str], keys: Sequence[str]
 ) -> dict[str, tuple[Any, ...]]:
     """Stored rows by key, with the given columns, for a batch of keys."""
     out: dict[str, tuple[Any, ...]] = {}
-    cols = ", ".join(_q(c) for c in [key, *columns])
+    cols = ", ".join(quote_name(c) for c in [key, *columns])
     with connection.cursor() as cursor:
         for start in range(0, len(keys), _KEY_CHUNK):
             chunk = keys[start : start + _KEY_CHUNK]
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
-                f"SELECT {cols} FROM {_q(table)} WHERE {_q(key)} IN ({marks})", list(chunk)
+                f"SELECT {cols} FROM {quote_name(table)} WHERE {quote_name(key)} IN ({marks})",
+                list(chunk),
             )  # noqa: S608
             for row in cursor.fetchall():
                 out[row[0]] = tuple(row[1:])
@@ -55,9 +53,11 @@ def update_rows(
     """Rows are (values of ``columns``..., key)."""
     if not rows:
         return
-    sets = ", ".join(f"{_q(c)} = %s" for c in columns)
+    sets = ", ".join(f"{quote_name(c)} = %s" for c in columns)
     with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {_q(table)} SET {sets} WHERE {_q(key)} = %s", rows)  # noqa: S608
+        cursor.executemany(
+            f"UPDATE {quote_name(table)} SET {sets} WHERE {quote_name(key)} = %s", rows
+        )  # noqa: S608
 
 
 def delete_keys(table: str, key: str, keys: Sequence[str]) -> int:
@@ -66,7 +66,9 @@ def delete_keys(table: str, key: str, keys: Sequence[str]) -> int:
         for start in range(0, len(keys), _KEY_CHUNK):
             chunk = keys[start : start + _KEY_CHUNK]
             marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"DELETE FROM {_q(table)} WHERE {_q(key)} IN ({marks})", list(chunk))  # noqa: S608
+            cursor.execute(
+                f"DELETE FROM {quote_name(table)} WHERE {quote_name(key)} IN ({marks})", list(chunk)
+            )  # noqa: S608
             deleted += cursor.rowcount
     return deleted
 

@@ -19,10 +19,9 @@ from typing import Any
 from django.db import connection, transaction
 
 from receipts.evidence import bulk, services
+from receipts.evidence.bulk import quote_name
 from receipts.evidence.models import Entity, SourceKind, Tie, TieKind, TieStatus
 from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
-
-from .store import _q
 
 _CHUNK = 500
 
@@ -57,7 +56,10 @@ class _PairTotals:
 
 
 def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]:
-    aw, tx = _q(ContractAward._meta.db_table), _q(ContractTransaction._meta.db_table)
+    aw, tx = (
+        quote_name(ContractAward._meta.db_table),
+        quote_name(ContractTransaction._meta.db_table),
+    )
     marks = ", ".join(["%s"] * len(recipient_ids))
     totals: dict[tuple[int, int], _PairTotals] = defaultdict(_PairTotals)
     with connection.cursor() as cursor:
@@ -203,7 +205,10 @@ def _parent_observations(
     recipient_ids: list[int],
 ) -> list[tuple[int, str, str, str, str, str, int | None]]:
     """(recipient, parent UEI, DUNS, name, first seen, last seen, a citing source) from stored records."""
-    aw, tx = _q(ContractAward._meta.db_table), _q(ContractTransaction._meta.db_table)
+    aw, tx = (
+        quote_name(ContractAward._meta.db_table),
+        quote_name(ContractTransaction._meta.db_table),
+    )
     marks = ", ".join(["%s"] * len(recipient_ids))
     has_parent = "(x.parent_uei <> '' OR x.parent_duns <> '' OR x.parent_name <> '')"
     with connection.cursor() as cursor:
