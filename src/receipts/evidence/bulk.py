@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db import connection, models
 
+from receipts.pagecache.generation import content_changed
+
 _KEY_CHUNK = 900
 
 
@@ -70,10 +72,18 @@ def insert_rows(
     ]
     if adapt:
         adapted = []
+        # Callers stamp a batch with one ``now``: adapt a repeated value once.
+        last: dict[int, tuple[Any, Any]] = {}
         for row in rows:
             values = list(row)
             for i, f in adapt:
-                values[i] = db_value(f, values[i])
+                value = values[i]
+                seen = last.get(i)
+                if seen is not None and seen[0] is value:
+                    values[i] = seen[1]
+                    continue
+                values[i] = db_value(f, value)
+                last[i] = (value, values[i])
             adapted.append(values)
         rows = adapted
     table = quote_name(model._meta.db_table)
@@ -86,3 +96,4 @@ def insert_rows(
         else:
             marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+    content_changed(model._meta.db_table)  # COPY passes no execute wrapper: say so here

@@ -734,18 +734,13 @@ def record_ties_bulk(
     for start in range(0, len(specs), 1000):
         chunk = specs[start : start + 1000]
         existing = {t.ftm_id: t for t in Tie.objects.filter(ftm_id__in=[s.ftm_id for s in chunk])}
-        fresh, changed = [], []
+        fresh: list[TieSpec] = []
+        changed: list[Tie] = []
         ended: list[int] = []
         for spec in chunk:
             tie = existing.get(spec.ftm_id)
             if tie is None:
-                fresh.append(
-                    Tie(
-                        ftm_id=spec.ftm_id,
-                        status=spec.status,
-                        **{f: getattr(spec, f) for f in fields},
-                    )
-                )
+                fresh.append(spec)
                 continue
             if not keep_status:
                 if spec.status == TieStatus.ENDED and tie.status != TieStatus.ENDED:
@@ -882,30 +877,36 @@ def save_record_sources(records: Sequence[RecordSource]) -> dict[str, int]:
                 raise EvidenceError(f"title: the record {r.ftm_id} has no title")
             parse_partial_date(r.published, "published")
             parse_partial_date(r.retrieved, "retrieved")
+        # Rows as tuples, not model instances: an import cites a record per award.
         existing = {
-            s.ftm_id: s for s in Source.objects.filter(ftm_id__in=[r.ftm_id for r in chunk])
+            row[0]: row
+            for row in Source.objects.filter(ftm_id__in=[r.ftm_id for r in chunk]).values_list(
+                "ftm_id", "id", *fields
+            )
         }
         fresh, changed = [], []
         for r in chunk:
-            values = {f: getattr(r, f) for f in fields}
+            values = tuple(getattr(r, f) for f in fields)
             found = existing.get(r.ftm_id)
             if found is None:
-                fresh.append(Source(ftm_id=r.ftm_id, **values))
-            elif any(getattr(found, f) != v for f, v in values.items()):
-                for f, v in values.items():
-                    setattr(found, f, v)
-                changed.append(found)
+                fresh.append([r.ftm_id, *values])
+            elif found[2:] != values:
+                changed.append(
+                    Source(pk=found[1], ftm_id=r.ftm_id, **dict(zip(fields, values, strict=True)))
+                )
         with transaction.atomic():
             now = timezone.now()
             bulk.insert_rows(
-                Source,
-                ["ftm_id", *fields, "created_at"],
-                [[s.ftm_id, *(getattr(s, f) for f in fields), now] for s in fresh],
+                Source, ["ftm_id", *fields, "created_at"], [[*row, now] for row in fresh]
             )
             Source.objects.bulk_update(changed, fields, batch_size=1000)
-        ids.update(
-            Source.objects.filter(ftm_id__in=[r.ftm_id for r in chunk]).values_list("ftm_id", "id")
-        )
+        ids.update((row[0], row[1]) for row in existing.values())
+        if fresh:
+            ids.update(
+                Source.objects.filter(ftm_id__in=[row[0] for row in fresh]).values_list(
+                    "ftm_id", "id"
+                )
+            )
     return ids
 
 
