@@ -146,6 +146,40 @@ def test_subaward_file_is_refused_before_anything_is_stored():
     assert counts()[:2] == (0, 0)
 
 
+def test_subaward_and_assistance_files_inside_a_download_are_left_out_and_listed(tmp_path):
+    # A download of every award type: contracts next to subawards and assistance.
+    assistance = tmp_path / "Assistance_PrimeTransactions_2026-01-01_H00M00S00_1.csv"
+    assistance.write_text(
+        "assistance_transaction_unique_key,assistance_award_unique_key,federal_action_obligation\r\n"
+        "X_1,ASST_1,100.00\r\n",
+        encoding="utf-8",
+    )
+    download = tmp_path / "download.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.write(AWARDS_SAMPLE, "Contracts_PrimeAwardSummaries_2026-01-01_H00M00S00_1.csv")
+        archive.write(SUBAWARDS_SAMPLE, "Contracts_Subawards_2026-01-01_H00M00S00_1.csv")
+        archive.write(assistance, assistance.name)
+    assistance.unlink()
+
+    result = CliRunner().invoke(main, ["import", "usaspending", str(download)])
+
+    assert result.exit_code == 0, result.output
+    assert ContractAward.objects.count() == 5
+    assert (
+        "Contracts_Subawards_2026-01-01_H00M00S00_1.csv: left out, a subaward file" in result.output
+    )
+    assert f"{assistance.name}: left out, a financial assistance file" in result.output
+
+
+def test_a_folder_of_only_files_that_are_not_contracts_is_refused(tmp_path):
+    folder = tmp_path / "download"
+    folder.mkdir()
+    shutil.copy(SUBAWARDS_SAMPLE, folder)
+    with pytest.raises(InputError, match="no contract transactions or award summaries file"):
+        import_usaspending([folder])
+    assert counts()[:2] == (0, 0)
+
+
 # --- generated downloads ---------------------------------------------------------------
 
 

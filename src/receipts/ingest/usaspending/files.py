@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .formats import FileKind, HeaderError, detect_kind
+from .formats import FileKind, HeaderError, NotImportedKind, detect_kind
 
 
 class InputError(ValueError):
@@ -57,13 +57,12 @@ def _read_header(path: Path, display: str) -> list[str]:
     return [h.strip() for h in header]
 
 
-def _inspect(path: Path, display: str) -> CsvInput:
-    header = _read_header(path, display)
-    try:
-        kind = detect_kind(header, display)
-    except HeaderError as exc:
-        raise InputError(str(exc)) from exc
-    return CsvInput(display=display, path=path, header=header, kind=kind)
+@dataclass
+class Skipped:
+    """A file found inside a zip or folder that is left out, and why."""
+
+    display: str
+    reason: str
 
 
 def _extract_zip(path: Path, workdir: Path) -> list[tuple[Path, str]]:
@@ -94,9 +93,18 @@ def _extract_zip(path: Path, workdir: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def collect_inputs(paths: Iterable[Path], workdir: Path) -> list[CsvInput]:
-    """Every CSV under ``paths`` with its kind, in a stable order; InputError on the first bad one."""
-    found: list[tuple[Path, str]] = []
+def collect_inputs(
+    paths: Iterable[Path], workdir: Path, skipped: list[Skipped] | None = None
+) -> list[CsvInput]:
+    """Every CSV under ``paths`` with its kind, in a stable order; InputError on the first bad one.
+
+    A download of several award types holds subaward and financial assistance
+    files next to the contract files: found inside a zip or a folder, those
+    are left out and listed in ``skipped``. Named on their own, they are
+    refused, as is any file inside a zip or folder that is not a USAspending
+    file Receipts knows.
+    """
+    found: list[tuple[Path, str, bool]] = []  # (path, display, named by the user)
     for given in paths:
         if not given.exists():
             raise InputError(f"{given}: no such file or directory")
@@ -111,7 +119,28 @@ def collect_inputs(paths: Iterable[Path], workdir: Path) -> list[CsvInput]:
             raise InputError(f"{given}: the directory holds no .csv or .zip file")
         for p in candidates:
             if p.suffix.lower() == ".zip" or zipfile.is_zipfile(p):
-                found.extend(_extract_zip(p, workdir))
+                found.extend((m, display, False) for m, display in _extract_zip(p, workdir))
             else:
-                found.append((p, str(p)))
-    return [_inspect(p, display) for p, display in found]
+                found.append((p, str(p), not given.is_dir()))
+    inputs: list[CsvInput] = []
+    left_out: list[Skipped] = []
+    for p, display, named in found:
+        try:
+            header = _read_header(p, display)
+            kind = detect_kind(header, display)
+        except NotImportedKind as exc:
+            if named:
+                raise InputError(str(exc)) from exc
+            left_out.append(Skipped(display, exc.what))
+            continue
+        except HeaderError as exc:
+            raise InputError(str(exc)) from exc
+        inputs.append(CsvInput(display=display, path=p, header=header, kind=kind))
+    if not inputs:
+        raise InputError(
+            "no contract transactions or award summaries file to import; left out: "
+            + "; ".join(f"{s.display} ({s.reason})" for s in left_out)
+        )
+    if skipped is not None:
+        skipped.extend(left_out)
+    return inputs

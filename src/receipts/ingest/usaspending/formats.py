@@ -129,12 +129,20 @@ class HeaderError(ValueError):
     """The header does not belong to a file this importer reads, or lacks columns."""
 
 
+class NotImportedKind(HeaderError):
+    """A USAspending file of a kind Receipts knows but does not import (subawards, assistance)."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.what = what
+
+
 def detect_kind(header: list[str], where: str) -> FileKind:
     """The kind of a file from its header; HeaderError naming what is missing otherwise."""
     columns = set(header)
     for column, what in _NOT_IMPORTED.items():
         if column in columns:
-            raise HeaderError(f"{where}: {what}")
+            raise NotImportedKind(where, what)
     for kind in KINDS:
         if all(c in columns for c in kind.signature) and not any(c in columns for c in kind.absent):
             missing = [

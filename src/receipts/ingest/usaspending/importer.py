@@ -35,7 +35,7 @@ from receipts.ingest.signals import awards_stored
 
 from . import store
 from .agencies import AgencyPath, AgencyResolver
-from .files import CsvInput, collect_inputs
+from .files import CsvInput, Skipped, collect_inputs
 from .formats import PERMALINK, PUBLISHER
 from .stage import Stage
 from .ties import TieCounts, recompute_contract_ties, record_reported_parents
@@ -57,6 +57,7 @@ class FileSummary:
 @dataclass
 class ImportSummary:
     files: list[FileSummary] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     transactions: store.UpsertCounts = field(default_factory=store.UpsertCounts)
     awards: store.UpsertCounts = field(default_factory=store.UpsertCounts)
     rows_read: int = 0
@@ -73,6 +74,7 @@ class ImportSummary:
 
     def lines(self) -> list[str]:
         out = [f"{f.name}: {f.kind}, {f.rows} rows, {f.rejected} rejected" for f in self.files]
+        out += [f"{s.display}: left out, {s.reason}" for s in self.skipped]
         t, a = self.transactions, self.awards
         rate = self.rows_read / self.seconds if self.seconds else 0
         out += [
@@ -93,6 +95,7 @@ class ImportSummary:
     def as_dict(self) -> dict[str, Any]:
         return {
             "files": [vars(f) for f in self.files],
+            "skipped": [vars(s) for s in self.skipped],
             "rows_read": self.rows_read,
             "rejected": self.rejected,
             "transactions": vars(self.transactions),
@@ -199,7 +202,7 @@ def import_usaspending(
     today = dt.date.today().isoformat()
     with tempfile.TemporaryDirectory(prefix="receipts-usaspending-") as tmp:
         workdir = Path(tmp)
-        inputs = collect_inputs(paths, workdir)
+        inputs = collect_inputs(paths, workdir, summary.skipped)
         stage = Stage(workdir, date_format=date_format)
         try:
             for n, inp in enumerate(inputs):
