@@ -756,14 +756,10 @@ def record_ties_bulk(
             [[t.ftm_id, t.status, *(getattr(t, f) for f in fields), now, now] for t in fresh],
         )
         Tie.objects.bulk_update(changed, [*fields, "status"], batch_size=1000)
-        ids.update(
-            Tie.objects.filter(ftm_id__in=[s.ftm_id for s in chunk]).values_list("ftm_id", "id")
-        )
+        ids.update(bulk.select_in(Tie, ["ftm_id", "id"], "ftm_id", [s.ftm_id for s in chunk]))
         tie_ids = [ids[s.ftm_id] for s in chunk]
         have = set(
-            Citation.objects.filter(tie_id__in=tie_ids).values_list(
-                "tie_id", "source_id", "quote", "locator"
-            )
+            bulk.select_in(Citation, ["tie_id", "source_id", "quote", "locator"], "tie_id", tie_ids)
         )
         new_citations: list[list[Any]] = []
         wanted_sources: dict[int, set[int]] = {}
@@ -880,8 +876,8 @@ def save_record_sources(records: Sequence[RecordSource]) -> dict[str, int]:
         # Rows as tuples, not model instances: an import cites a record per award.
         existing = {
             row[0]: row
-            for row in Source.objects.filter(ftm_id__in=[r.ftm_id for r in chunk]).values_list(
-                "ftm_id", "id", *fields
+            for row in bulk.select_in(
+                Source, ["ftm_id", "id", *fields], "ftm_id", [r.ftm_id for r in chunk]
             )
         }
         fresh, changed = [], []
@@ -902,11 +898,7 @@ def save_record_sources(records: Sequence[RecordSource]) -> dict[str, int]:
             Source.objects.bulk_update(changed, fields, batch_size=1000)
         ids.update((row[0], row[1]) for row in existing.values())
         if fresh:
-            ids.update(
-                Source.objects.filter(ftm_id__in=[row[0] for row in fresh]).values_list(
-                    "ftm_id", "id"
-                )
-            )
+            ids.update(bulk.select_in(Source, ["ftm_id", "id"], "ftm_id", [r[0] for r in fresh]))
     return ids
 
 

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, models, transaction
-from django.db.models import Max, Min, Sum, Value
+from django.db.models import Max, Min, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
@@ -138,25 +138,15 @@ def _insert_events(rows: Sequence[Row], involved: Mapping[str, Iterable[int | No
     for row in rows:
         unique.setdefault(row["dedupe_key"], row)
     keys = list(unique)
-    known: set[str] = set()
-    for i in range(0, len(keys), _CHUNK):
-        known.update(
-            ChangeEvent.objects.filter(dedupe_key__in=keys[i : i + _CHUNK]).values_list(
-                "dedupe_key", flat=True
-            )
-        )
+    known = {k for (k,) in bulk.select_in(ChangeEvent, ["dedupe_key"], "dedupe_key", keys)}
     fresh = [row for key, row in unique.items() if key not in known]
     if not fresh:
         return 0
     _insert_ignoring_repeats(ChangeEvent, _EVENT_COLUMNS, fresh)
     fresh_keys = [row["dedupe_key"] for row in fresh]
-    ids: dict[str, int] = {}
-    for i in range(0, len(fresh_keys), _CHUNK):
-        ids.update(
-            ChangeEvent.objects.filter(dedupe_key__in=fresh_keys[i : i + _CHUNK]).values_list(
-                "dedupe_key", "id"
-            )
-        )
+    ids: dict[str, int] = dict(
+        bulk.select_in(ChangeEvent, ["dedupe_key", "id"], "dedupe_key", fresh_keys)
+    )
     links = [
         {"event_id": ids[key], "entity_id": entity_id}
         for key in fresh_keys
@@ -294,6 +284,19 @@ def award_threshold_cents() -> int:
     return int(Decimal(str(settings.WATCH_AWARD_THRESHOLD)) * 100)
 
 
+def _transaction_sums(award_keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """(sum of obligations in cents, first action date) of the stored transactions, per award."""
+    table = connection.ops.quote_name(ContractTransaction._meta.db_table)
+    marks = ", ".join(["%s"] * len(award_keys))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT award_key, SUM(obligation_cents), MIN(action_date) FROM {table} "  # noqa: S608
+            f"WHERE award_key IN ({marks}) GROUP BY award_key",
+            list(award_keys),
+        )
+        return {key: (int(cents), first) for key, cents, first in cursor.fetchall()}
+
+
 def record_award_events(award_keys: Sequence[str]) -> int:
     """``award_new`` events for awards at or above ``RECEIPTS_WATCH_AWARD_THRESHOLD`` (USD).
 
@@ -309,25 +312,23 @@ def record_award_events(award_keys: Sequence[str]) -> int:
     keys = sorted(set(award_keys))
     for i in range(0, len(keys), _CHUNK):
         chunk = keys[i : i + _CHUNK]
-        seen = set(
-            ChangeEvent.objects.filter(
-                dedupe_key__in=[f"award_new:{k}" for k in chunk]
-            ).values_list("dedupe_key", flat=True)
-        )
+        seen = {
+            k
+            for (k,) in bulk.select_in(
+                ChangeEvent, ["dedupe_key"], "dedupe_key", [f"award_new:{k}" for k in chunk]
+            )
+        }
         todo = [k for k in chunk if f"award_new:{k}" not in seen]
         if not todo:
             continue
-        from_tx = {
-            key: (cents, first)
-            for key, cents, first in ContractTransaction.objects.filter(award_key__in=todo)
-            .values("award_key")
-            .annotate(cents=Sum("obligation_cents"), first=Min("action_date"))
-            .values_list("award_key", "cents", "first")
-        }
+        from_tx = _transaction_sums(todo)
         large: dict[str, tuple[int, str]] = {}
-        for key, summary_cents, base_date in ContractAward.objects.filter(
-            award_key__in=todo
-        ).values_list("award_key", "summary_obligated_cents", "summary_base_date"):
+        for key, summary_cents, base_date in bulk.select_in(
+            ContractAward,
+            ["award_key", "summary_obligated_cents", "summary_base_date"],
+            "award_key",
+            todo,
+        ):
             cents, first = from_tx.get(key, (summary_cents, base_date))
             if cents is not None and cents >= threshold:
                 large[key] = (int(cents), first or "")
