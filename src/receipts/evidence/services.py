@@ -774,11 +774,12 @@ def record_ties_bulk(
         bulk.insert_rows(
             Citation, ["tie_id", "source_id", "quote", "locator", "created_at"], new_citations
         )
-        if prune_source_kind is not None:
+        if prune_source_kind is not None and existing:
+            # Only ties that existed can cite what a spec no longer lists.
             stale = [
                 pk
                 for pk, tie_id, source_id in Citation.objects.filter(
-                    tie_id__in=tie_ids, source__kind=prune_source_kind
+                    tie_id__in=[t.pk for t in existing.values()], source__kind=prune_source_kind
                 ).values_list("pk", "tie_id", "source_id")
                 if source_id not in wanted_sources[tie_id]
             ]

@@ -162,11 +162,9 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                     )
                 )
         with transaction.atomic():
-            before = set(
-                Tie.objects.filter(ftm_id__in=[s.ftm_id for s in specs]).values_list(
-                    "ftm_id", flat=True
-                )
-            )
+            before = {
+                k for (k,) in bulk.select_in(Tie, ["ftm_id"], "ftm_id", [s.ftm_id for s in specs])
+            }
             ids = services.record_ties_bulk(specs, prune_source_kind=SourceKind.DATASET_ROW)
             counts.created += len(set(ids) - before)
             counts.updated += len(before)
