@@ -1,9 +1,11 @@
 """The ``receipts`` command line: ``receipts <verb> [object]``.
 
 Commands parse arguments, call a service or query and print. Errors are one
-line on stderr with a non-zero exit code (2 for a name that does not resolve);
-``--debug`` shows the traceback. Any verb not defined here is handed to
-Django's management commands (``receipts migrate``, ``receipts createsuperuser``).
+line on stderr with a non-zero exit code (2 for a name that does not resolve,
+75 for a database server that went away or cannot be reached: run the command
+again once it is back); ``--debug`` shows the traceback. Any verb not defined
+here is handed to Django's management commands (``receipts migrate``,
+``receipts createsuperuser``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_ERROR = 1
 EXIT_NAME = 2
+EXIT_DATABASE_GONE = 75  # EX_TEMPFAIL: a temporary failure, try again later
+
+# SQLSTATEs of a connection that ended or could not start: the connection exception
+# class (08), and the server shutting down or restarting (57P01-57P03).
+_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
 
 
 def _setup_django() -> None:
@@ -75,21 +82,57 @@ class ReceiptsGroup(click.Group):
             if debug:
                 raise
             from django.core.exceptions import ValidationError
-            from django.db import InterfaceError, OperationalError
 
+            gone = database_gone(exc)
+            if gone is not None:
+                click.echo(f"Error: {gone}", err=True)
+                ctx.exit(EXIT_DATABASE_GONE)
             if isinstance(exc, ValidationError):
                 message = "; ".join(exc.messages)
             else:
                 message = str(exc) or exc.__class__.__name__
-            if isinstance(exc, (OperationalError, InterfaceError)) and "connection" in message:
-                # The server went away (restart, terminated backend): say so on one line.
-                detail = message.strip().splitlines()[0].strip()
-                message = (
-                    f"lost the connection to the database ({detail}); "
-                    "committed work is kept, run the command again"
-                )
             click.echo(f"Error: {message}", err=True)
             ctx.exit(getattr(exc, "exit_code", EXIT_ERROR))
+
+
+def database_gone(exc: BaseException) -> str | None:
+    """One line for an error meaning the database server went away or cannot be reached.
+
+    A restart, a shutdown, a terminated session or a cut network look alike to the
+    client: the statement in flight fails and its transaction is rolled back. The
+    first such error in the chain is the cause (a later one comes from work done
+    while handling it). None for any other error.
+    """
+    from django.db import InterfaceError, OperationalError
+
+    found = None
+    seen: BaseException | None = exc
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
+        if isinstance(seen, (OperationalError, InterfaceError)):
+            text = str(seen).strip()
+            state = getattr(seen.__cause__, "sqlstate", None) or ""
+            if state.startswith(_CONNECTION_STATES) or "connection" in text.lower():
+                found = text
+        seen = seen.__context__
+    if found is None:
+        return None
+    lines = [line.strip() for line in found.splitlines() if line.strip()]
+    detail = lines[0] if lines else "no detail"
+    if detail.startswith(("connection failed:", "could not connect")) or (
+        detail.startswith("connection to server") and "failed" in detail
+    ):
+        # The server was never reached in this attempt (it is down, or the address is wrong).
+        return (
+            f"cannot connect to the database ({detail}); once the server is running, "
+            "running the command again is safe"
+        )
+    return (
+        f"lost the connection to the database ({detail}): the server restarted, stopped "
+        "or ended the session; work already committed is kept and running the command "
+        "again is safe"
+    )
 
 
 @click.group(cls=ReceiptsGroup)

@@ -140,3 +140,37 @@ def test_docs_settings_fetch_no_outside_validator(client: Client) -> None:
     settings = json.loads(settings_json.group(1))
     assert settings["validatorUrl"] is None
     assert settings["url"] == "/api/openapi.json"
+
+
+def test_every_error_answer_is_documented_with_its_body(client: Client) -> None:
+    schema = json.loads(client.get("/api/openapi.json").content)
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    invalid = {"$ref": "#/components/schemas/ValidationErrorOut"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            answers = {
+                int(status): answer["content"]["application/json"]["schema"]
+                for status, answer in operation["responses"].items()
+            }
+            where = f"{method.upper()} {path}"
+            if operation["parameters"] or "requestBody" in operation:
+                assert answers[422] == invalid, where
+            if "{" in path:
+                assert answers[404] == error, where
+            if "security" in operation:
+                assert {answers[s]["$ref"] for s in (400, 401, 403)} <= {
+                    error["$ref"],
+                    "#/components/schemas/AmbiguousOut",
+                }, where
+            if "requestBody" in operation:
+                assert answers[413] == error, where
+    issue = schema["components"]["schemas"]["ValidationIssueOut"]
+    assert set(issue["required"]) == {"type", "loc", "msg"}
+
+
+def test_a_validation_error_answers_as_documented(client: Client) -> None:
+    response = client.get("/api/entities", {"limit": 0, "kind": "person"})
+    assert response.status_code == 422
+    problems = response.json()["detail"]
+    assert {tuple(p["loc"]) for p in problems} == {("query", "limit"), ("query", "kind")}
+    assert all({"type", "loc", "msg"} <= set(p) for p in problems)

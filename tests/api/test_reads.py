@@ -157,6 +157,16 @@ def test_bad_query_parameters_are_refused(client: Client) -> None:
     assert client.get("/api/entities", {"limit": 0}).status_code == 422
     assert client.get("/api/entities", {"limit": 10_000}).status_code == 422
     assert client.get("/api/entities", {"kind": "person"}).status_code == 422
+    # Past a 64-bit integer the database would fail: refused before it.
+    refused = client.get("/api/sources", {"offset": 2**70})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["query", "offset"]
+
+
+def test_text_no_entity_can_hold_matches_nothing(client: Client) -> None:
+    make_entity("Amazon")
+    assert client.get("/api/entities", {"q": "Ama\u0000zon"}).json()["items"] == []
+    assert client.get("/api/entities/ama%00zon").status_code == 404
 
 
 def test_tie_shows_partial_dates_amount_and_citations(client: Client) -> None:

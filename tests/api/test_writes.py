@@ -462,3 +462,48 @@ def test_malformed_json_is_refused(client: Client, writer_token: str) -> None:
     )
     assert response.status_code in (400, 422)
     assert not Entity.objects.exists()
+
+
+def test_text_the_database_cannot_hold_is_refused_naming_the_field(
+    client: Client, writer_token: str
+) -> None:
+    # PostgreSQL stores no NUL character: refused on both databases, before the database.
+    response = post_json(
+        client,
+        "/api/entities",
+        {"name": "Acme", "kind": "company", "identifiers": {"uei": ["ABC\u0000"]}},
+        writer_token,
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("identifiers.uei[0]:")
+    assert not Entity.objects.exists()
+
+
+def test_a_slug_without_letters_or_digits_is_refused(client: Client, writer_token: str) -> None:
+    response = post_json(
+        client, "/api/entities", {"name": "Acme", "kind": "company", "slug": "!!"}, writer_token
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("slug:")
+    assert not Entity.objects.exists()
+
+
+@pytest.mark.parametrize("amount", ["1250000.5", "1250000.50", 1250000, 1250000.0])
+def test_amount_is_a_decimal_string_or_a_whole_number(
+    client: Client, writer_token: str, acme_and_agency: tuple[Entity, Entity], amount: object
+) -> None:
+    body = tie_body(make_source(), amount=amount, currency="usd")
+    response = post_json(client, "/api/ties", body, writer_token)
+    assert response.status_code == 201, response.content
+    assert Tie.objects.get().amount is not None
+
+
+@pytest.mark.parametrize("amount", [1250000.5, "1250000.505", "1e6", " 10", "10,00"])
+def test_amount_with_a_fraction_as_a_number_or_in_another_notation_is_refused(
+    client: Client, writer_token: str, acme_and_agency: tuple[Entity, Entity], amount: object
+) -> None:
+    body = tie_body(make_source(), amount=amount, currency="usd")
+    response = post_json(client, "/api/ties", body, writer_token)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "payload", "amount"]
+    assert not Tie.objects.exists()

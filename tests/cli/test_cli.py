@@ -177,3 +177,42 @@ def test_check_finds_a_missing_archive_file(archive_dir):
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code != 0
     assert "archived copy" in result.output and "missing" in result.output
+
+
+def _chained(error: Exception, cause: Exception | None = None, context: Exception | None = None):
+    error.__cause__, error.__context__ = cause, context
+    return error
+
+
+def test_a_lost_database_connection_is_one_line_that_says_to_run_again():
+    import psycopg
+    from django.db import InterfaceError, OperationalError
+
+    from receipts.cli import database_gone
+
+    restart = _chained(
+        OperationalError("terminating connection due to administrator command\nSSL closed"),
+        cause=psycopg.errors.AdminShutdown(),
+    )
+    lost = database_gone(restart)
+    assert lost is not None and "\n" not in lost
+    assert lost.startswith("lost the connection to the database (terminating connection")
+    assert "running the command again is safe" in lost
+    # Recording the failure afterwards failed too: the first error is the one reported.
+    later = _chained(InterfaceError("the connection is closed"), context=restart)
+    assert database_gone(later) == lost
+    # Known by its SQLSTATE alone.
+    starting = _chained(
+        OperationalError("the database system is starting up"),
+        cause=psycopg.errors.CannotConnectNow(),
+    )
+    assert "(the database system is starting up)" in (database_gone(starting) or "")
+
+    refused = OperationalError(
+        'connection failed: connection to server at "127.0.0.1", port 1 failed: '
+        "Connection refused\n\tIs the server running on that host?"
+    )
+    assert (database_gone(refused) or "").startswith("cannot connect to the database (")
+
+    assert database_gone(OperationalError("database or disk is full")) is None
+    assert database_gone(ValueError("connection")) is None

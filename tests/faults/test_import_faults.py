@@ -1,20 +1,25 @@
-"""Real-process faults in ``receipts import usaspending``: kill -9, a lost database, a full disk.
+"""Real-process faults in ``receipts import usaspending``: kill -9, a lost database, a
+restarted PostgreSQL server, a full disk.
 
 Each import runs as its own process (``python -m receipts``) on its own database: a
 file-backed SQLite database in its own data directory, or a PostgreSQL database made for
-the test from a migrated template and dropped after. Faults are placed with the
-importer's test hook, ``RECEIPTS_IMPORT_FAULT_AT=<phase>:<n>[:pause]``.
+the test from a migrated template and dropped after. The restart test runs its own
+throwaway PostgreSQL server, never the shared one. Faults are placed with the importer's
+test hook, ``RECEIPTS_IMPORT_FAULT_AT=<phase>:<n>[:pause]``.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import resource
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +30,9 @@ from typing import Any
 
 import pytest
 from benchmarks.make_usaspending import generate, read_truth
+
+from receipts.cli import EXIT_DATABASE_GONE
+from tests.conftest import skip_or_fail
 
 ROWS = 1000
 BATCH = 100
@@ -192,8 +200,8 @@ def test_kill_9_leaves_whole_batches_and_a_rerun_completes(download, target, fau
 
 @pytest.mark.database("postgresql")
 def test_lost_postgres_connection_is_one_clear_line_and_a_retry_completes(download, target):
-    # The server is shared with other test runs, so it is not restarted: the import's
-    # backend is terminated instead, which the import sees the same way.
+    # The server is shared with other test runs, so it is not restarted here: the import's
+    # backend is terminated instead (the restart test below runs a server of its own).
     paths, truth = download
     name = target.url.rsplit("/", 1)[1]  # type: ignore[union-attr]
     proc = subprocess.Popen(
@@ -220,7 +228,7 @@ def test_lost_postgres_connection_is_one_clear_line_and_a_retry_completes(downlo
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode not in (0, -signal.SIGKILL), stderr
+    assert proc.returncode == EXIT_DATABASE_GONE, stderr
     error = one_line_error(stderr)
     assert "lost the connection to the database" in error, error
 
@@ -229,6 +237,225 @@ def test_lost_postgres_connection_is_one_clear_line_and_a_retry_completes(downlo
     retry = target.run(*import_args(paths))
     assert retry.returncode == 0, retry.stderr
     assert_complete(target, truth)
+
+
+# --- a restarted PostgreSQL server ----------------------------------------------------
+
+
+def _postgres_programs() -> Path | None:
+    """The folder holding initdb and pg_ctl: Debian's newest version, else the PATH's."""
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    on_path = shutil.which("pg_ctl")
+    for folder in [*debian, *([Path(on_path).parent] if on_path else [])]:
+        if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
+            return folder
+    return None
+
+
+@dataclass
+class PrivateServer:
+    """A throwaway PostgreSQL cluster: its own folder, port and socket folder."""
+
+    programs: Path
+    folder: Path
+    port: int
+    os_user: str | None  # root may not run a server: its programs run as this user
+
+    def url(self, name: str, role: str = "receipts") -> str:
+        return f"postgres://{role}:{role}@127.0.0.1:{self.port}/{name}"
+
+    def run(self, program: str, *args: str) -> None:
+        command = [str(self.programs / program), *args]
+        if self.os_user:
+            command = ["runuser", "-u", self.os_user, "--", *command]
+        # Run from the server's folder: the user it runs as may not enter the current one.
+        done = subprocess.run(command, cwd=self.folder, capture_output=True, text=True, timeout=120)
+        log = self.folder / "server.log"
+        assert done.returncode == 0, (
+            command,
+            done.stdout,
+            done.stderr,
+            log.read_text(errors="replace")[-2000:] if log.exists() else "",
+        )
+
+    def ctl(self, *args: str) -> None:
+        data, log = str(self.folder / "data"), str(self.folder / "server.log")
+        self.run("pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", *args)
+
+    def admin(self, sql: str) -> None:
+        _admin(self.url("postgres", role="postgres"), sql)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateServer]:
+    """A PostgreSQL server of this module alone, so restarting it disturbs no other test."""
+    programs = _postgres_programs()
+    if programs is None:
+        skip_or_fail("PostgreSQL server programs (initdb, pg_ctl) not found")
+    assert programs is not None
+    owner = None
+    if os.geteuid() == 0:  # initdb and postgres refuse root: run them as postgres
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            skip_or_fail("running as root, and no postgres user to run PostgreSQL as")
+        if not shutil.which("runuser"):
+            skip_or_fail("running as root, and no runuser to run PostgreSQL as postgres")
+    # Short and outside pytest's owner-only folders: the server's user must reach it, and a
+    # socket path has a length limit.
+    folder = Path(tempfile.mkdtemp(prefix="receipts-pg-"))
+    if owner is not None:
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+    server = PrivateServer(programs, folder, _free_port(), owner.pw_name if owner else None)
+    started = False
+    try:
+        data = str(folder / "data")
+        # The superuser is postgres whoever runs it; trust suits a server on 127.0.0.1 for tests.
+        options = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
+        server.run("initdb", "-D", data, *options)
+        with (folder / "data" / "postgresql.conf").open("a") as conf:
+            conf.write(
+                "listen_addresses = '127.0.0.1'\n"
+                f"port = {server.port}\n"
+                f"unix_socket_directories = '{folder}'\n"
+                "fsync = off\n"
+                "full_page_writes = off\n"
+                "synchronous_commit = off\n"
+            )
+        server.ctl("start")
+        started = True
+        server.admin("CREATE ROLE receipts LOGIN PASSWORD 'receipts'")
+        server.admin("CREATE DATABASE receipts_migrated OWNER receipts")
+        migrating = Target(tmp_path_factory.mktemp("migrate"), server.url("receipts_migrated"))
+        migrated = migrating.run("migrate", "-v0")
+        assert migrated.returncode == 0, migrated.stderr
+        yield server
+    finally:
+        if started:
+            server.ctl("stop", "-m", "immediate")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# Entities by their identifiers: row ids differ between databases, and which spelling of
+# a company's name a run keeps first may too.
+_ENTITY_KEYS = """
+    WITH k AS (
+        SELECT e.id, coalesce(
+            (SELECT string_agg(i.scheme || ':' || i.value, ' ' ORDER BY i.scheme, i.value)
+             FROM evidence_identifier i WHERE i.entity_id = e.id), e.kind || ':' || e.name) AS key
+        FROM evidence_entity e)
+"""
+
+
+def _fingerprint(url: str) -> dict[str, Any]:
+    """What an import stored, by natural keys."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return sorted(con.execute(_ENTITY_KEYS + sql).fetchall())
+
+        return {
+            "transactions": rows(
+                "SELECT award_key, count(*), count(DISTINCT transaction_key), sum(obligation_cents) "
+                "FROM ingest_contracttransaction GROUP BY award_key"
+            ),
+            "awards": rows(
+                "SELECT a.award_key, r.key, s.key, a.summary_obligated_cents "
+                "FROM ingest_contractaward a "
+                "JOIN k r ON r.id = a.recipient_id JOIN k s ON s.id = a.sub_agency_id"
+            ),
+            "contract totals": rows(
+                "SELECT s.key, o.key, t.kind, t.status, c.obligated_cents, c.award_count, "
+                "c.transaction_count, c.first_action_date, c.last_action_date, "
+                "c.by_fiscal_year::text FROM ingest_contracttotals c "
+                "JOIN evidence_tie t ON t.id = c.tie_id "
+                "JOIN k s ON s.id = t.subject_id JOIN k o ON o.id = t.object_id"
+            ),
+            "ties": rows(
+                "SELECT s.key, o.key, t.kind, t.status, count(*) FROM evidence_tie t "
+                "JOIN k s ON s.id = t.subject_id JOIN k o ON o.id = t.object_id GROUP BY 1, 2, 3, 4"
+            ),
+            "entities": rows("SELECT key FROM k"),
+        }
+
+
+@pytest.mark.database("postgresql")
+def test_postgres_restart_mid_import_is_one_clear_line_and_a_rerun_completes(
+    download, private_server, tmp_path
+):
+    paths, truth = download
+    server = private_server
+    for name in ("restarted", "clean"):
+        server.admin(f"CREATE DATABASE {name} TEMPLATE receipts_migrated OWNER receipts")
+    target = Target(tmp_path / "restarted", server.url("restarted"))
+    clean = Target(tmp_path / "clean", server.url("clean"))
+
+    # The 4th report of the phase comes after the 3rd batch committed; the import then
+    # pauses 3 s, and the server restarts (fast: sessions end at once) inside that pause.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "receipts", *import_args(paths)],
+        env=target.env(RECEIPTS_IMPORT_FAULT_AT="storing transactions:4:pause"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while transactions(target)[0] < 3 * BATCH and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert proc.poll() is None, "the import ended before the fault point"
+        server.ctl("restart", "-m", "fast")
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == EXIT_DATABASE_GONE, stderr
+    error = one_line_error(stderr)
+    assert "lost the connection to the database" in error, error
+    assert "the server restarted" in error, error
+    assert "running the command again is safe" in error, error
+
+    assert_consistent(target)
+    assert transactions(target)[0] == 3 * BATCH  # the three committed batches, whole
+
+    # The re-run, and a clean import of the same files beside it to compare with.
+    clean_log = tmp_path / "clean-import.log"
+    with clean_log.open("w") as log:
+        clean_run = subprocess.Popen(
+            [sys.executable, "-m", "receipts", *import_args(paths)],
+            env=clean.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            rerun = target.run(*import_args(paths))
+            clean_run.wait(timeout=120)
+        finally:
+            if clean_run.poll() is None:
+                clean_run.kill()
+                clean_run.wait()
+    assert rerun.returncode == 0, rerun.stderr
+    assert clean_run.returncode == 0, clean_log.read_text()
+    assert_complete(target, truth)
+    (awards, distinct_awards) = target.query(
+        "SELECT count(*), count(DISTINCT award_key) FROM ingest_contractaward"
+    )
+    assert awards == distinct_awards == len(truth.awards)
+    assert _fingerprint(target.url) == _fingerprint(clean.url)  # type: ignore[arg-type]
 
 
 # --- a full disk -------------------------------------------------------------------------

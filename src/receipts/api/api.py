@@ -7,7 +7,7 @@ so the API cannot store a tie without a citation or a cycle of ownership.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -17,6 +17,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 
 from receipts.campaigns.api import router as campaigns_router
@@ -24,6 +25,7 @@ from receipts.evidence import queries, services
 from receipts.evidence.models import Citation, Entity, EntityKind, Source, Tie
 
 from .auth import token_auth
+from .openapi import ReceiptsOpenAPISchema
 from .schemas import (
     AmbiguousOut,
     CitationIn,
@@ -31,7 +33,6 @@ from .schemas import (
     EntityOut,
     EntityPageOut,
     EntityPatch,
-    ErrorOut,
     SourceDetailOut,
     SourceIn,
     SourcePageOut,
@@ -47,13 +48,24 @@ from .schemas import (
     source_out,
     tie_out,
 )
+from .text import storable_text
 
 
 class ReceiptsAPI(NinjaAPI):
-    """The API, with operation ids named for their views (``create_tie``), not their module."""
+    """The API, with operation ids named for their views (``create_tie``), not their module.
+
+    Its schema documents each operation's error answers (``receipts.api.openapi``).
+    """
 
     def get_openapi_operation_id(self, operation: Operation) -> str:
         return operation.view_func.__name__
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return ReceiptsOpenAPISchema(self, path_prefix)
 
 
 api = ReceiptsAPI(
@@ -63,7 +75,8 @@ api = ReceiptsAPI(
         "Entities, the ties between them with the citations behind each tie, and sources. "
         "Reads are public. Writes need an API token (`receipts token create USERNAME`) sent as "
         "`Authorization: Bearer <token>`, of a user allowed to record ties; session cookies "
-        "are not accepted for writes. Refused writes answer 400 with a `detail` naming the field. "
+        "are not accepted for writes. Refused writes answer 400 with a `detail` naming the field; "
+        "input that does not match this schema answers 422 with a `detail` listing each problem. "
         "Campaigns: public ones are read openly, private ones only with a member's token "
         "(else 404); writes need the editor role in the campaign, and a token issued for one "
         "campaign (`receipts token create USERNAME --campaign SLUG`) writes that campaign only."
@@ -72,21 +85,20 @@ api = ReceiptsAPI(
     # Swagger UI from ninja's own static files; no validator badge fetched from swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
 )
+# Text the database cannot hold (NUL, lone surrogates) is refused in writes and matches
+# nothing in reads, on every operation.
+api.add_decorator(storable_text)
 # Campaigns: public campaigns read openly; writes by a token of a campaign editor,
 # and a token scoped to a campaign writes that campaign only.
 api.add_router("/campaigns", campaigns_router)
 
 MAX_PAGE = 200
-# Searching ranks in Python after the database, so deep offsets cost a long fetch.
+# Deep offsets cost a long fetch (searching ranks in Python after the database), and no
+# database takes one past a 64-bit integer.
 MAX_OFFSET = 10_000
 
-READ_ERRORS: dict[int, type[ErrorOut]] = {404: ErrorOut}
-WRITE_ERRORS: dict[int, type[ErrorOut]] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-}
+# Error answers that follow from an operation's shape (a token, a path parameter, a
+# body, any input) are documented by ``receipts.api.openapi``; routes declare their own.
 
 
 # --- errors -------------------------------------------------------------------------
@@ -258,7 +270,7 @@ def list_entities(
 
 @api.get(
     "/entities/{slug}",
-    response={200: EntityOut, **READ_ERRORS},
+    response=EntityOut,
     tags=["entities"],
     summary="An entity with its identifiers and parents",
 )
@@ -268,7 +280,7 @@ def get_entity(request: HttpRequest, slug: str) -> EntityOut:
 
 @api.get(
     "/entities/{slug}/ties",
-    response={200: TieListOut, 400: AmbiguousOut, 404: ErrorOut},
+    response={200: TieListOut, 400: AmbiguousOut},
     tags=["entities"],
     summary="The ties of an entity, optionally rolled up and limited to one counterpart",
 )
@@ -317,7 +329,7 @@ def entity_ties(
 @api.post(
     "/entities",
     auth=token_auth,
-    response={201: EntityOut, **WRITE_ERRORS},
+    response={201: EntityOut},
     tags=["entities"],
     summary="Create an entity",
 )
@@ -338,7 +350,7 @@ def create_entity(request: HttpRequest, payload: EntityIn) -> Status[EntityOut]:
 @api.patch(
     "/entities/{slug}",
     auth=token_auth,
-    response={200: EntityOut, **WRITE_ERRORS},
+    response=EntityOut,
     tags=["entities"],
     summary="Change an entity; fields left out keep their values",
 )
@@ -363,7 +375,7 @@ def update_entity(request: HttpRequest, slug: str, payload: EntityPatch) -> Enti
 
 @api.get(
     "/ties/{tie_id}",
-    response={200: TieOut, **READ_ERRORS},
+    response=TieOut,
     tags=["ties"],
     summary="A tie with its citations",
 )
@@ -374,7 +386,7 @@ def get_tie(request: HttpRequest, tie_id: int) -> TieOut:
 @api.post(
     "/ties",
     auth=token_auth,
-    response={201: TieOut, **WRITE_ERRORS},
+    response={201: TieOut},
     tags=["ties"],
     summary="Record a tie together with the citations behind it",
 )
@@ -401,7 +413,7 @@ def create_tie(request: HttpRequest, payload: TieIn) -> Status[TieOut]:
 @api.patch(
     "/ties/{tie_id}",
     auth=token_auth,
-    response={200: TieOut, **WRITE_ERRORS},
+    response=TieOut,
     tags=["ties"],
     summary="Change a tie; a change of status or end date needs a citation",
 )
@@ -422,7 +434,7 @@ def update_tie(request: HttpRequest, tie_id: int, payload: TiePatch) -> TieOut:
 @api.post(
     "/ties/{tie_id}/citations",
     auth=token_auth,
-    response={201: TieOut, **WRITE_ERRORS},
+    response={201: TieOut},
     tags=["ties"],
     summary="Add a citation to a tie",
 )
@@ -442,7 +454,7 @@ def cite_tie(request: HttpRequest, tie_id: int, payload: CitationIn) -> Status[T
 def list_sources(
     request: HttpRequest,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="The most sources to return.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="How many sources to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many sources to skip.")] = 0,
 ) -> SourcePageOut:
     rows = list(Source.objects.order_by("-published", "title", "pk")[offset : offset + limit + 1])
     return SourcePageOut(
@@ -455,7 +467,7 @@ def list_sources(
 
 @api.get(
     "/sources/{source_id}",
-    response={200: SourceDetailOut, **READ_ERRORS},
+    response=SourceDetailOut,
     tags=["sources"],
     summary="A source with every claim it backs",
 )
@@ -472,7 +484,7 @@ def get_source(request: HttpRequest, source_id: int) -> SourceDetailOut:
 @api.post(
     "/sources",
     auth=token_auth,
-    response={201: SourceDetailOut, **WRITE_ERRORS},
+    response={201: SourceDetailOut},
     tags=["sources"],
     summary="Create a source to cite",
 )

@@ -6,12 +6,13 @@ and amounts as decimal strings, so nothing is rounded or invented on the way.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
 from django.db import models
 from ninja import Schema
-from pydantic import Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from receipts.evidence.models import (
     Citation,
@@ -43,6 +44,24 @@ def _or_none(value: str) -> str | None:
 
 class ErrorOut(Schema):
     detail: str = Field(description="What was wrong, starting with the field it concerns.")
+
+
+class ValidationIssueOut(Schema):
+    type: str = Field(description="The kind of problem: missing, string_too_long, int_parsing...")
+    loc: list[str | int] = Field(
+        description="Where: the part of the request (path, query or body), then the field "
+        "and, inside lists, the position, e.g. ['query', 'limit']."
+    )
+    msg: str = Field(description="What is wrong, in words.")
+    ctx: dict[str, Any] | None = Field(
+        default=None, description="The rule broken, when it has values, e.g. {'le': 200}."
+    )
+
+
+class ValidationErrorOut(Schema):
+    detail: list[ValidationIssueOut] = Field(
+        description="Every problem found in the request's path, query and body."
+    )
 
 
 class EntityRef(Schema):
@@ -182,12 +201,46 @@ class SourcePageOut(Schema):
 
 Alias = Annotated[str, Field(max_length=_max_length(Entity, "name"))]
 PartialDate = Annotated[str, Field(max_length=10, description=PARTIAL_DATE)]
+_AMOUNT_FIELD = Tie._meta.get_field("amount")
+_AMOUNT_DIGITS = int(_AMOUNT_FIELD.max_digits)  # type: ignore[union-attr]
+_AMOUNT_PLACES = int(_AMOUNT_FIELD.decimal_places)  # type: ignore[union-attr]
+_AMOUNT_WHOLE_DIGITS = _AMOUNT_DIGITS - _AMOUNT_PLACES
+AMOUNT_PATTERN = rf"^-?[0-9]{{1,{_AMOUNT_WHOLE_DIGITS}}}(\.[0-9]{{1,{_AMOUNT_PLACES}}})?$"
+
+
+def _amount_as_written(value: Any) -> Any:
+    """An amount as the schema names it: a decimal string, or a JSON number without a fraction.
+
+    A number with a fraction is refused rather than read: most JSON writers hold it as a
+    binary float, already rounded before it is sent.
+    """
+    if isinstance(value, str) and not re.fullmatch(AMOUNT_PATTERN, value):
+        raise ValueError(
+            f"write the amount as digits with at most {_AMOUNT_PLACES} decimal places, "
+            "e.g. '1250000.00'"
+        )
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("an amount with a fraction is written as a string, e.g. '1250000.50'")
+    return value
+
+
 Amount = Annotated[
     Decimal,
-    Field(
-        max_digits=Tie._meta.get_field("amount").max_digits,  # type: ignore[union-attr]
-        decimal_places=Tie._meta.get_field("amount").decimal_places,  # type: ignore[union-attr]
-        description="The amount involved, as a decimal string ('1250000.00') or a number.",
+    BeforeValidator(_amount_as_written),
+    Field(max_digits=_AMOUNT_DIGITS, decimal_places=_AMOUNT_PLACES),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": AMOUNT_PATTERN},
+                {
+                    "type": "integer",
+                    "minimum": 1 - 10**_AMOUNT_WHOLE_DIGITS,
+                    "maximum": 10**_AMOUNT_WHOLE_DIGITS - 1,
+                },
+            ],
+            "description": f"The amount involved: a decimal string with at most {_AMOUNT_PLACES} "
+            "decimal places ('1250000.50'), or a whole number.",
+        }
     ),
 ]
 EntityReference = Annotated[
@@ -206,6 +259,28 @@ def _refuse_null(value: Any) -> Any:
     if value is None:
         raise ValueError("may not be null; leave the field out to keep its value")
     return value
+
+
+def _not_nullable(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The fields a ``_not_null`` validator guards are optional but not nullable in the schema."""
+    guard = model.__pydantic_decorators__.field_validators.get("_not_null")
+    for name in guard.info.fields if guard else ():
+        field = schema["properties"][name]
+        field.pop("default", None)
+        kept = [choice for choice in field.pop("anyOf", []) if choice != {"type": "null"}]
+        if len(kept) == 1:
+            field.update({key: value for key, value in kept[0].items() if key not in field})
+        elif kept:
+            field["anyOf"] = kept
+
+
+class PatchIn(Schema):
+    """A PATCH body: a field left out keeps its value; only some take null, to clear it.
+
+    Subclasses name the fields that refuse null in a ``_not_null`` validator.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
 
 class CitationIn(Schema):
@@ -240,7 +315,7 @@ class EntityIn(Schema):
     )
 
 
-class EntityPatch(Schema):
+class EntityPatch(PatchIn):
     name: str | None = Field(
         default=None, max_length=_max_length(Entity, "name"), description="A new name."
     )
@@ -300,7 +375,7 @@ class TieIn(Schema):
     )
 
 
-class TiePatch(Schema):
+class TiePatch(PatchIn):
     subject: EntityReference | None = Field(default=None, description="A new subject.")
     object: EntityReference | None = Field(default=None, description="A new object.")
     kind: TieKind | None = Field(default=None, description="A new kind.")

@@ -11,7 +11,14 @@ from typing import Annotated, Any
 from ninja import Schema
 from pydantic import Field, field_validator
 
-from receipts.api.schemas import PARTIAL_DATE, CitationIn, EntityRef, EntityReference, PartialDate
+from receipts.api.schemas import (
+    PARTIAL_DATE,
+    CitationIn,
+    EntityRef,
+    EntityReference,
+    PartialDate,
+    PatchIn,
+)
 from receipts.evidence.models import EntityKind, TieKind, TieStatus
 
 from .models import (
@@ -182,7 +189,7 @@ class CampaignIn(Schema):
     start_date: PartialDate = Field(default="", description="When the campaign began.")
 
 
-class CampaignPatch(Schema):
+class CampaignPatch(PatchIn):
     name: str | None = Field(default=None, max_length=200, description="A new name.")
     summary: Text | None = Field(default=None, description="A new summary.")
     targets: list[EntityReference] | None = Field(
@@ -211,7 +218,7 @@ class DemandIn(Schema):
     position: int | None = Field(default=None, ge=0, le=32767, description="Order on the page.")
 
 
-class DemandPatch(Schema):
+class DemandPatch(PatchIn):
     text: str | None = Field(default=None, max_length=500, description="New words.")
     ties: list[int] | None = Field(
         default=None, max_length=200, description="The full new list of linked tie ids."
@@ -264,7 +271,7 @@ class ActionIn(Schema):
     )
 
 
-class ActionPatch(Schema):
+class ActionPatch(PatchIn):
     kind: ActionKind | None = Field(default=None, description="A new kind.")
     title: str | None = Field(default=None, max_length=200, description="A new title.")
     date: PartialDate | None = Field(default=None, description="A new date.")
@@ -297,7 +304,7 @@ class GoalIn(Schema):
     deadline: PartialDate = Field(default="", description="The deadline, if any.")
 
 
-class GoalPatch(Schema):
+class GoalPatch(PatchIn):
     metric: str | None = Field(default=None, max_length=200, description="A new metric.")
     target: int | None = Field(default=None, description="A new target.")
     deadline: PartialDate | None = Field(default=None, description="A new deadline.")

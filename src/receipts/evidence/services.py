@@ -160,7 +160,9 @@ def save_entity(
     entity.country = country
     entity.summary = summary.strip()
     if slug:
-        slug = slugify(slug)
+        slug = slugify(slug)[:120]
+        if not slug:
+            raise EvidenceError("slug: use letters, digits and hyphens")
         if Entity.objects.filter(slug=slug).exclude(pk=entity.pk).exists():
             raise EvidenceError(f"slug: {slug!r} is already used by another entity")
         entity.slug = slug
