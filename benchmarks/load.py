@@ -10,6 +10,10 @@ same mix.
 
     uv run python benchmarks/load.py --postgres URL [--users 10,50,200] [--run-time 30]
 
+The server caches public pages for anonymous readers (``receipts.pagecache``);
+``--no-page-cache`` runs it with the cache off (``RECEIPTS_PAGE_CACHE=0``), to
+measure what rendering every request costs.
+
 The file is also the locustfile: ``locust -f benchmarks/load.py`` reads the
 user class below.
 """
@@ -243,6 +247,7 @@ def run(args: argparse.Namespace, env: dict[str, str], database: str) -> None:
             "server": f"receipts serve (gunicorn gthread) --workers {args.workers} "
             f"--threads {args.threads}",
             "cpus": os.cpu_count(),
+            "page_cache": env["RECEIPTS_PAGE_CACHE"] == "1",
             "static_idle_p50_ms": idle_ms,
             "run_time_s": args.run_time,
             "wait_s": [args.wait_min, args.wait_max],
@@ -290,6 +295,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--wait-min", type=float, default=0.5, help="seconds between tasks")
     parser.add_argument("--wait-max", type=float, default=1.5)
+    parser.add_argument(
+        "--no-page-cache",
+        action="store_true",
+        help="serve with the public page cache off (RECEIPTS_PAGE_CACHE=0)",
+    )
     args = parser.parse_args()
     if not args.sqlite and not args.postgres:
         parser.error("give --postgres URL (or DATABASE_URL), or --sqlite")
@@ -303,6 +313,7 @@ def main() -> int:
         "RECEIPTS_OUTREACH_RATE_PER_MINUTE": "1000000",
         "RECEIPTS_OUTREACH_RATE_PER_DAY": "1000000",
         "RECEIPTS_DEBUG": "",
+        "RECEIPTS_PAGE_CACHE": "0" if args.no_page_cache else "1",
         "LOAD_WAIT_MIN": str(args.wait_min),
         "LOAD_WAIT_MAX": str(args.wait_max),
     }

@@ -671,6 +671,9 @@ def run_worker(args: argparse.Namespace) -> None:
     """Migrate a fresh database, build the graph, measure, print one JSON line."""
     started = time.perf_counter()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "receipts.config.settings")
+    # The page figures are of rendering: the public page cache would answer
+    # a page asked for twice.
+    os.environ["RECEIPTS_PAGE_CACHE"] = "0"
     import django
 
     django.setup()

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from receipts.evidence import queries as evidence
 from receipts.evidence.models import Citation, Entity, Tie, TieStatus
@@ -85,6 +85,11 @@ def target_family_ids(campaign: Campaign) -> set[int]:
     return ids
 
 
+def _target_families(targets: list[Entity]) -> dict[int, dict[int, list[int]]]:
+    """Each target's ``family_paths``, read once for a whole page."""
+    return {target.pk: evidence.family_paths(target.pk) for target in targets}
+
+
 def unrelated_tie_ids(campaign: Campaign, ties: Iterable[Tie]) -> set[int]:
     """Ties with neither end in a target's family: allowed on a demand, but flagged."""
     family = target_family_ids(campaign)
@@ -134,11 +139,26 @@ def met_evidence(demand: Demand) -> tuple[list[CitationInput], str] | None:
     return cited, date
 
 
-def demand_counts(campaign: Campaign) -> tuple[int, int]:
-    """(met, total) demands; withdrawn demands are left out of the total."""
-    rows = list(campaign.demands.values_list("status", flat=True))
+def _count_demands(statuses: Iterable[str]) -> tuple[int, int]:
+    rows = list(statuses)
     total = sum(1 for s in rows if s != DemandStatus.WITHDRAWN)
     return sum(1 for s in rows if s == DemandStatus.MET), total
+
+
+def demand_counts(campaign: Campaign) -> tuple[int, int]:
+    """(met, total) demands; withdrawn demands are left out of the total."""
+    return _count_demands(campaign.demands.values_list("status", flat=True))
+
+
+def with_demand_counts(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """The campaigns with ``demands_met`` and ``demands_total`` (as ``demand_counts``)
+    counted in the same query."""
+    return campaigns.annotate(
+        demands_met=Count("demands", filter=Q(demands__status=DemandStatus.MET), distinct=True),
+        demands_total=Count(
+            "demands", filter=~Q(demands__status=DemandStatus.WITHDRAWN), distinct=True
+        ),
+    )
 
 
 @dataclass
@@ -181,16 +201,6 @@ def _campaign_citations() -> Prefetch[Any]:
     )
 
 
-def _limit_citations(ties: list[Tie], limit: int | None) -> None:
-    """Give each tie its first ``limit`` citations (all with None) and ``citation_count``."""
-    for tie in ties:
-        qs = Citation.objects.filter(tie=tie).select_related("source").order_by("id")
-        rows = list(qs if limit is None else qs[:limit])
-        tie._prefetched_objects_cache = {"citations": rows}  # type: ignore[attr-defined]
-        if not hasattr(tie, "citation_count"):
-            tie.citation_count = len(rows) if limit is None else qs.count()  # type: ignore[attr-defined]
-
-
 def campaign_view(
     campaign: Campaign,
     *,
@@ -202,11 +212,16 @@ def campaign_view(
     Without ``with_target_ties`` the targets' rolled-up ties are not loaded:
     the demands, actions, coalition and goals alone are cheap to read.
     """
+    # A fixed number of queries per target, and none per demand, tie or action:
+    # families are walked once, citations and counts are read for all ties at once.
     targets = targets_of(campaign)
+    families = _target_families(targets)
     seen: set[int] = set()
     target_ties: list[evidence.RolledTie] = []
     for target in targets if with_target_ties else []:
-        for rt in evidence.rollup_ties(target, rollup=True, citations_limit=citations_limit):
+        for rt in evidence.rollup_ties(
+            target, rollup=True, citations_limit=citations_limit, family=families[target.pk]
+        ):
             if rt.tie.pk not in seen:
                 seen.add(rt.tie.pk)
                 target_ties.append(rt)
@@ -227,11 +242,14 @@ def campaign_view(
             ),
         ).order_by("position", "id")
     )
-    family = target_family_ids(campaign)
+    family = {pk for paths in families.values() for pk in paths}
+    linked = {tie.pk: tie for demand in demands for tie in demand.ties.all()}
+    evidence.prefetch_first_citations(list(linked.values()), citations_limit)
     for demand in demands:
         ties = list(demand.ties.all())
-        _limit_citations(ties, citations_limit)
         for tie in ties:
+            # One tie linked to two demands is one row of the prefetch, two objects.
+            tie._prefetched_objects_cache = linked[tie.pk]._prefetched_objects_cache  # type: ignore[attr-defined]
             tie.related_to_target = (  # type: ignore[attr-defined]
                 tie.subject_id in family or tie.object_id in family
             )
@@ -257,7 +275,7 @@ def campaign_view(
             )
         ).order_by("id")
     )
-    met, total = demand_counts(campaign)
+    met, total = _count_demands(d.status for d in demands)
 
     entries: list[tuple[str, Any, int, TimelineEntry]] = []
     for action in actions:

@@ -78,11 +78,15 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "receipts.watch",
+    "receipts.pagecache",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions: a cached page skips the rest, and is stored with the
+    # headers the middleware below adds (CSP, X-Frame-Options, Vary).
+    "receipts.pagecache.middleware.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,6 +142,32 @@ else:
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Public pages and API reads for anonymous readers are cached in each server
+# process's memory (receipts.pagecache), filed under the database's content
+# generation, which every write to public content changes on commit: no page
+# is served stale, so the cache needs no shared server. Entries of older
+# generations are never asked for again and age out; the timeout bounds only
+# edits made behind the application's back (SQL typed into psql).
+# RECEIPTS_PAGE_CACHE=0 turns it off.
+PAGE_CACHE = _env_bool("RECEIPTS_PAGE_CACHE", True)
+PAGE_CACHE_ALIAS = "pages"
+PAGE_CACHE_MAX_BYTES = int(os.environ.get("RECEIPTS_PAGE_CACHE_MAX_BYTES", 200 * 1024))
+PAGE_CACHE_VIEWS = frozenset(
+    {"home", "entity", "entity-map", "tie", "source", "campaigns", "campaign", "campaign-brief"}
+)
+# Every GET of the JSON API: reads are public, writes need a token (never cached).
+PAGE_CACHE_NAMESPACES = frozenset({"api"})
+PAGE_CACHE_NEVER_PATHS = ("/edit/", "/accounts/", "/admin/", "/screen/", "/watch/")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    PAGE_CACHE_ALIAS: {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "receipts-pages",
+        "TIMEOUT": int(os.environ.get("RECEIPTS_PAGE_CACHE_SECONDS", 600)),
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("RECEIPTS_PAGE_CACHE_ENTRIES", 300))},
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -174,18 +174,18 @@ def _with_receipts(qs: QuerySet[Tie], citations_limit: int | None = None) -> Que
     return qs.annotate(citation_count=Count("citations"))
 
 
-def _prefetch_first_citations(ties: list[Tie], limit: int) -> None:
-    """Load each tie's first ``limit`` citations as its prefetched ``citations``."""
+def prefetch_first_citations(ties: list[Tie], limit: int | None) -> None:
+    """Load each tie's first ``limit`` citations (all with None) as its prefetched
+    ``citations``, in one query per 2,000 ties whatever their number."""
     by_tie: dict[int, list[Citation]] = {t.pk: [] for t in ties}
     ids = list(by_tie)
     for chunk in _chunks(ids):
-        rows = (
-            Citation.objects.filter(tie_id__in=chunk)
-            .annotate(rank=Window(RowNumber(), partition_by=F("tie_id"), order_by=F("id").asc()))
-            .filter(rank__lte=limit)
-            .select_related("source")
-            .order_by("tie_id", "id")
-        )
+        rows = Citation.objects.filter(tie_id__in=chunk)
+        if limit is not None:
+            rows = rows.annotate(
+                rank=Window(RowNumber(), partition_by=F("tie_id"), order_by=F("id").asc())
+            ).filter(rank__lte=limit)
+        rows = rows.select_related("source").order_by("tie_id", "id")
         for c in rows:
             by_tie[c.tie_id].append(c)
     for tie in ties:
@@ -203,15 +203,20 @@ def rollup_ties(
     include_structural: bool | None = None,
     max_depth: int | None = None,
     citations_limit: int | None = None,
+    family: dict[int, list[int]] | None = None,
 ) -> list[RolledTie]:
     """Ties of ``entity`` (and, with ``rollup``, of its family or tree).
 
     With ``to``, only ties whose other end is ``to`` (or, with ``rollup``, a
     member of ``to``'s family or tree). Ties inside the rolled-up family are
     left out unless ``include_structural``; without a rollup the entity's own
-    ownership and part_of ties are listed like any other.
+    ownership and part_of ties are listed like any other. ``family`` is the
+    entity's ``family_paths`` for a caller that has them already.
     """
-    near = family_paths(entity.pk, max_depth) if rollup else {entity.pk: [entity.pk]}
+    if not rollup:
+        near = {entity.pk: [entity.pk]}
+    else:
+        near = family if family is not None else family_paths(entity.pk, max_depth)
     far: dict[int, list[int]] | None = None
     if to is not None:
         far = family_paths(to.pk, max_depth) if rollup else {to.pk: [to.pk]}
@@ -234,7 +239,7 @@ def rollup_ties(
                 found[tie.pk] = tie  # a merged entity is no end of a tie
 
     if citations_limit is not None:
-        _prefetch_first_citations(list(found.values()), citations_limit)
+        prefetch_first_citations(list(found.values()), citations_limit)
 
     # Which ties count, and from which side, first: names are then loaded only
     # for the members on their paths, not for every member of both families.
@@ -292,31 +297,70 @@ def direct_ties(entity: Entity, citations_limit: int | None = None) -> dict[str,
     return dict(sorted(grouped.items(), key=lambda kv: order.get(kv[0], 99)))
 
 
+def _parent_edges(entity_id: int) -> dict[int, list[int]]:
+    """Each entity above ``entity_id`` (and itself) mapped to its owners or parent bodies.
+
+    One recursive query walks up every active ownership and part_of tie to
+    ``settings.ROLLUP_MAX_DEPTH`` levels; parents come in the order of their ties.
+    """
+    table = connection.ops.quote_name(Tie._meta.db_table)
+    sql = f"""
+        WITH RECURSIVE up(child_id, parent_id, tie_id, depth) AS (
+            SELECT CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(0 AS BIGINT), 0
+            UNION
+            SELECT u.parent_id,
+                   CASE WHEN t.kind = %s THEN t.subject_id ELSE t.object_id END,
+                   t.id,
+                   u.depth + 1
+            FROM up u
+            JOIN {table} t
+              ON (t.kind = %s AND t.object_id = u.parent_id)
+              OR (t.kind = %s AND t.subject_id = u.parent_id)
+            WHERE u.depth < %s AND t.status <> %s
+        )
+        SELECT DISTINCT child_id, parent_id, tie_id FROM up WHERE depth > 0
+        ORDER BY child_id, tie_id
+    """  # noqa: S608 - the table name is the model's own; every value is a parameter
+    params = [
+        entity_id,
+        entity_id,
+        str(TieKind.OWNS),
+        str(TieKind.OWNS),
+        str(TieKind.PART_OF),
+        settings.ROLLUP_MAX_DEPTH,
+        str(TieStatus.ENDED),
+    ]
+    edges: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for child, parent, _tie in cursor.fetchall():
+            edges.setdefault(child, []).append(parent)
+    return edges
+
+
 def parents_of(entity: Entity) -> list[list[Entity]]:
     """Chains of owners or parent bodies above the entity, nearest first."""
+    edges = _parent_edges(entity.pk)
+    if not edges:
+        return []
+    names = Entity.objects.in_bulk({p for ups in edges.values() for p in ups})
     chains: list[list[Entity]] = []
     seen = {entity.pk}
     frontier: list[tuple[int, list[Entity]]] = [(entity.pk, [])]
     depth = 0
+    # Breadth-first, so each entity is reached by a shortest chain and once.
     while frontier and depth < settings.ROLLUP_MAX_DEPTH:
         depth += 1
         nxt: list[tuple[int, list[Entity]]] = []
         for node, chain in frontier:
-            ties = (
-                Tie.objects.filter(
-                    Q(kind=TieKind.OWNS, object_id=node) | Q(kind=TieKind.PART_OF, subject_id=node)
-                )
-                .exclude(status=TieStatus.ENDED)
-                .select_related("subject", "object")
-            )
-            ups = [t.subject if t.kind == TieKind.OWNS else t.object for t in ties]
+            ups = edges.get(node, [])
             if not ups and chain:
                 chains.append(chain)
             for up in ups:
-                if up.pk in seen:
+                if up in seen:
                     continue
-                seen.add(up.pk)
-                nxt.append((up.pk, [*chain, up]))
+                seen.add(up)
+                nxt.append((up, [*chain, names[up]]))
         frontier = nxt
     chains.extend(chain for _node, chain in frontier if chain)
     return chains

@@ -67,9 +67,12 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
         "kinds": dict(TieKind.choices),
     }
     if rollup:
-        shown = queries.rollup_ties(entity, rollup=True, citations_limit=RECEIPTS_SHOWN)
+        family = queries.family_paths(entity.pk)
+        shown = queries.rollup_ties(
+            entity, rollup=True, citations_limit=RECEIPTS_SHOWN, family=family
+        )
         context["rolled"] = shown
-        context["family_size"] = len(queries.family_paths(entity.pk)) - 1
+        context["family_size"] = len(family) - 1
     else:
         context["grouped"] = queries.direct_ties(entity, citations_limit=RECEIPTS_SHOWN)
         shown = [rt for group in context["grouped"].values() for rt in group]
