@@ -1,4 +1,5 @@
 import hashlib
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
@@ -6,7 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from receipts.demo import load_demo
 from receipts.evidence.models import Entity, Source, Tie
-from tests.factories import make_editor, make_entity, make_source
+from receipts.web.views import TIES_PER_GROUP, TIES_PER_PAGE
+from tests.factories import make_editor, make_entity, make_source, make_tie
 
 pytestmark = pytest.mark.django_db
 
@@ -305,3 +307,36 @@ def test_admin_refuses_a_cycle(admin_client):
     assert response.status_code == 200
     assert "cycle" in response.content.decode()
     assert Tie.objects.count() == 1
+
+
+def test_an_agency_with_many_contracts_lists_the_largest_first_and_pages_the_rest(client):
+    agency = make_entity("Agency With Many Contracts", kind="agency")
+    source = make_source()
+    total = 2 * TIES_PER_PAGE + 7
+    for n in range(total):
+        make_tie(
+            make_entity(f"Contractor {n:03d}"),
+            "contract",
+            agency,
+            source=source,
+            amount=Decimal(n * 1000),
+            currency="USD",
+        )
+    make_tie(agency, "partnership", make_entity("A Partner"), source=source)
+
+    page = client.get(agency.get_absolute_url()).content.decode()
+    # Every kind is listed, each with its full count; contracts largest first, cut at a group's size.
+    assert f'Contract <span class="count">({total})</span>' in page
+    assert "A Partner" in page
+    assert page.index(f"Contractor {total - 1:03d}") < page.index(f"Contractor {total - 2:03d}")
+    assert f"Contractor {total - TIES_PER_GROUP:03d}" in page
+    assert f"Contractor {total - TIES_PER_GROUP - 1:03d}" not in page
+    assert f'href="?kind=contract">All {total} contract ties</a> (largest first)' in page
+
+    second = client.get(agency.get_absolute_url(), {"kind": "contract", "page": 2}).content.decode()
+    assert f"Ties {TIES_PER_PAGE + 1}–{2 * TIES_PER_PAGE} of {total} (page 2 of 3)" in second
+    assert f"Contractor {total - TIES_PER_PAGE - 1:03d}" in second
+    assert f"Contractor {total - 1:03d}" not in second
+    assert "Partnership <span" not in second  # only the kind asked for
+    # Asking for an unknown kind shows the whole page, not an error.
+    assert client.get(agency.get_absolute_url(), {"kind": "nonsense"}).status_code == 200

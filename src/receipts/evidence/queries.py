@@ -163,34 +163,55 @@ def _ties_touching(ids: Sequence[int]) -> QuerySet[Tie]:
     return Tie.objects.filter(Q(subject_id__in=ids) | Q(object_id__in=ids))
 
 
-def _with_receipts(qs: QuerySet[Tie], citations_limit: int | None = None) -> QuerySet[Tie]:
+def _with_receipts(
+    qs: QuerySet[Tie], citations_limit: int | None = None, defer: bool = False
+) -> QuerySet[Tie]:
     """Ties with their ends and citations; with a limit, only the first few citations
     are loaded and ``citation_count`` tells how many there are (an imported contract
-    tie can cite thousands of award records)."""
+    tie can cite thousands of award records). Deferred, neither: see rollup_ties."""
     qs = qs.select_related("subject", "object")
+    if defer:
+        # A page listing a slice of thousands of ties: leave out what no listing shows.
+        unused = ("aliases", "summary", "search_text", "created_at", "updated_at")
+        return qs.defer(
+            "created_at",
+            "updated_at",
+            *(f"subject__{f}" for f in unused),
+            *(f"object__{f}" for f in unused),
+        )
     if citations_limit is None:
         citations = Citation.objects.select_related("source").order_by("id")
         return qs.prefetch_related(Prefetch("citations", queryset=citations))
     return qs.annotate(citation_count=Count("citations"))
 
 
-def prefetch_first_citations(ties: list[Tie], limit: int | None) -> None:
+def prefetch_first_citations(ties: list[Tie], limit: int | None, *, counts: bool = False) -> None:
     """Load each tie's first ``limit`` citations (all with None) as its prefetched
-    ``citations``, in one query per 2,000 ties whatever their number."""
+    ``citations``, in one query per 2,000 ties whatever their number. With
+    ``counts``, also set ``citation_count`` (how many there are in all), read
+    in the same query."""
     by_tie: dict[int, list[Citation]] = {t.pk: [] for t in ties}
+    total: dict[int, int] = {}
     ids = list(by_tie)
     for chunk in _chunks(ids):
         rows = Citation.objects.filter(tie_id__in=chunk)
         if limit is not None:
             rows = rows.annotate(
                 rank=Window(RowNumber(), partition_by=F("tie_id"), order_by=F("id").asc())
-            ).filter(rank__lte=limit)
+            )
+            if counts:
+                rows = rows.annotate(in_all=Window(Count("id"), partition_by=F("tie_id")))
+            rows = rows.filter(rank__lte=limit)
         rows = rows.select_related("source").order_by("tie_id", "id")
         for c in rows:
             by_tie[c.tie_id].append(c)
+            if counts:
+                total[c.tie_id] = getattr(c, "in_all", None) or len(by_tie[c.tie_id])
     for tie in ties:
         # Django's own prefetch cache: tie.citations.all() then reads this list.
         tie._prefetched_objects_cache = {"citations": by_tie[tie.pk]}  # type: ignore[attr-defined]
+        if counts:
+            tie.citation_count = total.get(tie.pk, 0)  # type: ignore[attr-defined]
 
 
 def rollup_ties(
@@ -204,6 +225,7 @@ def rollup_ties(
     max_depth: int | None = None,
     citations_limit: int | None = None,
     family: dict[int, list[int]] | None = None,
+    defer_citations: bool = False,
 ) -> list[RolledTie]:
     """Ties of ``entity`` (and, with ``rollup``, of its family or tree).
 
@@ -211,7 +233,10 @@ def rollup_ties(
     member of ``to``'s family or tree). Ties inside the rolled-up family are
     left out unless ``include_structural``; without a rollup the entity's own
     ownership and part_of ties are listed like any other. ``family`` is the
-    entity's ``family_paths`` for a caller that has them already.
+    entity's ``family_paths`` for a caller that has them already. With
+    ``citations_limit`` and ``defer_citations``, only ``citation_count`` is
+    loaded: a caller showing a page of the ties calls
+    ``prefetch_first_citations`` for that page alone.
     """
     if not rollup:
         near = {entity.pk: [entity.pk]}
@@ -234,11 +259,11 @@ def rollup_ties(
         if far is not None and len(far) <= _CHUNK:
             far_ids = list(far)
             qs = qs.filter(Q(subject_id__in=far_ids) | Q(object_id__in=far_ids))
-        for tie in _with_receipts(qs, citations_limit):
+        for tie in _with_receipts(qs, citations_limit, defer=defer_citations):
             if tie.subject.merged_into_id is None and tie.object.merged_into_id is None:
                 found[tie.pk] = tie  # a merged entity is no end of a tie
 
-    if citations_limit is not None:
+    if citations_limit is not None and not defer_citations:
         prefetch_first_citations(list(found.values()), citations_limit)
 
     # Which ties count, and from which side, first: names are then loaded only

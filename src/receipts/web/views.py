@@ -38,17 +38,46 @@ def home(request: HttpRequest) -> HttpResponse:
 RECEIPTS_SHOWN = 5
 
 
-def _attach_contract_totals(ties: list[Tie]) -> dict[int, int]:
-    """Set ``tie.totals`` on contract ties and sum their obligations by fiscal year."""
+# An agency's page after a large import has thousands of contract ties: each
+# kind lists its first TIES_PER_GROUP (contracts largest first), and the rest
+# are pages of TIES_PER_PAGE under ?kind=... The chart and counts cover all.
+TIES_PER_GROUP = 50
+TIES_PER_PAGE = 100
+
+
+def _obligations_by_fiscal_year(ties: list[Tie]) -> dict[int, int]:
+    """Obligations of the contract ties summed by fiscal year (cents)."""
     ids = [t.pk for t in ties if t.kind == TieKind.CONTRACT]
-    totals = {t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=ids)} if ids else {}
     by_fy: dict[int, int] = {}
-    for tie in ties:
-        tie.totals = totals.get(tie.pk)  # type: ignore[attr-defined]
-        if tie.totals is not None:  # type: ignore[attr-defined]
-            for fy, cents in tie.totals.by_fiscal_year.items():  # type: ignore[attr-defined]
+    for start in range(0, len(ids), 2000):
+        for by_year in ContractTotals.objects.filter(
+            tie_id__in=ids[start : start + 2000]
+        ).values_list("by_fiscal_year", flat=True):
+            for fy, cents in by_year.items():
                 by_fy[int(fy)] = by_fy.get(int(fy), 0) + int(cents)
     return by_fy
+
+
+def _attach_contract_totals(ties: list[Tie]) -> None:
+    """Set ``tie.totals`` on the ties listed (None where there are none)."""
+    ids = [t.pk for t in ties if t.kind == TieKind.CONTRACT]
+    totals = {t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=ids)} if ids else {}
+    for tie in ties:
+        tie.totals = totals.get(tie.pk)  # type: ignore[attr-defined]
+
+
+def _tie_groups(ties: list[queries.RolledTie]) -> dict[str, list[queries.RolledTie]]:
+    """Ties by kind in the order of the kinds; contracts largest amount first."""
+    grouped: dict[str, list[queries.RolledTie]] = {}
+    for rt in ties:
+        grouped.setdefault(rt.tie.kind, []).append(rt)
+    if TieKind.CONTRACT in grouped:
+        # Stable sort: equal amounts keep the listing's order.
+        grouped[TieKind.CONTRACT].sort(
+            key=lambda rt: (rt.tie.amount is None, -(rt.tie.amount or 0))
+        )
+    order = {k: i for i, k in enumerate(TieKind.values)}
+    return dict(sorted(grouped.items(), key=lambda kv: order.get(kv[0], 99)))
 
 
 @require_safe
@@ -59,24 +88,47 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
         query = request.META.get("QUERY_STRING", "")
         return redirect(survivor.get_absolute_url() + (f"?{query}" if query else ""))
     rollup = request.GET.get("rollup") == "1"
+    only_kind = request.GET.get("kind", "")
+    if only_kind and only_kind not in TieKind.values:
+        only_kind = ""
     context = {
         "entity": entity,
         "rollup": rollup,
         "identifiers": entity.identifiers.all(),
         "parents": queries.parents_of(entity),
         "kinds": dict(TieKind.choices),
+        "only_kind": only_kind,
     }
     if rollup:
         family = queries.family_paths(entity.pk)
         shown = queries.rollup_ties(
-            entity, rollup=True, citations_limit=RECEIPTS_SHOWN, family=family
+            entity,
+            rollup=True,
+            citations_limit=RECEIPTS_SHOWN,
+            family=family,
+            defer_citations=True,
         )
-        context["rolled"] = shown
         context["family_size"] = len(family) - 1
     else:
-        context["grouped"] = queries.direct_ties(entity, citations_limit=RECEIPTS_SHOWN)
-        shown = [rt for group in context["grouped"].values() for rt in group]
-    by_fy = _attach_contract_totals([rt.tie for rt in shown])
+        shown = queries.rollup_ties(entity, citations_limit=RECEIPTS_SHOWN, defer_citations=True)
+    by_fy = _obligations_by_fiscal_year([rt.tie for rt in shown])
+    groups = _tie_groups(shown)
+    context["tie_count"] = len(shown)
+    if only_kind:
+        page = Paginator(groups.get(only_kind, []), TIES_PER_PAGE).get_page(request.GET.get("page"))
+        context["page_obj"] = page
+        context["only_kind_label"] = TieKind(only_kind).label
+        context["groups"] = [
+            (only_kind, TieKind(only_kind).label, list(page.object_list), page.paginator.count)
+        ]
+    else:
+        context["groups"] = [
+            (kind, TieKind(kind).label, rts[:TIES_PER_GROUP], len(rts))
+            for kind, rts in groups.items()
+        ]
+    listed = [rt.tie for _kind, _label, rts, _n in context["groups"] for rt in rts]
+    queries.prefetch_first_citations(listed, RECEIPTS_SHOWN, counts=True)
+    _attach_contract_totals(listed)
     if by_fy:
         context["obligations_chart"] = mark_safe(  # noqa: S308 - built with escaping
             obligations_chart_svg(by_fy, f"Contract obligations by fiscal year: {entity.name}")
@@ -102,7 +154,12 @@ def tie_page(request: HttpRequest, pk: int) -> HttpResponse:
     paginator = Paginator(tie.citations.select_related("source").order_by("id"), 100)
     page = paginator.get_page(request.GET.get("page"))
     context: dict[str, object] = {"tie": tie, "citations": page, "page": page}
-    by_fy = _attach_contract_totals([tie])
+    _attach_contract_totals([tie])
+    by_fy = (
+        {int(fy): int(c) for fy, c in tie.totals.by_fiscal_year.items()}  # type: ignore[attr-defined]
+        if tie.totals is not None  # type: ignore[attr-defined]
+        else {}
+    )
     if by_fy:
         context["obligations_chart"] = mark_safe(  # noqa: S308 - built with escaping
             obligations_chart_svg(by_fy, f"Obligations by fiscal year: {tie}")
