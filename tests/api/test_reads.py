@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
@@ -256,3 +258,37 @@ def test_sources_are_listed_newest_first_in_pages(client: Client) -> None:
 
 def test_unknown_source_answers_404(client: Client) -> None:
     assert client.get("/api/sources/424242").status_code == 404
+
+
+def test_a_long_list_of_ties_comes_in_pages_with_a_total_and_few_citations_each(
+    client: Client,
+) -> None:
+    agency = make_entity("Agency In Pages", kind="agency")
+    for n in range(7):
+        make_tie(
+            make_entity(f"Supplier {n}"), "contract", agency, amount=Decimal(n), currency="USD"
+        )
+    partner = make_entity("Partner In Pages")
+    cited = make_tie(agency, "partnership", partner)
+    for _ in range(24):  # 25 citations in all
+        services.cite_tie(cited, services.CitationInput(make_source(), "more", ""))
+
+    url = f"/api/entities/{agency.slug}/ties"
+    first = client.get(url, {"kind": "contract", "limit": 3}).json()
+    assert (first["total"], first["limit"], first["offset"], first["next_offset"]) == (7, 3, 0, 3)
+    assert first["kind"] == "contract" and len(first["ties"]) == 3
+    last = client.get(url, {"kind": "contract", "limit": 3, "offset": 6}).json()
+    assert len(last["ties"]) == 1 and last["next_offset"] is None
+    seen = {t["id"] for t in first["ties"]} | {t["id"] for t in last["ties"]}
+    middle = client.get(url, {"kind": "contract", "limit": 3, "offset": 3}).json()
+    assert len(seen | {t["id"] for t in middle["ties"]}) == 7  # no tie twice, none lost
+
+    everything = client.get(url).json()
+    assert everything["total"] == 8 and everything["kind"] is None
+    listed = next(t for t in everything["ties"] if t["id"] == cited.pk)
+    assert listed["citation_count"] == 25 and len(listed["citations"]) == 20
+    alone = client.get(f"/api/ties/{cited.pk}").json()
+    assert alone["citation_count"] == 25 and len(alone["citations"]) == 25
+
+    assert client.get(url, {"limit": 0}).status_code == 422
+    assert client.get(url, {"kind": "nonsense"}).status_code == 422

@@ -27,6 +27,7 @@ from receipts.evidence.models import Citation, Entity, EntityKind, Source, Tie
 from .auth import token_auth
 from .openapi import ReceiptsOpenAPISchema
 from .schemas import (
+    CITATIONS_IN_LISTS,
     AmbiguousOut,
     CitationIn,
     EntityIn,
@@ -37,6 +38,7 @@ from .schemas import (
     SourceIn,
     SourcePageOut,
     TieIn,
+    TieKind,
     TieListOut,
     TieOut,
     TiePatch,
@@ -96,6 +98,9 @@ MAX_PAGE = 200
 # Deep offsets cost a long fetch (searching ranks in Python after the database), and no
 # database takes one past a 64-bit integer.
 MAX_OFFSET = 10_000
+# A list of ties is cut in pages too: an agency can hold tens of thousands after an import.
+MAX_TIES_PAGE = 500
+MAX_TIES_OFFSET = 10_000_000
 
 # Error answers that follow from an operation's shape (a token, a path parameter, a
 # body, any input) are documented by ``receipts.api.openapi``; routes declare their own.
@@ -302,6 +307,13 @@ def entity_ties(
             "rollup to its components and subsidiaries.",
         ),
     ] = None,
+    kind: Annotated[TieKind | None, Query(description="Only ties of this kind.")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_TIES_PAGE, description="The most ties to return.")
+    ] = MAX_TIES_PAGE,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_TIES_OFFSET, description="How many ties to skip.")
+    ] = 0,
 ) -> TieListOut | Status[AmbiguousOut]:
     entity = _entity(slug)
     target = None
@@ -317,12 +329,26 @@ def entity_ties(
                     detail=f"to: {exc}", candidates=[entity_ref(e) for e in exc.candidates]
                 ),
             )
-    rolled = queries.rollup_ties(entity, rollup=rollup, to=target)
+    rolled = queries.rollup_ties(
+        entity,
+        rollup=rollup,
+        to=target,
+        kinds=None if kind is None else [kind.value],
+        citations_limit=CITATIONS_IN_LISTS,
+        defer_citations=True,
+    )
+    page = rolled[offset : offset + limit]
+    queries.prefetch_first_citations([r.tie for r in page], CITATIONS_IN_LISTS, counts=True)
     return TieListOut(
         entity=entity_ref(entity),
         to=None if target is None else entity_ref(target),
         rollup=rollup,
-        ties=[tie_out(r) for r in rolled],
+        kind=kind,
+        total=len(rolled),
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if offset + limit < len(rolled) else None,
+        ties=[tie_out(r) for r in page],
     )
 
 

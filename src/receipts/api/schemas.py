@@ -115,6 +115,10 @@ class CitationOut(Schema):
     locator: str = Field(description="Where in the source: page, paragraph, record key.")
 
 
+# Citations given per tie in a list of ties; a tie's own address lists them all.
+CITATIONS_IN_LISTS = 20
+
+
 class TieOut(Schema):
     id: int = Field(description="The tie's id.")
     subject: EntityRef = Field(description="The entity the tie goes from.")
@@ -141,7 +145,12 @@ class TieOut(Schema):
     far_path: list[str] = Field(
         description="Slugs from the far end of the tie up to the 'to' entity; empty without 'to'."
     )
-    citations: list[CitationOut] = Field(description="The sources behind the tie; never empty.")
+    citations: list[CitationOut] = Field(
+        description="The sources behind the tie, never empty. In lists, the first "
+        f"{CITATIONS_IN_LISTS} only (an imported contract tie can cite thousands of award "
+        "records); /api/ties/{id} gives them all."
+    )
+    citation_count: int = Field(description="How many citations the tie has in all.")
     page: str = Field(description="Address of the tie's public page on this site.")
 
 
@@ -149,7 +158,14 @@ class TieListOut(Schema):
     entity: EntityRef = Field(description="The entity whose ties these are.")
     to: EntityRef | None = Field(description="The entity the ties were limited to, if any.")
     rollup: bool = Field(description="Whether subsidiaries and components were included.")
-    ties: list[TieOut] = Field(description="The ties found, each with its path and citations.")
+    kind: TieKind | None = Field(description="The kind of tie the list was limited to, if any.")
+    total: int = Field(description="How many ties match, on every page together.")
+    limit: int = Field(description="The most ties a page holds.")
+    offset: int = Field(description="How many ties come before this page.")
+    next_offset: int | None = Field(description="The offset of the next page; null on the last.")
+    ties: list[TieOut] = Field(
+        description="The ties on this page, each with its path and citations."
+    )
 
 
 class TieRef(Schema):
@@ -469,6 +485,7 @@ def tie_out(rolled: RolledTie) -> TieOut:
         near_path=[e.slug for e in rolled.near_path],
         far_path=[e.slug for e in rolled.far_path],
         citations=[citation_out(c) for c in tie.citations.all()],
+        citation_count=getattr(tie, "citation_count", None) or len(tie.citations.all()),
         page=tie.get_absolute_url(),
     )
 
