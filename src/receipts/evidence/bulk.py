@@ -8,7 +8,7 @@ what is skipped is the ORM's per-object work, not a check.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -42,12 +42,26 @@ def select_in(
     column = quote_name(model._meta.get_field(key).column)
     out: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), _KEY_CHUNK):
-            chunk = list(keys[start : start + _KEY_CHUNK])
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"SELECT {cols} FROM {table} WHERE {column} IN ({marks})", chunk)  # noqa: S608
+        for sql_in, params in in_clauses(column, keys):
+            cursor.execute(f"SELECT {cols} FROM {table} WHERE {sql_in}", params)  # noqa: S608
             out.extend(tuple(row) for row in cursor.fetchall())
     return out
+
+
+def in_clauses(column: str, keys: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+    """``column IN (...)`` conditions with their parameters, a chunk of ``keys`` each.
+
+    PostgreSQL takes a chunk as one array parameter (``= ANY(%s)``): a statement
+    with hundreds of placeholders costs the driver more to prepare than the
+    server to run. ``column`` must be quoted already.
+    """
+    if connection.vendor == "postgresql":
+        for start in range(0, len(keys), _KEY_CHUNK * 10):
+            yield f"{column} = ANY(%s)", [list(keys[start : start + _KEY_CHUNK * 10])]
+        return
+    for start in range(0, len(keys), _KEY_CHUNK):
+        chunk = list(keys[start : start + _KEY_CHUNK])
+        yield f"{column} IN ({', '.join(['%s'] * len(chunk))})", chunk
 
 
 def db_value(field: models.Field, value: Any) -> Any:  # type: ignore[type-arg]

@@ -287,14 +287,16 @@ def award_threshold_cents() -> int:
 def _transaction_sums(award_keys: Sequence[str]) -> dict[str, tuple[int, str]]:
     """(sum of obligations in cents, first action date) of the stored transactions, per award."""
     table = connection.ops.quote_name(ContractTransaction._meta.db_table)
-    marks = ", ".join(["%s"] * len(award_keys))
+    out: dict[str, tuple[int, str]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT award_key, SUM(obligation_cents), MIN(action_date) FROM {table} "  # noqa: S608
-            f"WHERE award_key IN ({marks}) GROUP BY award_key",
-            list(award_keys),
-        )
-        return {key: (int(cents), first) for key, cents, first in cursor.fetchall()}
+        for where, params in bulk.in_clauses("award_key", award_keys):
+            cursor.execute(
+                f"SELECT award_key, SUM(obligation_cents), MIN(action_date) FROM {table} "  # noqa: S608
+                f"WHERE {where} GROUP BY award_key",
+                params,
+            )
+            out.update((key, (int(cents), first)) for key, cents, first in cursor.fetchall())
+    return out
 
 
 def record_award_events(award_keys: Sequence[str]) -> int:

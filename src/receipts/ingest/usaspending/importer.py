@@ -32,6 +32,7 @@ from receipts.evidence.models import Source, SourceKind
 from receipts.ingest.models import ContractAward, ContractTransaction, ImportRun
 from receipts.ingest.resolution import RecipientRecord, RecipientResolver
 from receipts.ingest.signals import awards_stored
+from receipts.watch.models import ChangeEvent
 
 from . import store
 from .agencies import AgencyPath, AgencyResolver
@@ -264,6 +265,21 @@ def _write_report(
     return path
 
 
+def _refresh_planner_statistics(tables: Sequence[str]) -> None:
+    """ANALYZE tables an import just filled, on PostgreSQL.
+
+    The next phases look rows up by key in tables that grew from nothing to a
+    million rows within minutes, before autovacuum has sampled them: with the
+    statistics of an empty table the planner scans instead of using the index,
+    once per batch of keys. SQLite plans with its indexes without statistics.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {store.quote_name(table)}")
+
+
 def _store(
     stage: Stage,
     inputs: Sequence[CsvInput],
@@ -357,6 +373,8 @@ def _store(
         done += len(rows)
         progress("storing transactions", done, int(total_tx))
 
+    _refresh_planner_statistics([store.TX_TABLE])
+
     # Award records and the sources that cite them.
     (total_awards,) = stage.con.execute("SELECT count(*) FROM award_final").fetchone()  # type: ignore[misc]
     pairs: set[tuple[int, int]] = set()
@@ -427,6 +445,9 @@ def _store(
                 .values_list("recipient_id", "sub_agency_id")
             )
 
+    _refresh_planner_statistics(
+        [store.AWARD_TABLE, Source._meta.db_table, ChangeEvent._meta.db_table]
+    )
     progress("contract ties", 0, len(pairs))
     recompute_contract_ties(pairs, summary.ties)
     progress("ownership ties", 0, None)

@@ -17,8 +17,6 @@ from receipts.evidence import bulk
 from receipts.evidence.bulk import quote_name
 from receipts.ingest.models import ContractAward, ContractTransaction
 
-_KEY_CHUNK = 900
-
 
 @dataclass
 class UpsertCounts:
@@ -35,13 +33,8 @@ def existing_rows(
     out: dict[str, tuple[Any, ...]] = {}
     cols = ", ".join(quote_name(c) for c in [key, *columns])
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), _KEY_CHUNK):
-            chunk = keys[start : start + _KEY_CHUNK]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"SELECT {cols} FROM {quote_name(table)} WHERE {quote_name(key)} IN ({marks})",
-                list(chunk),
-            )  # noqa: S608
+        for where, params in bulk.in_clauses(quote_name(key), keys):
+            cursor.execute(f"SELECT {cols} FROM {quote_name(table)} WHERE {where}", params)  # noqa: S608
             for row in cursor.fetchall():
                 out[row[0]] = tuple(row[1:])
     return out
@@ -63,12 +56,8 @@ def update_rows(
 def delete_keys(table: str, key: str, keys: Sequence[str]) -> int:
     deleted = 0
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), _KEY_CHUNK):
-            chunk = keys[start : start + _KEY_CHUNK]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"DELETE FROM {quote_name(table)} WHERE {quote_name(key)} IN ({marks})", list(chunk)
-            )  # noqa: S608
+        for where, params in bulk.in_clauses(quote_name(key), keys):
+            cursor.execute(f"DELETE FROM {quote_name(table)} WHERE {where}", params)  # noqa: S608
             deleted += cursor.rowcount
     return deleted
 
