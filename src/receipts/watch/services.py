@@ -125,6 +125,24 @@ def _insert_ignoring_repeats(model: type[Any], columns: Sequence[str], rows: Seq
         values.append(cells)
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    if connection.vendor == "postgresql":
+        # executemany costs PostgreSQL a round trip per row: COPY the rows into a
+        # scratch table instead, then move them over in one statement.
+        scratch = connection.ops.quote_name(f"scratch_{model._meta.db_table}")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT {cols} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY {scratch} ({cols}) FROM STDIN") as copy:
+                for cells in values:
+                    copy.write_row(cells)
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {scratch} "  # noqa: S608
+                "ON CONFLICT DO NOTHING"
+            )
+            cursor.execute(f"DROP TABLE {scratch}")
+        return
     marks = ", ".join(["%s"] * len(columns))
     sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
     with connection.cursor() as cursor:
