@@ -125,3 +125,24 @@ def test_path_reads_from_the_asked_for_side(amazon_case):
     assert "Ring — partnership — Flock Safety" in ring_ties
     dhs = {r.path_text() for r in queries.rollup_ties(c["dhs"], rollup=True)}
     assert "DHS > ICE — hosted by — Amazon Web Services" in dhs
+
+
+def test_the_light_listing_lists_what_rollup_ties_gives_in_the_same_order():
+    from receipts.demo import load_demo
+    from receipts.evidence.models import Entity
+    from receipts.ingest.services import merge_entities
+
+    load_demo()
+    # A merged entity is no end of a tie, in both.
+    palantir = Entity.objects.get(slug="palantir-technologies")
+    duplicate = make_entity("Palantir Technologies Inc (duplicate)")
+    make_tie(
+        duplicate, "contract", Entity.objects.get(slug="us-immigration-and-customs-enforcement")
+    )
+    merge_entities(palantir, duplicate)
+    for entity in Entity.objects.filter(merged_into=None):
+        for rollup in (False, True):
+            full = queries.rollup_ties(entity, rollup=rollup)
+            light = queries.tie_listing(entity, rollup=rollup)
+            assert [t.pk for t in light] == [r.tie.pk for r in full], (entity.slug, rollup)
+            assert [(t.kind, t.amount) for t in light] == [(r.tie.kind, r.tie.amount) for r in full]

@@ -28,10 +28,11 @@ EXPECTED = {
     "/": 4,
     # three counts, exact matches, partial matches
     "/?q=Amazon": 5,
-    # entity, identifiers, parents, ties, their first receipts, contract totals
-    "/entities/amazon/": 6,
+    # entity, identifiers, parents, the listing of all ties (light rows), the listed
+    # ties, their first receipts, contract totals
+    "/entities/amazon/": 7,
     # and the family (once), the names on its paths, no parents query twice
-    "/entities/amazon/?rollup=1": 7,
+    "/entities/amazon/?rollup=1": 8,
     # campaign, targets, the target's family, ties, receipts, names; demands,
     # their ties, status history, its receipts, the ties' receipts; actions,
     # their receipts and participants; coalition; goals and their updates

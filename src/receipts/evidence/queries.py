@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -226,6 +228,7 @@ def rollup_ties(
     citations_limit: int | None = None,
     family: dict[int, list[int]] | None = None,
     defer_citations: bool = False,
+    tie_ids: Sequence[int] | None = None,
 ) -> list[RolledTie]:
     """Ties of ``entity`` (and, with ``rollup``, of its family or tree).
 
@@ -236,7 +239,8 @@ def rollup_ties(
     entity's ``family_paths`` for a caller that has them already. With
     ``citations_limit`` and ``defer_citations``, only ``citation_count`` is
     loaded: a caller showing a page of the ties calls
-    ``prefetch_first_citations`` for that page alone.
+    ``prefetch_first_citations`` for that page alone. With ``tie_ids``, only
+    those ties are loaded (a page picked with ``tie_listing``).
     """
     if not rollup:
         near = {entity.pk: [entity.pk]}
@@ -259,6 +263,8 @@ def rollup_ties(
         if far is not None and len(far) <= _CHUNK:
             far_ids = list(far)
             qs = qs.filter(Q(subject_id__in=far_ids) | Q(object_id__in=far_ids))
+        if tie_ids is not None:
+            qs = qs.filter(pk__in=list(tie_ids))
         for tie in _with_receipts(qs, citations_limit, defer=defer_citations):
             if tie.subject.merged_into_id is None and tie.object.merged_into_id is None:
                 found[tie.pk] = tie  # a merged entity is no end of a tie
@@ -311,6 +317,56 @@ def rollup_ties(
         key=lambda r: (r.tie.kind, len(r.near_path), r.far_entity.name, r.tie.start_date, r.tie.pk)
     )
     return out
+
+
+@dataclass(frozen=True)
+class ListedTie:
+    """A tie as a listing sorts it, read without loading the tie or its ends."""
+
+    pk: int
+    kind: str
+    amount: Decimal | None
+
+
+def tie_listing(
+    entity: Entity, *, rollup: bool = False, family: dict[int, list[int]] | None = None
+) -> list[ListedTie]:
+    """The ties ``rollup_ties`` would give (no ``to``, no filters), in its order, as light rows.
+
+    An agency can hold tens of thousands of ties after an import; a page picks
+    its slice from these rows, then loads only that slice with ``tie_ids``.
+    The rules match ``rollup_ties``: a merged entity is no end of a tie, and
+    with a rollup the ties inside the family are left out.
+    """
+    if not rollup:
+        near = {entity.pk: [entity.pk]}
+    else:
+        near = family if family is not None else family_paths(entity.pk)
+    rows: dict[int, tuple[Any, ...]] = {}
+    for chunk in _chunks(list(near)):
+        qs = _ties_touching(chunk).filter(
+            subject__merged_into__isnull=True, object__merged_into__isnull=True
+        )
+        for row in qs.values_list(
+            "pk",
+            "kind",
+            "subject_id",
+            "object_id",
+            "subject__name",
+            "object__name",
+            "start_date",
+            "amount",
+        ):
+            rows[row[0]] = row
+    keyed = []
+    for pk, kind, subject_id, object_id, s_name, o_name, start, amount in rows.values():
+        s_in, o_in = subject_id in near, object_id in near
+        if s_in and o_in and rollup:
+            continue  # internal to the family
+        near_id, far_name = (subject_id, o_name) if s_in else (object_id, s_name)
+        keyed.append(((kind, len(near[near_id]), far_name, start, pk), ListedTie(pk, kind, amount)))
+    keyed.sort(key=lambda item: item[0])
+    return [listed for _key, listed in keyed]
 
 
 def direct_ties(entity: Entity, citations_limit: int | None = None) -> dict[str, list[RolledTie]]:

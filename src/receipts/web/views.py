@@ -45,9 +45,8 @@ TIES_PER_GROUP = 50
 TIES_PER_PAGE = 100
 
 
-def _obligations_by_fiscal_year(ties: list[Tie]) -> dict[int, int]:
-    """Obligations of the contract ties summed by fiscal year (cents)."""
-    ids = [t.pk for t in ties if t.kind == TieKind.CONTRACT]
+def _obligations_by_fiscal_year(ids: list[int]) -> dict[int, int]:
+    """Obligations of these contract ties summed by fiscal year (cents)."""
     by_fy: dict[int, int] = {}
     for start in range(0, len(ids), 2000):
         for by_year in ContractTotals.objects.filter(
@@ -66,16 +65,14 @@ def _attach_contract_totals(ties: list[Tie]) -> None:
         tie.totals = totals.get(tie.pk)  # type: ignore[attr-defined]
 
 
-def _tie_groups(ties: list[queries.RolledTie]) -> dict[str, list[queries.RolledTie]]:
+def _tie_groups(ties: list[queries.ListedTie]) -> dict[str, list[queries.ListedTie]]:
     """Ties by kind in the order of the kinds; contracts largest amount first."""
-    grouped: dict[str, list[queries.RolledTie]] = {}
-    for rt in ties:
-        grouped.setdefault(rt.tie.kind, []).append(rt)
+    grouped: dict[str, list[queries.ListedTie]] = {}
+    for t in ties:
+        grouped.setdefault(t.kind, []).append(t)
     if TieKind.CONTRACT in grouped:
         # Stable sort: equal amounts keep the listing's order.
-        grouped[TieKind.CONTRACT].sort(
-            key=lambda rt: (rt.tie.amount is None, -(rt.tie.amount or 0))
-        )
+        grouped[TieKind.CONTRACT].sort(key=lambda t: (t.amount is None, -(t.amount or 0)))
     order = {k: i for i, k in enumerate(TieKind.values)}
     return dict(sorted(grouped.items(), key=lambda kv: order.get(kv[0], 99)))
 
@@ -99,34 +96,40 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
         "kinds": dict(TieKind.choices),
         "only_kind": only_kind,
     }
-    if rollup:
-        family = queries.family_paths(entity.pk)
-        shown = queries.rollup_ties(
-            entity,
-            rollup=True,
-            citations_limit=RECEIPTS_SHOWN,
-            family=family,
-            defer_citations=True,
-        )
+    family = queries.family_paths(entity.pk) if rollup else None
+    if family is not None:
         context["family_size"] = len(family) - 1
-    else:
-        shown = queries.rollup_ties(entity, citations_limit=RECEIPTS_SHOWN, defer_citations=True)
-    by_fy = _obligations_by_fiscal_year([rt.tie for rt in shown])
-    groups = _tie_groups(shown)
-    context["tie_count"] = len(shown)
+    # Which ties to list comes from light rows of all of them; only the listed
+    # ones are then loaded, with their paths, receipts and totals.
+    listing = queries.tie_listing(entity, rollup=rollup, family=family)
+    by_fy = _obligations_by_fiscal_year([t.pk for t in listing if t.kind == TieKind.CONTRACT])
+    groups = _tie_groups(listing)
+    context["tie_count"] = len(listing)
     if only_kind:
         page = Paginator(groups.get(only_kind, []), TIES_PER_PAGE).get_page(request.GET.get("page"))
         context["page_obj"] = page
         context["only_kind_label"] = TieKind(only_kind).label
-        context["groups"] = [
-            (only_kind, TieKind(only_kind).label, list(page.object_list), page.paginator.count)
-        ]
+        chosen = [(only_kind, list(page.object_list), page.paginator.count)]
     else:
-        context["groups"] = [
-            (kind, TieKind(kind).label, rts[:TIES_PER_GROUP], len(rts))
-            for kind, rts in groups.items()
-        ]
-    listed = [rt.tie for _kind, _label, rts, _n in context["groups"] for rt in rts]
+        chosen = [(kind, rows[:TIES_PER_GROUP], len(rows)) for kind, rows in groups.items()]
+    wanted = [t.pk for _kind, rows, _n in chosen for t in rows]
+    loaded = {
+        rt.tie.pk: rt
+        for rt in queries.rollup_ties(
+            entity,
+            rollup=rollup,
+            family=family,
+            citations_limit=RECEIPTS_SHOWN,
+            defer_citations=True,
+            tie_ids=wanted,
+        )
+    }
+    context["groups"] = [
+        (kind, TieKind(kind).label, [loaded[t.pk] for t in rows if t.pk in loaded], total)
+        for kind, rows, total in chosen
+    ]
+    shown = [rt for _kind, _label, rts, _n in context["groups"] for rt in rts]
+    listed = [rt.tie for rt in shown]
     queries.prefetch_first_citations(listed, RECEIPTS_SHOWN, counts=True)
     _attach_contract_totals(listed)
     if by_fy:
