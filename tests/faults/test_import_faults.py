@@ -10,6 +10,7 @@ test hook, ``RECEIPTS_IMPORT_FAULT_AT=<phase>:<n>[:pause]``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import resource
@@ -198,12 +199,15 @@ def test_kill_9_leaves_whole_batches_and_a_rerun_completes(download, target, fau
 # --- the database connection lost ------------------------------------------------------
 
 
-@pytest.mark.database("postgresql")
-def test_lost_postgres_connection_is_one_clear_line_and_a_retry_completes(download, target):
-    # The server is shared with other test runs, so it is not restarted here: the import's
-    # backend is terminated instead (the restart test below runs a server of its own).
-    paths, truth = download
-    name = target.url.rsplit("/", 1)[1]  # type: ignore[union-attr]
+@contextlib.contextmanager
+def import_paused_after_three_batches(
+    paths: list[Path], target: Target
+) -> Iterator[subprocess.Popen[str]]:
+    """An import stopped where it pauses (3 s), after committing its 3rd batch.
+
+    The 4th report of the phase comes after the 3rd batch committed. The
+    process is killed on the way out if it is still running.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-m", "receipts", *import_args(paths)],
         env=target.env(RECEIPTS_IMPORT_FAULT_AT="storing transactions:4:pause"),
@@ -215,8 +219,22 @@ def test_lost_postgres_connection_is_one_clear_line_and_a_retry_completes(downlo
         deadline = time.monotonic() + 60
         while transactions(target)[0] < 3 * BATCH and proc.poll() is None:
             assert time.monotonic() < deadline
-            time.sleep(0.1)
+            time.sleep(0.05)
         assert proc.poll() is None, "the import ended before the fault point"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.database("postgresql")
+def test_lost_postgres_connection_is_one_clear_line_and_a_retry_completes(download, target):
+    # The server is shared with other test runs, so it is not restarted here: the import's
+    # backend is terminated instead (the restart test below runs a server of its own).
+    paths, truth = download
+    name = target.url.rsplit("/", 1)[1]  # type: ignore[union-attr]
+    with import_paused_after_three_batches(paths, target) as proc:
         _admin(
             DATABASE_URL,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -224,10 +242,6 @@ def test_lost_postgres_connection_is_one_clear_line_and_a_retry_completes(downlo
             (name,),
         )
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == EXIT_DATABASE_GONE, stderr
     error = one_line_error(stderr)
     assert "lost the connection to the database" in error, error
@@ -402,27 +416,10 @@ def test_postgres_restart_mid_import_is_one_clear_line_and_a_rerun_completes(
     target = Target(tmp_path / "restarted", server.url("restarted"))
     clean = Target(tmp_path / "clean", server.url("clean"))
 
-    # The 4th report of the phase comes after the 3rd batch committed; the import then
-    # pauses 3 s, and the server restarts (fast: sessions end at once) inside that pause.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "receipts", *import_args(paths)],
-        env=target.env(RECEIPTS_IMPORT_FAULT_AT="storing transactions:4:pause"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while transactions(target)[0] < 3 * BATCH and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assert proc.poll() is None, "the import ended before the fault point"
+    # The server restarts (fast: sessions end at once) while the import pauses.
+    with import_paused_after_three_batches(paths, target) as proc:
         server.ctl("restart", "-m", "fast")
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == EXIT_DATABASE_GONE, stderr
     error = one_line_error(stderr)
     assert "lost the connection to the database" in error, error
