@@ -369,15 +369,6 @@ def tie_listing(
     return [listed for _key, listed in keyed]
 
 
-def direct_ties(entity: Entity, citations_limit: int | None = None) -> dict[str, list[RolledTie]]:
-    """The entity's own ties, grouped by kind in the order of the kinds."""
-    grouped: dict[str, list[RolledTie]] = {}
-    for rt in rollup_ties(entity, citations_limit=citations_limit):
-        grouped.setdefault(rt.tie.kind, []).append(rt)
-    order = {k: i for i, k in enumerate(TieKind.values)}
-    return dict(sorted(grouped.items(), key=lambda kv: order.get(kv[0], 99)))
-
-
 def _parent_edges(entity_id: int) -> dict[int, list[int]]:
     """Each entity above ``entity_id`` (and itself) mapped to its owners or parent bodies.
 

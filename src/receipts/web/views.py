@@ -93,7 +93,6 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
         "rollup": rollup,
         "identifiers": entity.identifiers.all(),
         "parents": queries.parents_of(entity),
-        "kinds": dict(TieKind.choices),
         "only_kind": only_kind,
     }
     family = queries.family_paths(entity.pk) if rollup else None
