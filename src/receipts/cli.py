@@ -289,15 +289,44 @@ def _cite_text(record: dict[str, Any], limit: int = 3) -> str:
     return "; ".join(parts)
 
 
+# The tie kinds, as TieKind holds them (a test keeps the two equal); listed here so
+# the command line loads without setting up Django.
+TIE_KINDS = [
+    "owns",
+    "part_of",
+    "contract",
+    "hosting",
+    "partnership",
+    "data_sharing",
+    "investment",
+    "member_of",
+    "other",
+]
+
+
 @main.command()
 @click.argument("name")
 @click.option("--to", "to_name", help="Only ties to this entity (name, alias, slug or identifier).")
 @click.option("--rollup", is_flag=True, help="Include subsidiaries and components on both sides.")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(TIE_KINDS),
+    help="Only ties of this kind (repeat for several), e.g. --kind contract.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @click.option(
     "-o", "--output", type=click.File("w"), default="-", help="Output file (default stdout)."
 )
-def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]) -> None:
+def ties(
+    name: str,
+    to_name: str | None,
+    rollup: bool,
+    kinds: tuple[str, ...],
+    fmt: str,
+    output: IO[str],
+) -> None:
     """List the ties of NAME, each with its path, status and citations."""
     from receipts.evidence.queries import rollup_ties
 
@@ -305,7 +334,7 @@ def ties(name: str, to_name: str | None, rollup: bool, fmt: str, output: IO[str]
     to = _resolve(to_name) if to_name else None
     from receipts.ingest.models import ContractTotals
 
-    rolled = rollup_ties(entity, rollup=rollup, to=to)
+    rolled = rollup_ties(entity, rollup=rollup, to=to, kinds=kinds or None)
     totals = {
         t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=[rt.tie.pk for rt in rolled])
     }
@@ -490,14 +519,7 @@ def _source(ref: str) -> Any:
         [
             "owns",
             "subsidiary_of",
-            "part_of",
-            "contract",
-            "hosting",
-            "partnership",
-            "data_sharing",
-            "investment",
-            "member_of",
-            "other",
+            *TIE_KINDS[1:],
         ]
     ),
 )

@@ -216,3 +216,28 @@ def test_a_lost_database_connection_is_one_line_that_says_to_run_again():
 
     assert database_gone(OperationalError("database or disk is full")) is None
     assert database_gone(ValueError("connection")) is None
+
+
+def test_ties_by_kind_and_the_kinds_listed_match_the_model():
+    from receipts.cli import TIE_KINDS
+    from receipts.evidence.models import TieKind
+
+    assert list(TieKind.values) == TIE_KINDS
+    load_demo()
+    result = run("ties", "Amazon", "--rollup", "--kind", "partnership", "--format", "json")
+    assert result.exit_code == 0, result.output
+    kinds = {t["kind"] for t in json.loads(result.output)["ties"]}
+    assert kinds == {"partnership"}
+    both = run(
+        "ties",
+        "Amazon",
+        "--rollup",
+        "--kind",
+        "partnership",
+        "--kind",
+        "hosting",
+        "--format",
+        "json",
+    )
+    assert {t["kind"] for t in json.loads(both.output)["ties"]} == {"partnership", "hosting"}
+    assert CliRunner().invoke(main, ["ties", "Amazon", "--kind", "lobbying"]).exit_code == 2
