@@ -18,9 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
 
@@ -28,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.make_usaspending import generate, generator_fingerprint  # noqa: E402
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -160,9 +159,7 @@ def main() -> int:
     # Bytecode is cached as on any machine: an environment that forbids writing
     # .pyc files would add a second of compiling to every import timed.
     base_env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")
     }
     base_env["PYTHONPATH"] = str(HERE.parent / "src")
 
@@ -178,28 +175,18 @@ def main() -> int:
             )
 
     if args.postgres:
-        import psycopg
-
-        name = f"receipts_bench_{uuid.uuid4().hex[:8]}"
-        parts = urlsplit(args.postgres)
-        with psycopg.connect(args.postgres, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = urlunsplit(parts._replace(path=f"/{name}"))
-            with tempfile.TemporaryDirectory(prefix="receipts-bench-") as tmp:
-                env = {**base_env, "RECEIPTS_DATA_DIR": tmp, "DATABASE_URL": url}
-                seconds, peak, summary = run_import(files, env)
-                print(
-                    json.dumps(
-                        figures(
-                            "postgresql", counted, files, seconds, peak, duck_s, columns_s, summary
-                        )
-                    ),
-                    flush=True,
-                )
-        finally:
-            with psycopg.connect(args.postgres, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with (
+            scratch_database(args.postgres) as url,
+            tempfile.TemporaryDirectory(prefix="receipts-bench-") as tmp,
+        ):
+            env = {**base_env, "RECEIPTS_DATA_DIR": tmp, "DATABASE_URL": url}
+            seconds, peak, summary = run_import(files, env)
+            print(
+                json.dumps(
+                    figures("postgresql", counted, files, seconds, peak, duck_s, columns_s, summary)
+                ),
+                flush=True,
+            )
     return 0
 
 

@@ -36,9 +36,11 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from locust import HttpUser, between, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -323,17 +325,8 @@ def main() -> int:
         if args.sqlite:
             run(args, env, "sqlite")
         else:
-            import psycopg
-
-            name = f"receipts_load_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(args.postgres, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
-            try:
-                url = urlunsplit(urlsplit(args.postgres)._replace(path=f"/{name}"))
+            with scratch_database(args.postgres, prefix="receipts_load") as url:
                 run(args, {**env, "DATABASE_URL": url}, "postgresql")
-            finally:
-                with psycopg.connect(args.postgres, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 

@@ -32,7 +32,10 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 TARGET_ROLLUP_QUERY_MS = 20.0
 TARGET_ENTITY_PAGE_MS = 100.0
@@ -789,20 +792,13 @@ def connect_server(url: str, started: float) -> Any:
 
 def run_postgres(args: argparse.Namespace, server_url: str) -> int:
     """Create a throw-away database on the server, benchmark it, drop it."""
-    from psycopg import sql
-
     started = time.perf_counter()
-    name = f"receipts_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with connect_server(server_url, started) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        parts = urlsplit(server_url)
-        return run_in_worker(args, urlunsplit(parts._replace(path=f"/{name}")))
-    finally:
-        with connect_server(server_url, started) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with scratch_database(
+        server_url,
+        prefix=f"receipts_bench_{os.getpid()}",
+        connect=lambda: connect_server(server_url, started),
+    ) as url:
+        return run_in_worker(args, url)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

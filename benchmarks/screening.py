@@ -25,9 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -259,21 +260,13 @@ def main() -> int:
             report(run_worker(args, path, {**base_env, "RECEIPTS_DATA_DIR": tmp}))
 
     if args.postgres:
-        import psycopg
-
-        name = f"receipts_bench_{uuid.uuid4().hex[:8]}"
-        parts = urlsplit(args.postgres)
-        with psycopg.connect(args.postgres, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = urlunsplit(parts._replace(path=f"/{name}"))
-            with tempfile.TemporaryDirectory(prefix="receipts-bench-") as tmp:
-                log("postgresql: building the graph and screening ...")
-                env = {**base_env, "RECEIPTS_DATA_DIR": tmp, "DATABASE_URL": url}
-                report(run_worker(args, path, env))
-        finally:
-            with psycopg.connect(args.postgres, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with (
+            scratch_database(args.postgres) as url,
+            tempfile.TemporaryDirectory(prefix="receipts-bench-") as tmp,
+        ):
+            log("postgresql: building the graph and screening ...")
+            env = {**base_env, "RECEIPTS_DATA_DIR": tmp, "DATABASE_URL": url}
+            report(run_worker(args, path, env))
     return 0
 
 
