@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from receipts.evidence import services
+from receipts.evidence import bulk, services
 from receipts.evidence.models import Source, SourceKind
 from receipts.ingest.models import ContractAward, ContractTransaction, ImportRun
 from receipts.ingest.resolution import RecipientRecord, RecipientResolver
@@ -361,10 +361,10 @@ def _store(
         if gone:
             # A deletion mark may carry only the transaction key: find its award first.
             deleted_awards.update(
-                k[0]
-                for k in store.existing_rows(
-                    store.TX_TABLE, "transaction_key", ["award_key"], gone
-                ).values()
+                award_key
+                for (award_key,) in bulk.select_in(
+                    ContractTransaction, ["award_key"], "transaction_key", gone
+                )
             )
             with transaction.atomic():
                 summary.transactions.deleted += store.delete_keys(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Model
 
 from receipts.evidence import bulk
 from receipts.evidence.bulk import quote_name
@@ -27,17 +28,10 @@ class UpsertCounts:
 
 
 def existing_rows(
-    table: str, key: str, columns: Sequence[str], keys: Sequence[str]
+    model: type[Model], key: str, columns: Sequence[str], keys: Sequence[str]
 ) -> dict[str, tuple[Any, ...]]:
     """Stored rows by key, with the given columns, for a batch of keys."""
-    out: dict[str, tuple[Any, ...]] = {}
-    cols = ", ".join(quote_name(c) for c in [key, *columns])
-    with connection.cursor() as cursor:
-        for where, params in bulk.in_clauses(quote_name(key), keys):
-            cursor.execute(f"SELECT {cols} FROM {quote_name(table)} WHERE {where}", params)  # noqa: S608
-            for row in cursor.fetchall():
-                out[row[0]] = tuple(row[1:])
-    return out
+    return {row[0]: row[1:] for row in bulk.select_in(model, [key, *columns], key, keys)}
 
 
 def update_rows(
@@ -122,7 +116,7 @@ def store_transactions(
     stored = (
         {}
         if table_was_empty
-        else existing_rows(TX_TABLE, "transaction_key", ["last_modified"], keys)
+        else existing_rows(ContractTransaction, "transaction_key", ["last_modified"], keys)
     )
     fresh, newer = [], []
     for r in rows:
@@ -151,7 +145,7 @@ def store_awards(
     """
     keys = [r[0] for r in rows]
     fields = AWARD_COLUMNS[1:]
-    stored = {} if table_was_empty else existing_rows(AWARD_TABLE, "award_key", fields, keys)
+    stored = {} if table_was_empty else existing_rows(ContractAward, "award_key", fields, keys)
     i_sum, i_base, i_latest, i_recipient, i_sub = (
         fields.index(c)
         for c in (
