@@ -475,3 +475,113 @@ def test_file_in_another_encoding_is_refused_and_nothing_is_stored(generated, tm
     with pytest.raises(InputError, match="latin1.csv"):
         import_usaspending([latin])
     assert counts()[:2] == (0, 0)
+
+
+# --- deltas, overlapping and older downloads ------------------------------------------
+
+
+def _rows_of(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, header, lineterminator="\r\n", restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _stored_cents() -> int:
+    return sum(ContractTransaction.objects.values_list("obligation_cents", flat=True))
+
+
+def test_delta_in_the_same_run_as_the_full_file_wins_in_either_order(generated, tmp_path):
+    (path,), _ = generated(200)
+    header, rows = _rows_of(path)
+    corrected, deleted = rows[0], rows[1]
+    delta = _write(
+        tmp_path / "delta.csv",
+        ["correction_delete_ind", *header],
+        [
+            # A correction under the same last_modified_date, a deletion with only its key.
+            {"correction_delete_ind": "C", **corrected, "federal_action_obligation": "7.00"},
+            {
+                "correction_delete_ind": "D",
+                "contract_transaction_unique_key": deleted["contract_transaction_unique_key"],
+            },
+        ],
+    )
+    expected = None
+    for order in ([path, delta], [delta, path]):
+        ContractTransaction.objects.all().delete()
+        summary = import_usaspending(order)
+        assert not ContractTransaction.objects.filter(
+            transaction_key=deleted["contract_transaction_unique_key"]
+        ).exists()
+        tx = ContractTransaction.objects.get(
+            transaction_key=corrected["contract_transaction_unique_key"]
+        )
+        assert tx.obligation_cents == 700
+        assert summary.transactions.stored == len(rows) - 1
+        expected = expected or _stored_cents()
+        assert _stored_cents() == expected
+        assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == expected
+
+
+def test_an_older_download_never_overwrites_newer_records(generated, tmp_path):
+    (path,), _ = generated(200)
+    header, rows = _rows_of(path)
+    row = rows[0]
+    newer = {**row, "federal_action_obligation": "999.00", "last_modified_date": "2099-01-01 00:00:00"}
+    import_usaspending([_write(tmp_path / "newer.csv", header, [newer, *rows[1:]])])
+    totals = contract_totals_by_pair()
+    summary = import_usaspending([path])  # the older download, read afterwards
+    assert summary.transactions.updated == 0 and summary.awards.updated == 0
+    tx = ContractTransaction.objects.get(transaction_key=row["contract_transaction_unique_key"])
+    assert tx.obligation_cents == 99900
+    assert contract_totals_by_pair() == totals
+
+
+def test_an_older_award_summary_does_not_replace_a_newer_one(tmp_path):
+    header, rows = _rows_of(AWARDS_SAMPLE)
+    row = rows[0]
+    newer = {**row, "total_obligated_amount": "5000.00", "last_modified_date": "2099-01-01 00:00:00"}
+    import_usaspending([_write(tmp_path / "newer.csv", header, [newer])])
+    summary = import_usaspending([_write(tmp_path / "older.csv", header, [row])])
+    assert summary.awards.unchanged == 1
+    award = ContractAward.objects.get(award_key=row["contract_award_unique_key"])
+    assert award.summary_obligated_cents == 500000
+
+
+def test_an_award_summary_marked_deleted_removes_the_award_and_its_tie(tmp_path):
+    header, rows = _rows_of(AWARDS_SAMPLE)
+    import_usaspending([AWARDS_SAMPLE])
+    gone = rows[0]
+    ties_before = Tie.objects.filter(kind="contract").count()
+    delta = _write(
+        tmp_path / "awards-delta.csv",
+        [*header, "correction_delete_ind"],
+        [{"contract_award_unique_key": gone["contract_award_unique_key"], "correction_delete_ind": "D"}],
+    )
+    summary = import_usaspending([delta])
+    assert summary.awards.deleted == 1
+    assert not ContractAward.objects.filter(award_key=gone["contract_award_unique_key"]).exists()
+    assert not Entity.objects.filter(name__icontains="None").exists()
+    remaining = sum(
+        ContractAward.objects.values_list("summary_obligated_cents", flat=True)
+    )
+    assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == remaining
+    assert Tie.objects.filter(kind="contract").count() <= ties_before
+
+
+def test_rerunning_with_the_right_date_format_corrects_the_dates(tmp_path):
+    wrong = import_usaspending([ERA_2018_SAMPLE], date_format="%m/%d/%Y")
+    assert wrong.rejected > 0
+    right = import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
+    assert right.rejected == 0
+    assert right.transactions.updated > 0
+    years = set(ContractTransaction.objects.values_list("fiscal_year", flat=True))
+    assert years == {2013}

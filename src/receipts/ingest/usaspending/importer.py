@@ -81,7 +81,7 @@ class ImportSummary:
         out += [
             f"rows read {self.rows_read}, rejected {self.rejected} ({rate:,.0f} rows/s)",
             f"transactions: {t.stored} stored, {t.updated} updated, {t.unchanged} unchanged, {t.deleted} deleted",
-            f"awards: {a.stored} stored, {a.updated} updated, {a.unchanged} unchanged",
+            f"awards: {a.stored} stored, {a.updated} updated, {a.unchanged} unchanged, {a.deleted} deleted",
             f"entities: {self.entities_created} created, {self.entities_linked} linked by identifier, "
             f"{self.queued_for_review} queued for review; {self.agencies_created} agencies created",
             f"ties: {self.ties.created} contract ties created, {self.ties.updated} updated, "
@@ -160,15 +160,16 @@ _AWARD_SQL = """
            coalesce(a.permalink, ''), a.last_modified, coalesce(t.last_action, a.latest_date, a.base_date, ''),
            coalesce(p.parent_uei, ''), coalesce(p.parent_duns, ''), coalesce(p.parent_name, '')
     FROM award_final a
-    LEFT JOIN (SELECT award_key, max(action_date) AS last_action FROM tx_final GROUP BY award_key) t
+    LEFT JOIN (SELECT award_key, max(action_date) AS last_action FROM tx_store
+               WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key) t
       ON t.award_key = a.award_key
     LEFT JOIN (
         SELECT award_key, parent_uei, parent_duns, parent_name FROM (
             SELECT award_key, parent_uei, parent_duns, parent_name,
                    row_number() OVER (PARTITION BY award_key ORDER BY last_modified DESC, file_no DESC) AS rn
-            FROM (SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM aw_final
+            FROM (SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM aw_kept
                   UNION ALL
-                  SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM tx_final
+                  SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM tx_store
                   WHERE coalesce(delete_mark, '') <> 'D'))
         WHERE rn = 1) p ON p.award_key = a.award_key
     ORDER BY a.award_key
@@ -317,9 +318,10 @@ def _store(
     parents = {
         RecipientRecord(uei=u or "", duns=d or "", name=n or "")
         for u, d, n in stage.con.execute(
-            "SELECT DISTINCT parent_uei, parent_duns, parent_name FROM tx_final "
+            "SELECT DISTINCT parent_uei, parent_duns, parent_name FROM tx_store "
             "WHERE coalesce(parent_uei, parent_duns, parent_name) IS NOT NULL "
-            "UNION SELECT DISTINCT parent_uei, parent_duns, parent_name FROM aw_final "
+            "AND coalesce(delete_mark, '') <> 'D' "
+            "UNION SELECT DISTINCT parent_uei, parent_duns, parent_name FROM aw_kept "
             "WHERE coalesce(parent_uei, parent_duns, parent_name) IS NOT NULL"
         ).fetchall()
     }
@@ -338,16 +340,17 @@ def _store(
 
     # Transactions, in batches, each its own transaction, in key order so the
     # unique index grows at its end instead of everywhere.
-    (total_tx,) = stage.con.execute("SELECT count(*) FROM tx_final").fetchone()  # type: ignore[misc]
+    (total_tx,) = stage.con.execute("SELECT count(*) FROM tx_store").fetchone()  # type: ignore[misc]
     done = 0
     progress("storing transactions", 0, int(total_tx))
     deleted_awards: set[str] = set()
+    pairs_of_removed: set[tuple[int, int]] = set()
     for rows in stage.fetch(
         """SELECT transaction_key, award_key, modification_number, action_date, fiscal_year, obligation_cents,
                   coalesce(uei, ''), coalesce(duns, ''), coalesce(name, ''), coalesce(parent_uei, ''),
                   coalesce(parent_duns, ''), coalesce(parent_name, ''), last_modified,
                   coalesce(delete_mark, '')
-           FROM tx_final ORDER BY transaction_key""",
+           FROM tx_store ORDER BY transaction_key""",
         batch=batch_size,
     ):
         keep = [r[:-1] for r in rows if r[-1] != "D"]
@@ -373,11 +376,28 @@ def _store(
         done += len(rows)
         progress("storing transactions", done, int(total_tx))
 
+    # Awards a summary file marks deleted go with their transactions.
+    removed = [k for (k,) in stage.con.execute("SELECT award_key FROM aw_deleted ORDER BY 1").fetchall()]
+    for i in range(0, len(removed), 900):
+        keys = removed[i : i + 900]
+        with transaction.atomic():
+            pairs_of_removed.update(
+                ContractAward.objects.filter(award_key__in=keys)
+                .exclude(recipient=None)
+                .exclude(sub_agency=None)
+                .values_list("recipient_id", "sub_agency_id")
+            )
+            summary.transactions.deleted += store.delete_keys(store.TX_TABLE, "award_key", keys)
+            # Through the ORM: change events that name an award keep the event, not the link.
+            summary.awards.deleted += ContractAward.objects.filter(award_key__in=keys).delete()[1].get(
+                ContractAward._meta.label, 0
+            )
+
     _refresh_planner_statistics([store.TX_TABLE])
 
     # Award records and the sources that cite them.
     (total_awards,) = stage.con.execute("SELECT count(*) FROM award_final").fetchone()  # type: ignore[misc]
-    pairs: set[tuple[int, int]] = set()
+    pairs: set[tuple[int, int]] = set(pairs_of_removed)
     done = 0
     progress("storing awards", 0, int(total_awards))
     for rows in stage.fetch(_AWARD_SQL, batch=min(batch_size, 20_000)):

@@ -324,8 +324,12 @@ class Stage:
     def finish(self) -> dict[str, int]:
         """De-duplicate across files and build the award table; returns counts."""
         # A key seen twice (overlapping downloads) keeps its newest modification.
-        # Without repeats (the usual single download) the tables are used as
-        # they are, which spares a sort of every row.
+        # A deletion mark wins over any row of its key (it often carries nothing
+        # but the key, so no date to compare): the delta file that deletes a
+        # record is newer than the download that still holds it. Among rows of
+        # one date a correction wins, then the file named later. Without repeats
+        # (the usual single download) the tables are used as they are, which
+        # spares a sort of every row.
         for table, key in (("tx", "transaction_key"), ("aw", "award_key")):
             (repeats,) = self.con.execute(
                 f"SELECT count(*) - count(DISTINCT {key}) FROM {table}"
@@ -338,10 +342,21 @@ class Stage:
                 CREATE TABLE {table}_final AS
                 SELECT * EXCLUDE (rn) FROM (
                     SELECT *, row_number() OVER (PARTITION BY {key}
-                        ORDER BY last_modified DESC, file_no DESC, row_no DESC) AS rn
+                        ORDER BY coalesce(delete_mark, '') = 'D' DESC, last_modified DESC,
+                                 coalesce(delete_mark, '') = 'C' DESC, file_no DESC, row_no DESC) AS rn
                     FROM {table}) WHERE rn = 1
                 """
             )
+        # An award-summary row marked D deletes the award: its record, its summary
+        # and its transactions (USAspending deletes an award with its actions).
+        self.con.execute(
+            "CREATE TABLE aw_deleted AS SELECT DISTINCT award_key FROM aw_final WHERE delete_mark = 'D'"
+        )
+        self.con.execute("CREATE VIEW aw_kept AS SELECT * FROM aw_final WHERE coalesce(delete_mark, '') <> 'D'")
+        # Transactions to store or delete: all but those of deleted awards.
+        self.con.execute(
+            "CREATE VIEW tx_store AS SELECT t.* FROM tx_final t ANTI JOIN aw_deleted d ON d.award_key = t.award_key"
+        )
         # Award records: the latest transaction describes the award; a summary row,
         # where one was read, adds its total and dates.
         self.con.execute(
@@ -351,10 +366,10 @@ class Stage:
                 SELECT * EXCLUDE (rn) FROM (
                     SELECT *, row_number() OVER (PARTITION BY award_key
                         ORDER BY action_date DESC, last_modified DESC, modification_number DESC) AS rn
-                    FROM tx_final WHERE coalesce(delete_mark, '') <> 'D') WHERE rn = 1),
+                    FROM tx_store WHERE coalesce(delete_mark, '') <> 'D') WHERE rn = 1),
             base AS (
                 SELECT award_key, first(description ORDER BY action_date, modification_number) AS base_description
-                FROM tx_final GROUP BY award_key)
+                FROM tx_store WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key)
             SELECT coalesce(s.award_key, l.award_key) AS award_key,
                    coalesce(s.piid, l.piid) AS piid,
                    coalesce(s.parent_piid, l.parent_piid) AS parent_piid,
@@ -370,17 +385,17 @@ class Stage:
                    s.total_cents AS summary_cents, coalesce(s.base_date, '') AS base_date,
                    coalesce(s.latest_date, '') AS latest_date,
                    coalesce(s.permalink, l.permalink) AS permalink,
-                   greatest(coalesce(s.last_modified, ''), coalesce(l.last_modified, '')) AS last_modified,
-                   s.delete_mark AS summary_delete_mark
-            FROM aw_final s FULL OUTER JOIN latest l ON s.award_key = l.award_key
+                   greatest(coalesce(s.last_modified, ''), coalesce(l.last_modified, '')) AS last_modified
+            FROM aw_kept s FULL OUTER JOIN latest l ON s.award_key = l.award_key
             LEFT JOIN base b ON b.award_key = coalesce(s.award_key, l.award_key)
             """
         )
         counts = {}
         for name, sql in {
-            "transactions": "SELECT count(*) FROM tx_final WHERE coalesce(delete_mark, '') <> 'D'",
-            "deleted_transactions": "SELECT count(*) FROM tx_final WHERE delete_mark = 'D'",
+            "transactions": "SELECT count(*) FROM tx_store WHERE coalesce(delete_mark, '') <> 'D'",
+            "deleted_transactions": "SELECT count(*) FROM tx_store WHERE delete_mark = 'D'",
             "awards": "SELECT count(*) FROM award_final",
+            "deleted_awards": "SELECT count(*) FROM aw_deleted",
         }.items():
             (n,) = self.con.execute(sql).fetchone()  # type: ignore[misc]
             counts[name] = int(n)

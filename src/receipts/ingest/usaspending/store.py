@@ -107,8 +107,11 @@ def store_transactions(
 ) -> None:
     """One batch of transaction rows in TX_COLUMNS order: new ones in, newer ones over.
 
-    A row replaces the stored one when its ``last_modified`` is later, or when
-    a delta file marks it as a correction.
+    A row replaces the stored one when its ``last_modified`` is later, when a
+    delta file marks it as a correction, or when it says something else under
+    the same ``last_modified`` (a file read again with the right
+    ``--date-format``, a re-export). A row older than the stored one never
+    replaces it: importing an old download after a newer one changes nothing.
     """
     keys = [r[0] for r in rows]
     # Into a table that was empty when the import began, every row is new: keys
@@ -116,14 +119,20 @@ def store_transactions(
     stored = (
         {}
         if table_was_empty
-        else existing_rows(ContractTransaction, "transaction_key", ["last_modified"], keys)
+        else existing_rows(ContractTransaction, "transaction_key", TX_COLUMNS[1:], keys)
     )
     fresh, newer = [], []
     for r in rows:
         old = stored.get(r[0])
         if old is None:
             fresh.append(r)
-        elif r[-1] > (old[0] or "") or r[0] in corrections:
+            continue
+        old_modified = old[-1] or ""
+        if (
+            r[-1] > old_modified
+            or r[0] in corrections
+            or (r[-1] == old_modified and tuple(r[1:]) != tuple(old))
+        ):
             newer.append([*r[1:], r[0]])
         else:
             counts.unchanged += 1
@@ -141,12 +150,14 @@ def store_awards(
     each changed award had before, so ties it left can be recomputed.
 
     A summary total already stored is kept when the new row has none (a
-    transactions file says nothing about summaries).
+    transactions file says nothing about summaries). A row older than the
+    stored record (``last_modified``) does not replace it: it only adds a
+    summary total where none is stored.
     """
     keys = [r[0] for r in rows]
     fields = AWARD_COLUMNS[1:]
     stored = {} if table_was_empty else existing_rows(ContractAward, "award_key", fields, keys)
-    i_sum, i_base, i_latest, i_recipient, i_sub = (
+    i_sum, i_base, i_latest, i_recipient, i_sub, i_modified = (
         fields.index(c)
         for c in (
             "summary_obligated_cents",
@@ -154,6 +165,7 @@ def store_awards(
             "summary_latest_date",
             "recipient_id",
             "sub_agency_id",
+            "last_modified",
         )
     )
     fresh, changed = [], []
@@ -164,7 +176,13 @@ def store_awards(
             fresh.append(r)
             continue
         values = list(r[1:])
-        if values[i_sum] is None:
+        if (values[i_modified] or "") < (old[i_modified] or ""):
+            # An older record: keep the stored one, taking only a summary it lacks.
+            summary = values[i_sum], values[i_base], values[i_latest]
+            values = list(old)
+            if values[i_sum] is None and summary[0] is not None:
+                values[i_sum], values[i_base], values[i_latest] = summary
+        elif values[i_sum] is None:
             values[i_sum], values[i_base], values[i_latest] = old[i_sum], old[i_base], old[i_latest]
         if tuple(values) == tuple(old):
             counts.unchanged += 1
