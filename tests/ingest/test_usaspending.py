@@ -535,7 +535,11 @@ def test_an_older_download_never_overwrites_newer_records(generated, tmp_path):
     (path,), _ = generated(200)
     header, rows = _rows_of(path)
     row = rows[0]
-    newer = {**row, "federal_action_obligation": "999.00", "last_modified_date": "2099-01-01 00:00:00"}
+    newer = {
+        **row,
+        "federal_action_obligation": "999.00",
+        "last_modified_date": "2099-01-01 00:00:00",
+    }
     import_usaspending([_write(tmp_path / "newer.csv", header, [newer, *rows[1:]])])
     totals = contract_totals_by_pair()
     summary = import_usaspending([path])  # the older download, read afterwards
@@ -548,7 +552,11 @@ def test_an_older_download_never_overwrites_newer_records(generated, tmp_path):
 def test_an_older_award_summary_does_not_replace_a_newer_one(tmp_path):
     header, rows = _rows_of(AWARDS_SAMPLE)
     row = rows[0]
-    newer = {**row, "total_obligated_amount": "5000.00", "last_modified_date": "2099-01-01 00:00:00"}
+    newer = {
+        **row,
+        "total_obligated_amount": "5000.00",
+        "last_modified_date": "2099-01-01 00:00:00",
+    }
     import_usaspending([_write(tmp_path / "newer.csv", header, [newer])])
     summary = import_usaspending([_write(tmp_path / "older.csv", header, [row])])
     assert summary.awards.unchanged == 1
@@ -564,15 +572,18 @@ def test_an_award_summary_marked_deleted_removes_the_award_and_its_tie(tmp_path)
     delta = _write(
         tmp_path / "awards-delta.csv",
         [*header, "correction_delete_ind"],
-        [{"contract_award_unique_key": gone["contract_award_unique_key"], "correction_delete_ind": "D"}],
+        [
+            {
+                "contract_award_unique_key": gone["contract_award_unique_key"],
+                "correction_delete_ind": "D",
+            }
+        ],
     )
     summary = import_usaspending([delta])
     assert summary.awards.deleted == 1
     assert not ContractAward.objects.filter(award_key=gone["contract_award_unique_key"]).exists()
     assert not Entity.objects.filter(name__icontains="None").exists()
-    remaining = sum(
-        ContractAward.objects.values_list("summary_obligated_cents", flat=True)
-    )
+    remaining = sum(ContractAward.objects.values_list("summary_obligated_cents", flat=True))
     assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == remaining
     assert Tie.objects.filter(kind="contract").count() <= ties_before
 

@@ -377,7 +377,9 @@ def _store(
         progress("storing transactions", done, int(total_tx))
 
     # Awards a summary file marks deleted go with their transactions.
-    removed = [k for (k,) in stage.con.execute("SELECT award_key FROM aw_deleted ORDER BY 1").fetchall()]
+    removed = [
+        k for (k,) in stage.con.execute("SELECT award_key FROM aw_deleted ORDER BY 1").fetchall()
+    ]
     for i in range(0, len(removed), 900):
         keys = removed[i : i + 900]
         with transaction.atomic():
@@ -389,8 +391,10 @@ def _store(
             )
             summary.transactions.deleted += store.delete_keys(store.TX_TABLE, "award_key", keys)
             # Through the ORM: change events that name an award keep the event, not the link.
-            summary.awards.deleted += ContractAward.objects.filter(award_key__in=keys).delete()[1].get(
-                ContractAward._meta.label, 0
+            summary.awards.deleted += (
+                ContractAward.objects.filter(award_key__in=keys)
+                .delete()[1]
+                .get(ContractAward._meta.label, 0)
             )
 
     _refresh_planner_statistics([store.TX_TABLE])

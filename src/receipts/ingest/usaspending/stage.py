@@ -352,7 +352,9 @@ class Stage:
         self.con.execute(
             "CREATE TABLE aw_deleted AS SELECT DISTINCT award_key FROM aw_final WHERE delete_mark = 'D'"
         )
-        self.con.execute("CREATE VIEW aw_kept AS SELECT * FROM aw_final WHERE coalesce(delete_mark, '') <> 'D'")
+        self.con.execute(
+            "CREATE VIEW aw_kept AS SELECT * FROM aw_final WHERE coalesce(delete_mark, '') <> 'D'"
+        )
         # Transactions to store or delete: all but those of deleted awards.
         self.con.execute(
             "CREATE VIEW tx_store AS SELECT t.* FROM tx_final t ANTI JOIN aw_deleted d ON d.award_key = t.award_key"
