@@ -596,3 +596,91 @@ def test_rerunning_with_the_right_date_format_corrects_the_dates(tmp_path):
     assert right.transactions.updated > 0
     years = set(ContractTransaction.objects.values_list("fiscal_year", flat=True))
     assert years == {2013}
+
+
+def _contract_ties_by_pair() -> dict[tuple[int, int], list[int]]:
+    out: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for t in ContractTotals.objects.select_related("tie"):
+        out[(t.tie.subject_id, t.tie.object_id)].append(t.obligated_cents)
+    return dict(out)
+
+
+def test_merging_imported_recipients_leaves_one_tie_per_agency_and_counts_nothing_twice():
+    from receipts.ingest.models import ReviewItem
+    from receipts.ingest.services import decide_review, unmerge
+
+    import_usaspending([AWARDS_SAMPLE])
+    total = sum(ContractAward.objects.values_list("summary_obligated_cents", flat=True))
+    before = _contract_ties_by_pair()
+    item = ReviewItem.objects.filter(status="pending", entity__ties_out__kind="contract").first()
+    assert item is not None
+    keep = item.candidate
+    merge = decide_review(item, merge=True, decided_by=None)
+
+    for _round in range(2):  # right after the merge, and after importing the files again
+        pairs = _contract_ties_by_pair()
+        assert all(len(amounts) == 1 for amounts in pairs.values()), pairs
+        assert sum(sum(a) for a in pairs.values()) == total
+        assert not Tie.objects.filter(subject=item.entity).exists()
+        owners = Tie.objects.filter(kind="owns", object=keep).values_list("subject_id", flat=True)
+        assert len(list(owners)) == len(set(owners))
+        import_usaspending([AWARDS_SAMPLE])
+
+    unmerge(merge, decided_by=None)
+    assert _contract_ties_by_pair() == before
+    import_usaspending([AWARDS_SAMPLE])
+    assert _contract_ties_by_pair() == before
+
+
+def test_parents_are_claimed_only_for_the_recipient_that_reported_them(generated, tmp_path):
+    (path,), _ = generated(20)
+    header, rows = _rows_of(path)
+    base = {**rows[0], "recipient_duns": "", "recipient_parent_duns": ""}
+
+    def tx(award: str, mod: str, uei: str, name: str, parent_uei: str, parent: str, date: str):
+        return {
+            **base,
+            "contract_award_unique_key": f"CONT_AWD_{award}_7012_-NONE-_-NONE-",
+            "contract_transaction_unique_key": f"7012_-NONE-_{award}_{mod}_-NONE-_0",
+            "award_id_piid": award,
+            "modification_number": mod,
+            "recipient_uei": uei,
+            "recipient_name": name,
+            "recipient_parent_uei": parent_uei,
+            "recipient_parent_name": parent,
+            "action_date": date,
+            "last_modified_date": f"{date} 12:00:00",
+            "federal_action_obligation": "1000.00",
+        }
+
+    novated = [
+        tx("P1", "0", "GAMMA0000001", "GAMMA INC", "GAMMAHOLD001", "GAMMA HOLDINGS", "2021-01-10"),
+        tx("P1", "1", "DELTA0000001", "DELTA INC", "DELTA0000001", "DELTA INC", "2022-02-10"),
+    ]
+    owned = tx("K1", "0", "KAPPA0000001", "KAPPA LLC", "KAPPAPAR0001", "KAPPA PARENT", "2021-03-01")
+    import_usaspending([_write(tmp_path / "tx.csv", header, [*novated, owned])])
+
+    def owners(uei: str) -> set[str]:
+        child = Identifier.objects.get(scheme="uei", value=uei).entity
+        return set(
+            Tie.objects.filter(kind="owns", object=child).values_list("subject__name", flat=True)
+        )
+
+    # GAMMA's parent, named on GAMMA's action before the novation, is not DELTA's owner.
+    assert owners("DELTA0000001") == set()
+    assert owners("KAPPA0000001") == {"KAPPA PARENT"}
+
+    # The only record naming KAPPA's parent is deleted: so is the ownership it backed.
+    delta = _write(
+        tmp_path / "delta.csv",
+        ["correction_delete_ind", *header],
+        [
+            {
+                "correction_delete_ind": "D",
+                "contract_transaction_unique_key": owned["contract_transaction_unique_key"],
+            }
+        ],
+    )
+    summary = import_usaspending([delta])
+    assert summary.ties.ownership_removed == 1
+    assert owners("KAPPA0000001") == set()

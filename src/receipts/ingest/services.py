@@ -316,6 +316,18 @@ def _review_pair(a: Entity, b: Entity) -> models.Q:
     return models.Q(entity=a, candidate=b) | models.Q(entity=b, candidate=a)
 
 
+def _refresh_derived_ties(keep: Entity, drop: Entity) -> None:
+    """Recompute the ties imported records give both entities, once the rows have moved.
+
+    Without it a merge leaves two contract ties for one recipient and agency
+    (the moved one under the other entity's id), and the next import would
+    count the moved awards in both.
+    """
+    from receipts.ingest.usaspending.ties import refresh_entity_ties
+
+    refresh_entity_ties([keep.pk, drop.pk])
+
+
 @transaction.atomic
 def merge_entities(
     keep: Entity, drop: Entity, *, decided_by: Any = None, reason: str = ""
@@ -375,6 +387,7 @@ def merge_entities(
     drop.merged_into = keep
     drop.search_text = _search_text(drop)
     drop.save(update_fields=["merged_into", "search_text", "updated_at"])
+    _refresh_derived_ties(keep, drop)
     return EntityMerge.objects.create(
         keep=keep, dropped=drop, moved=moved, reason=reason.strip()[:300], decided_by=user
     )
@@ -421,6 +434,7 @@ def unmerge(merge: EntityMerge, *, decided_by: Any = None) -> EntityMerge:
     drop.merged_into = None
     drop.search_text = _search_text(drop)
     drop.save(update_fields=["merged_into", "search_text", "updated_at"])
+    _refresh_derived_ties(keep, drop)
     merge.undone_at = timezone.now()
     merge.undone_by = _user(decided_by)
     merge.save(update_fields=["undone_at", "undone_by"])

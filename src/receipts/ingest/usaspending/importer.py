@@ -85,7 +85,8 @@ class ImportSummary:
             f"entities: {self.entities_created} created, {self.entities_linked} linked by identifier, "
             f"{self.queued_for_review} queued for review; {self.agencies_created} agencies created",
             f"ties: {self.ties.created} contract ties created, {self.ties.updated} updated, "
-            f"{self.ties.removed} removed; {self.ties.ownership} ownership ties recorded",
+            f"{self.ties.removed} removed; {self.ties.ownership} ownership ties recorded"
+            + (f", {self.ties.ownership_removed} removed" if self.ties.ownership_removed else ""),
         ]
         if self.ties.problems:
             out.append(f"{len(self.ties.problems)} reported parents not recorded (see the report)")
@@ -109,6 +110,7 @@ class ImportSummary:
             "ties_updated": self.ties.updated,
             "ties_removed": self.ties.removed,
             "ownership_ties": self.ties.ownership,
+            "ownership_ties_removed": self.ties.ownership_removed,
             "report_path": self.report_path,
             "seconds": round(self.seconds, 3),
             "phase_seconds": self.phase_seconds,

@@ -32,11 +32,58 @@ class TieCounts:
     updated: int = 0
     removed: int = 0
     ownership: int = 0
+    ownership_removed: int = 0
     problems: list[str] = field(default_factory=list)
 
 
+CONTRACT_PREFIX = "usaspending-contract-"
+OWNS_PREFIX = "usaspending-owns-"
+
+
 def contract_tie_id(recipient: Entity, agency: Entity) -> str:
-    return f"usaspending-contract-{recipient.ftm_id}-{agency.ftm_id}"
+    return f"{CONTRACT_PREFIX}{recipient.ftm_id}-{agency.ftm_id}"
+
+
+def _one_tie_per_pair(
+    kind: str,
+    prefix: str,
+    column: str,
+    ids: list[int],
+    canonical: dict[tuple[int, int], str],
+    *,
+    complete: bool = False,
+) -> int:
+    """Leave at most one derived tie per (subject, object) pair, under its canonical id.
+
+    A merge moves the ties of the merged entity, so a pair may hold a second
+    derived tie under the other entity's id; it would count twice once the
+    pair is recomputed. The first such tie is renamed to the canonical id when
+    none holds it (so watchers see no "new" tie), the rest are deleted. Pairs
+    in ``canonical`` with an empty id keep no derived tie at all. ``column``
+    (subject or object) selects the ties by ``ids``; pairs not in ``canonical``
+    are left alone, or deleted when ``canonical`` is ``complete`` for those
+    ids. Returns how many were deleted.
+    """
+    by_pair: dict[tuple[int, int], list[tuple[int, str]]] = defaultdict(list)
+    for pk, ftm_id, subject_id, object_id in Tie.objects.filter(
+        **{f"{column}_id__in": ids}, kind=kind, ftm_id__startswith=prefix
+    ).values_list("pk", "ftm_id", "subject_id", "object_id"):
+        by_pair[(subject_id, object_id)].append((pk, ftm_id))
+    doomed: list[int] = []
+    for pair, ties in by_pair.items():
+        if pair not in canonical and not complete:
+            continue  # a pair this call is not about
+        wanted = canonical.get(pair, "")
+        if not wanted:
+            doomed += [pk for pk, _ in ties]
+            continue
+        if all(ftm_id != wanted for _, ftm_id in ties):
+            Tie.objects.filter(pk=ties[0][0]).update(ftm_id=wanted)
+            ties = [(ties[0][0], wanted), *ties[1:]]
+        doomed += [pk for pk, ftm_id in ties if ftm_id != wanted]
+    if doomed:
+        Tie.objects.filter(pk__in=doomed).delete()
+    return len(doomed)
 
 
 def fiscal_year_of(date: str) -> int:
@@ -162,6 +209,19 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                     )
                 )
         with transaction.atomic():
+            # One tie per pair: those a merge moved here are renamed or removed first.
+            canonical = {(s.subject_id, s.object_id): s.ftm_id for s in specs}
+            counts.removed += _one_tie_per_pair(
+                TieKind.CONTRACT,
+                CONTRACT_PREFIX,
+                "subject",
+                chunk,
+                {
+                    (rid, sid): canonical.get((rid, sid), "")
+                    for rid in chunk
+                    for sid in by_recipient[rid]
+                },
+            )
             before = {
                 k for (k,) in bulk.select_in(Tie, ["ftm_id"], "ftm_id", [s.ftm_id for s in specs])
             }
@@ -194,36 +254,55 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                     for t in [totals[(s.subject_id, s.object_id)]]
                 ],
             )
-            for tie in Tie.objects.filter(ftm_id__in=gone):
-                services.delete_tie(tie)
-                counts.removed += 1
+            gone_ties = Tie.objects.filter(ftm_id__in=gone)
+            counts.removed += gone_ties.count()
+            gone_ties.delete()
 
 
 def _parent_observations(
     recipient_ids: list[int],
-) -> list[tuple[int, str, str, str, str, str, int | None]]:
-    """(recipient, parent UEI, DUNS, name, first seen, last seen, a citing source) from stored records."""
+) -> list[tuple[int, str, str, str, str, str, int | None, int]]:
+    """(recipient, parent UEI, DUNS, name, first seen, last seen, a citing source, names itself)
+    from stored records.
+
+    A transaction speaks for its own recipient only: after a novation an
+    award's earlier actions name another company and that company's parent,
+    which say nothing of the award's recipient now. An award summary speaks
+    only for awards with no transactions stored (its parent is the latest
+    one, and its dates span the whole award). A parent named by the
+    recipient's own UEI or DUNS is the recipient itself, whatever entity
+    that identifier would resolve to.
+    """
     aw, tx = (
         quote_name(ContractAward._meta.db_table),
         quote_name(ContractTransaction._meta.db_table),
     )
     marks = ", ".join(["%s"] * len(recipient_ids))
     has_parent = "(x.parent_uei <> '' OR x.parent_duns <> '' OR x.parent_name <> '')"
+    names_itself = (
+        "MAX(CASE WHEN (x.parent_uei <> '' AND x.parent_uei = x.recipient_uei) "
+        "OR (x.parent_duns <> '' AND x.parent_duns = x.recipient_duns) THEN 1 ELSE 0 END)"
+    )
+    same_recipient = """CASE
+        WHEN x.recipient_uei <> '' AND a.recipient_uei <> '' THEN x.recipient_uei = a.recipient_uei
+        WHEN x.recipient_duns <> '' AND a.recipient_duns <> '' THEN x.recipient_duns = a.recipient_duns
+        ELSE upper(x.recipient_name) = upper(a.recipient_name) END"""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT a.recipient_id, x.parent_uei, x.parent_duns, x.parent_name,
-                   MIN(x.action_date), MAX(x.action_date), MIN(a.source_id)
+                   MIN(x.action_date), MAX(x.action_date), MIN(a.source_id), {names_itself}
             FROM {tx} x JOIN {aw} a ON a.award_key = x.award_key
-            WHERE a.recipient_id IN ({marks}) AND {has_parent}
+            WHERE a.recipient_id IN ({marks}) AND {has_parent} AND ({same_recipient})
             GROUP BY a.recipient_id, x.parent_uei, x.parent_duns, x.parent_name
             UNION ALL
             SELECT x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name,
                    MIN(x.summary_base_date),
                    MAX(CASE WHEN x.summary_latest_date <> '' THEN x.summary_latest_date ELSE x.summary_base_date END),
-                   MIN(x.source_id)
+                   MIN(x.source_id), {names_itself}
             FROM {aw} x
             WHERE x.recipient_id IN ({marks}) AND x.summary_obligated_cents IS NOT NULL AND {has_parent}
+              AND NOT EXISTS (SELECT 1 FROM {tx} t WHERE t.award_key = x.award_key)
             GROUP BY x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name
             """,  # noqa: S608 - table names from the models
             recipient_ids + recipient_ids,
@@ -246,15 +325,17 @@ def record_reported_parents(
     ids = sorted(set(recipient_ids))
     for start in range(0, len(ids), _CHUNK * 4):
         rows = _parent_observations(ids[start : start + _CHUNK * 4])
-        records = {RecipientRecord(uei=r[1], duns=r[2], name=r[3]) for r in rows}
+        records = {RecipientRecord(uei=r[1], duns=r[2], name=r[3]) for r in rows if not r[7]}
         parents = resolver.resolve_many(records)  # type: ignore[attr-defined]
         # recipient -> parent -> [first seen, last seen, citing source]
         seen: dict[int, dict[int, list[Any]]] = defaultdict(dict)
-        for rid, uei, duns, name, first, last, source_id in rows:
+        for rid, uei, duns, name, first, last, source_id, itself in rows:
             if not first or source_id is None:
                 continue
-            parent = parents[RecipientRecord(uei=uei, duns=duns, name=name)]
-            obs = seen[rid].setdefault(parent.pk, [first, last, source_id])
+            parent_id = (
+                rid if itself else parents[RecipientRecord(uei=uei, duns=duns, name=name)].pk
+            )
+            obs = seen[rid].setdefault(parent_id, [first, last, source_id])
             obs[0], obs[1] = min(obs[0], first), max(obs[1], last)
         entities = Entity.objects.only("pk", "name", "ftm_id").in_bulk(
             list(seen) + [p for per in seen.values() for p in per]
@@ -273,7 +354,7 @@ def record_reported_parents(
                         subject_id=parent_id,
                         object_id=rid,
                         kind=TieKind.OWNS,
-                        ftm_id=f"usaspending-owns-{parent.ftm_id}-{child.ftm_id}",
+                        ftm_id=f"{OWNS_PREFIX}{parent.ftm_id}-{child.ftm_id}",
                         citations=[(source_id, "", "recipient_parent_uei / recipient_parent_name")],
                         status=TieStatus.ACTIVE if active else TieStatus.ENDED,
                         start_date=str(first),
@@ -282,9 +363,50 @@ def record_reported_parents(
                         f"records from {first} to {last}.",
                     )
                 )
+        # The records are all there is to say of these recipients' parents: an
+        # ownership no record reports any more (its transactions were deleted,
+        # or a merge moved a second copy here) goes.
+        with transaction.atomic():
+            counts.ownership_removed += _one_tie_per_pair(
+                TieKind.OWNS,
+                OWNS_PREFIX,
+                "object",
+                ids[start : start + _CHUNK * 4],
+                {(spec.subject_id, spec.object_id): spec.ftm_id for spec in specs},
+                complete=True,
+            )
         _ids, refused = services.record_structural_ties_bulk(specs)
         counts.ownership += len(specs) - len(refused)
         for spec, why in refused:
             counts.problems.append(
                 f"ownership of {entities[spec.object_id].name} by {entities[spec.subject_id].name}: {why}"
             )
+
+
+def refresh_entity_ties(entity_ids: Iterable[int]) -> TieCounts:
+    """Recompute the contract and ownership ties the stored records give these entities.
+
+    For merges and their undoing: a merge moves award records and ties from
+    one entity to the other, and this leaves one tie per recipient and
+    sub-agency (and per owner), each with the totals of the records now
+    behind it, so nothing counts twice.
+    """
+    from receipts.ingest.resolution import RecipientResolver
+
+    ids = sorted(set(entity_ids))
+    awards = ContractAward.objects.exclude(recipient=None).exclude(sub_agency=None)
+    pairs = set(
+        awards.filter(recipient_id__in=ids).values_list("recipient_id", "sub_agency_id")
+    ) | set(awards.filter(sub_agency_id__in=ids).values_list("recipient_id", "sub_agency_id"))
+    contract_ties = Tie.objects.filter(kind=TieKind.CONTRACT, ftm_id__startswith=CONTRACT_PREFIX)
+    pairs |= set(contract_ties.filter(subject_id__in=ids).values_list("subject_id", "object_id"))
+    pairs |= set(contract_ties.filter(object_id__in=ids).values_list("subject_id", "object_id"))
+    children = set(
+        Tie.objects.filter(
+            kind=TieKind.OWNS, ftm_id__startswith=OWNS_PREFIX, subject_id__in=ids
+        ).values_list("object_id", flat=True)
+    )
+    counts = TieCounts()
+    recompute_contract_ties(pairs, counts)
+    record_reported_parents(set(ids) | children, RecipientResolver(), counts)
+    return counts
