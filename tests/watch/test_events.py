@@ -200,3 +200,36 @@ def test_deleting_a_private_campaign_deletes_its_events() -> None:
     assert ChangeEvent.objects.filter(campaign=campaign).exists()
     campaign.delete()
     assert not ChangeEvent.objects.filter(kind=EventKind.DEMAND_STATUS_CHANGED).exists()
+
+
+def test_thousands_of_award_events_link_to_their_contract_ties() -> None:
+    """An import of a realistic size announces awards of over a thousand recipient x agency pairs."""
+    from django.utils import timezone
+
+    from receipts.evidence.models import Entity
+    from receipts.watch.queries import event_paths
+
+    agency = make_entity("U.S. Immigration and Customs Enforcement", kind="agency")
+    Entity.objects.bulk_create(
+        Entity(name=f"Vendor {i}", slug=f"vendor-{i}", ftm_id=f"vendor-{i}", kind="company")
+        for i in range(1100)
+    )
+    vendors = list(Entity.objects.filter(slug__startswith="vendor-").order_by("pk"))
+    tied = make_tie(vendors[-1], "contract", agency)
+    now = timezone.now()
+    ChangeEvent.objects.bulk_create(
+        ChangeEvent(
+            kind=EventKind.AWARD_NEW,
+            dedupe_key=f"award_new:A{i}",
+            summary=f"New award {i}",
+            occurred_at=now,
+            subject=vendor,
+            object=agency,
+        )
+        for i, vendor in enumerate(vendors)
+    )
+    events = list(ChangeEvent.objects.filter(kind=EventKind.AWARD_NEW).order_by("pk"))
+    paths = event_paths(events)
+    assert len(paths) == len(events)
+    assert paths[events[-1].pk] == f"/ties/{tied.pk}/"
+    assert paths[events[0].pk] == f"/entities/{vendors[0].slug}/"

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from receipts.campaigns.access import visible_campaigns
 from receipts.campaigns.models import Campaign
+from receipts.evidence import bulk
 from receipts.evidence.models import Entity, Tie, TieKind
 from receipts.evidence.queries import family_paths, surviving_entity
 
@@ -78,24 +79,23 @@ def event_paths(events: Sequence[ChangeEvent]) -> dict[int, str]:
         if e.kind == EventKind.AWARD_NEW and e.subject_id and e.object_id
     }
     contract_ties: dict[tuple[int, int], int] = {}
-    if award_pairs:
-        q = Q()
-        for subject_id, object_id in award_pairs:
-            q |= Q(subject_id=subject_id, object_id=object_id)
-        for pk, subject_id, object_id in Tie.objects.filter(q, kind=TieKind.CONTRACT).values_list(
-            "pk", "subject_id", "object_id"
-        ):
+    # Read by subject in chunks and matched here: one condition per pair made an
+    # expression too deep for SQLite once an import announced a thousand awards.
+    subjects = sorted({subject_id for subject_id, _ in award_pairs})
+    for pk, kind, subject_id, object_id in sorted(
+        bulk.select_in(Tie, ["id", "kind", "subject_id", "object_id"], "subject_id", subjects)
+    ):
+        if kind == TieKind.CONTRACT and (subject_id, object_id) in award_pairs:
             contract_ties.setdefault((subject_id, object_id), pk)
-    slugs = dict(
-        Entity.objects.filter(
-            pk__in={e.subject_id for e in events if e.subject_id}
-            | {e.object_id for e in events if e.object_id}
-        ).values_list("pk", "slug")
+    entity_ids = sorted(
+        {e.subject_id for e in events if e.subject_id}
+        | {e.object_id for e in events if e.object_id}
     )
+    slugs = dict(bulk.select_in(Entity, ["id", "slug"], "id", entity_ids))
     campaigns = dict(
-        Campaign.objects.filter(
-            pk__in={e.campaign_id for e in events if e.campaign_id}
-        ).values_list("pk", "slug")
+        bulk.select_in(
+            Campaign, ["id", "slug"], "id", sorted({e.campaign_id for e in events if e.campaign_id})
+        )
     )
     for e in events:
         if e.tie_id is not None:
