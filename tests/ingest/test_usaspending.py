@@ -684,3 +684,41 @@ def test_parents_are_claimed_only_for_the_recipient_that_reported_them(generated
     summary = import_usaspending([delta])
     assert summary.ties.ownership_removed == 1
     assert owners("KAPPA0000001") == set()
+
+
+def test_a_whole_file_without_its_final_line_break_is_read(generated, tmp_path):
+    (path,), truth = generated(100)
+    whole = tmp_path / "no-final-break.csv"
+    whole.write_bytes(path.read_bytes().rstrip(b"\r\n"))
+    import_usaspending([whole])
+    assert ContractTransaction.objects.count() == truth.rows
+
+
+@pytest.mark.parametrize("cut_back", [1, 4, 12, 280, 1000])
+def test_a_file_cut_inside_its_last_row_is_refused(generated, tmp_path, cut_back):
+    """Cut a few bytes back, the last field (a timestamp) is broken; further back, the row is short."""
+    (path,), _ = generated(100)
+    data = path.read_bytes().rstrip(b"\r\n")
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(data[:-cut_back])
+    with pytest.raises(InputError, match="truncated|cannot be read"):
+        import_usaspending([cut])
+    assert counts()[:2] == (0, 0)
+
+
+def test_amounts_are_dollars_and_cents_never_rounded_or_guessed(generated, tmp_path):
+    (path,), _ = generated(20)
+    header, rows = _rows_of(path)
+    amounts = ["1.23E+11", "2.675", "1,234.56", "$12.00", "(5.00)", "-80", ".5", "1234.", "-0.01"]
+    chosen = [
+        {**row, "federal_action_obligation": a} for row, a in zip(rows, amounts, strict=False)
+    ]
+    report = tmp_path / "rejects.csv"
+    summary = import_usaspending(
+        [_write(tmp_path / "amounts.csv", header, chosen)], report_path=report
+    )
+    assert summary.rejected == 5
+    reasons = [r["reason"] for r in csv.DictReader(report.open())]
+    assert all("is not an amount in dollars and cents" in r for r in reasons)
+    stored = set(ContractTransaction.objects.values_list("obligation_cents", flat=True))
+    assert stored == {-8000, 50, 123400, -1}

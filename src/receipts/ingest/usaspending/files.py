@@ -7,6 +7,7 @@ refused before anything is stored.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import zipfile
@@ -31,6 +32,26 @@ class CsvInput:
     kind: FileKind
 
 
+# The last column of a USAspending contract file is last_modified_date (a
+# date, or a date and time) or, in the 2018-era files, fiscal_year: a row cut
+# short ends in a piece of one.
+_WHOLE_LAST_FIELD = re.compile(
+    rb"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d+)?)?|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}:\d{2})?|\d{4}"
+)
+
+
+def _ends_with_a_whole_row(tail: bytes) -> bool:
+    """Whether a file that lacks its final line break still ends with a whole row.
+
+    Files saved by some editors drop the last line break. A download cut off
+    mid-row ends inside a field instead; the row's last field, a timestamp in
+    every USAspending file, shows which. (A row that lacks whole fields is
+    refused later, when the CSV is read.)
+    """
+    last_line = tail.rsplit(b"\n", 1)[-1]
+    return _WHOLE_LAST_FIELD.fullmatch(last_line.rsplit(b",", 1)[-1].strip(b'"')) is not None
+
+
 def _read_header(path: Path, display: str) -> list[str]:
     import csv
 
@@ -38,9 +59,10 @@ def _read_header(path: Path, display: str) -> list[str]:
         head = raw.read(1 << 20)
         if not head.strip():
             raise InputError(f"{display}: the file is empty (not even a header)")
-        raw.seek(-1, 2)
-        last = raw.read(1)
-    if last not in (b"\n", b"\r"):
+        size = raw.seek(0, 2)
+        raw.seek(max(0, size - 4096))
+        tail = raw.read()
+    if tail[-1:] not in (b"\n", b"\r") and not _ends_with_a_whole_row(tail):
         raise InputError(
             f"{display}: the file is truncated (its last line has no line break); "
             "download it again and re-run: rows already stored are not duplicated"

@@ -30,6 +30,12 @@ _STAGE_COLUMNS = """
 """
 
 
+# Dollars and cents as USAspending writes them: 1234.56, -80, .5. Anything else
+# (1,234.56, $12, 1.23E+11 from a spreadsheet, 2.675) is refused, never rounded.
+_AMOUNT = r"regexp_full_match({}, '-?(\d{{1,15}}(\.\d{{0,2}})?|\.\d{{1,2}})')"
+_NOT_AN_AMOUNT = " is not an amount in dollars and cents (like 1234.56)"
+
+
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -242,7 +248,8 @@ class Stage:
         checks = [
             (
                 "CASE WHEN obligation IS NULL THEN 'federal_action_obligation: empty' "
-                "WHEN TRY_CAST(obligation AS DECIMAL(18,2)) IS NULL THEN 'federal_action_obligation: ' || obligation || ' is not a number' END",
+                f"WHEN NOT {_AMOUNT.format('obligation')} THEN 'federal_action_obligation: ' || obligation || "
+                f"'{_NOT_AN_AMOUNT}' END",
                 "federal_action_obligation",
             ),
             (self._date_problem("action_date", "action_date"), "action_date"),
@@ -295,7 +302,8 @@ class Stage:
         checks = [
             (
                 "CASE WHEN total_obligated IS NULL THEN 'total_obligated_amount: empty' "
-                "WHEN TRY_CAST(total_obligated AS DECIMAL(18,2)) IS NULL THEN 'total_obligated_amount: ' || total_obligated || ' is not a number' END",
+                f"WHEN NOT {_AMOUNT.format('total_obligated')} THEN 'total_obligated_amount: ' || total_obligated || "
+                f"'{_NOT_AN_AMOUNT}' END",
                 "total_obligated_amount",
             ),
             (self._date_problem("base_date", "award_base_action_date"), "award_base_action_date"),
