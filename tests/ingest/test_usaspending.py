@@ -591,8 +591,9 @@ def test_an_award_summary_marked_deleted_removes_the_award_and_its_tie(tmp_path)
 def test_rerunning_with_the_right_date_format_corrects_the_dates(tmp_path):
     wrong = import_usaspending([ERA_2018_SAMPLE], date_format="%m/%d/%Y")
     assert wrong.rejected > 0
+    assert "do not match --date-format %m/%d/%Y" in wrong.files[0].warning
     right = import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
-    assert right.rejected == 0
+    assert right.rejected == 0 and not right.files[0].warning
     assert right.transactions.updated > 0
     years = set(ContractTransaction.objects.values_list("fiscal_year", flat=True))
     assert years == {2013}

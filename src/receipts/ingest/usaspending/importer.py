@@ -53,6 +53,7 @@ class FileSummary:
     kind: str
     rows: int = 0
     rejected: int = 0
+    warning: str = ""
 
 
 @dataclass
@@ -75,6 +76,7 @@ class ImportSummary:
 
     def lines(self) -> list[str]:
         out = [f"{f.name}: {f.kind}, {f.rows} rows, {f.rejected} rejected" for f in self.files]
+        out += [f"{f.name}: {f.warning}" for f in self.files if f.warning]
         out += [f"{s.display}: left out, {s.reason}" for s in self.skipped]
         t, a = self.transactions, self.awards
         rate = self.rows_read / self.seconds if self.seconds else 0
@@ -215,7 +217,13 @@ def import_usaspending(
                     n, inp, on_progress=lambda pct, label=label: progress(label, int(pct), 100)
                 )
                 summary.files.append(
-                    FileSummary(inp.display, inp.kind.label, found["read"], found["rejected"])
+                    FileSummary(
+                        inp.display,
+                        inp.kind.label,
+                        found["read"],
+                        found["rejected"],
+                        _date_format_warning(stage, n, date_format),
+                    )
                 )
                 summary.rows_read += found["read"]
                 summary.rejected += found["rejected"]
@@ -250,6 +258,27 @@ def import_usaspending(
         finally:
             stage.close()
     return summary
+
+
+def _date_format_warning(stage: Stage, file_no: int, date_format: str | None) -> str:
+    """A warning when rows of a file do not match the --date-format given.
+
+    A wrong format can still read some dates (3/4/2013 either way round), so
+    when others fail the ones that passed may be wrong too.
+    """
+    if not date_format:
+        return ""
+    (misses,) = stage.con.execute(
+        "SELECT count(*) FROM rejects WHERE file_no = ? AND reason LIKE '%not in the given --date-format%'",
+        [file_no],
+    ).fetchone()  # type: ignore[misc]
+    if not misses:
+        return ""
+    return (
+        f"WARNING: {misses} rows do not match --date-format {date_format}; if it is the wrong "
+        "format for this file, the dates of the rows that matched may be read wrongly too. "
+        "Re-running with the right format corrects them."
+    )
 
 
 def _write_report(
