@@ -323,3 +323,16 @@ def test_resolving_many_records_takes_a_few_queries(django_assert_max_num_querie
     with django_assert_max_num_queries(60):
         again = RecipientResolver().resolve_many(records)
     assert again == result
+
+
+@pytest.mark.django_db
+def test_the_name_of_a_new_entity_does_not_depend_on_the_order_of_the_records() -> None:
+    spellings = ["Omega Systems, Incorporated", "OMEGA SYSTEMS INC", "Omega Systems Inc."]
+    names = set()
+    for order in (spellings, spellings[::-1], spellings[1:] + spellings[:1]):
+        Entity.objects.all().delete()
+        records = [RecipientRecord(uei="OMEGA0000001", duns="", name=n) for n in order]
+        found = RecipientResolver().resolve_many(records)
+        assert len({e.pk for e in found.values()}) == 1
+        names.add(next(iter(found.values())).name)
+    assert len(names) == 1

@@ -524,7 +524,9 @@ class RecipientResolver:
         """
         if kind not in EntityKind.values:
             raise EvidenceError(f"kind: {kind!r} is not one of {', '.join(EntityKind.values)}")
-        unique = list(dict.fromkeys(records))
+        # In a fixed order: which spelling names a new entity must not depend on
+        # the order a set happened to give (it differed from run to run).
+        unique = sorted(set(records), key=lambda r: (r.uei, r.duns, r.name, r.cage))
         known = {r: self._memo[(r, kind)] for r in unique if (r, kind) in self._memo}
         todo = [r for r in unique if r not in known]
         if not todo:
