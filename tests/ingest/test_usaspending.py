@@ -723,3 +723,32 @@ def test_amounts_are_dollars_and_cents_never_rounded_or_guessed(generated, tmp_p
     assert all("is not an amount in dollars and cents" in r for r in reasons)
     stored = set(ContractTransaction.objects.values_list("obligation_cents", flat=True))
     assert stored == {-8000, 50, 123400, -1}
+
+
+@pytest.mark.parametrize(
+    ("sample", "dropped"),
+    [
+        ("transactions", ["action_date"]),
+        ("transactions", ["federal_action_obligation", "modification_number"]),
+        ("transactions", ["contract_award_unique_key"]),
+        ("awards", ["total_obligated_amount"]),
+        ("awards", ["contract_award_unique_key"]),
+    ],
+)
+def test_each_missing_required_column_is_named(generated, tmp_path, sample, dropped):
+    if sample == "transactions":
+        (path,), _ = generated(20)
+    else:
+        path = AWARDS_SAMPLE
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    drop = {rows[0].index(c) for c in dropped}
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out, lineterminator="\r\n").writerows(
+            [[c for i, c in enumerate(r) if i not in drop] for r in rows]
+        )
+    with pytest.raises(InputError, match="without the required columns") as info:
+        import_usaspending([bad])
+    assert all(c in str(info.value) for c in dropped), str(info.value)
+    assert counts()[:2] == (0, 0)

@@ -24,6 +24,9 @@ class FileKind:
     # Present in the header of this kind, and absent from the other kinds.
     signature: tuple[str, ...]
     absent: tuple[str, ...]
+    # Columns only this kind has: a header with any of them (and none of
+    # ``absent``) is taken for this kind, and whatever it lacks is named.
+    hints: tuple[str, ...]
     # Canonical field -> header names to try, in order.
     fields: dict[str, tuple[str, ...]]
     # Canonical fields that must resolve to a column, or the file is refused.
@@ -60,6 +63,12 @@ TRANSACTIONS = FileKind(
     label="Contracts prime transactions",
     signature=("federal_action_obligation", "action_date", "modification_number"),
     absent=("total_obligated_amount",),
+    hints=(
+        "contract_transaction_unique_key",
+        "federal_action_obligation",
+        "action_date",
+        "modification_number",
+    ),
     fields={
         **_COMMON,
         "transaction_key": ("contract_transaction_unique_key",),
@@ -93,6 +102,7 @@ AWARDS = FileKind(
     label="Contracts prime award summaries",
     signature=("contract_award_unique_key", "total_obligated_amount"),
     absent=("federal_action_obligation",),
+    hints=("total_obligated_amount", "award_base_action_date", "award_latest_action_date"),
     fields={
         **_COMMON,
         "award_key": ("contract_award_unique_key",),
@@ -144,14 +154,20 @@ def detect_kind(header: list[str], where: str) -> FileKind:
         if column in columns:
             raise NotImportedKind(where, what)
     for kind in KINDS:
-        if all(c in columns for c in kind.signature) and not any(c in columns for c in kind.absent):
-            missing = [
+        if any(c in columns for c in kind.hints) and not any(c in columns for c in kind.absent):
+            missing = [c for c in kind.signature if c not in columns]
+            missing += [
                 kind.fields[f][0]
                 for f in kind.required
                 if not any(c in columns for c in kind.fields[f])
+                and kind.fields[f][0] not in missing
             ]
             if kind.one_of and not any(c in columns for f in kind.one_of for c in kind.fields[f]):
                 missing.append(" or ".join(kind.fields[f][0] for f in kind.one_of))
+            # Files from before the unique keys have neither; a file with one has both.
+            keys = ("contract_transaction_unique_key", "contract_award_unique_key")
+            if kind is TRANSACTIONS and any(k in columns for k in keys):
+                missing += [k for k in keys if k not in columns]
             if missing:
                 raise HeaderError(
                     f"{where}: a {kind.label.lower()} file without the required columns "
