@@ -752,3 +752,15 @@ def test_each_missing_required_column_is_named(generated, tmp_path, sample, drop
         import_usaspending([bad])
     assert all(c in str(info.value) for c in dropped), str(info.value)
     assert counts()[:2] == (0, 0)
+
+
+def test_the_closing_summary_accounts_for_repeated_rows_and_unchanged_ties(generated):
+    (path,), truth = generated(200)
+    first = import_usaspending([path, path])
+    assert first.repeated == truth.rows
+    assert first.transactions.stored == truth.rows
+    assert "repeated in the files" in "\n".join(first.lines())
+    again = import_usaspending([path])
+    assert again.repeated == 0
+    assert (again.ties.created, again.ties.updated) == (0, 0)
+    assert again.ties.unchanged == first.ties.created

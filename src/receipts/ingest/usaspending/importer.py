@@ -64,6 +64,8 @@ class ImportSummary:
     awards: store.UpsertCounts = field(default_factory=store.UpsertCounts)
     rows_read: int = 0
     rejected: int = 0
+    # Rows whose key another row of the files also had (overlapping downloads): one kept.
+    repeated: int = 0
     entities_created: int = 0
     entities_linked: int = 0
     queued_for_review: int = 0
@@ -81,13 +83,19 @@ class ImportSummary:
         t, a = self.transactions, self.awards
         rate = self.rows_read / self.seconds if self.seconds else 0
         out += [
-            f"rows read {self.rows_read}, rejected {self.rejected} ({rate:,.0f} rows/s)",
+            f"rows read {self.rows_read}, rejected {self.rejected}"
+            + (
+                f", {self.repeated} repeated in the files (the newest of each kept)"
+                if self.repeated
+                else ""
+            )
+            + f" ({rate:,.0f} rows/s)",
             f"transactions: {t.stored} stored, {t.updated} updated, {t.unchanged} unchanged, {t.deleted} deleted",
             f"awards: {a.stored} stored, {a.updated} updated, {a.unchanged} unchanged, {a.deleted} deleted",
             f"entities: {self.entities_created} created, {self.entities_linked} linked by identifier, "
             f"{self.queued_for_review} queued for review; {self.agencies_created} agencies created",
             f"ties: {self.ties.created} contract ties created, {self.ties.updated} updated, "
-            f"{self.ties.removed} removed; {self.ties.ownership} ownership ties recorded"
+            f"{self.ties.unchanged} unchanged, {self.ties.removed} removed; {self.ties.ownership} ownership ties recorded"
             + (f", {self.ties.ownership_removed} removed" if self.ties.ownership_removed else ""),
         ]
         if self.ties.problems:
@@ -102,6 +110,7 @@ class ImportSummary:
             "skipped": [vars(s) for s in self.skipped],
             "rows_read": self.rows_read,
             "rejected": self.rejected,
+            "repeated": self.repeated,
             "transactions": vars(self.transactions),
             "awards": vars(self.awards),
             "entities_created": self.entities_created,
@@ -110,6 +119,7 @@ class ImportSummary:
             "agencies_created": self.agencies_created,
             "ties_created": self.ties.created,
             "ties_updated": self.ties.updated,
+            "ties_unchanged": self.ties.unchanged,
             "ties_removed": self.ties.removed,
             "ownership_ties": self.ties.ownership,
             "ownership_ties_removed": self.ties.ownership_removed,
@@ -227,7 +237,7 @@ def import_usaspending(
                 )
                 summary.rows_read += found["read"]
                 summary.rejected += found["rejected"]
-            stage.finish()
+            summary.repeated = stage.finish()["repeated"]
             run = ImportRun.objects.create(
                 importer="usaspending",
                 files=[{"file": f.name, "kind": f.kind, "rows": f.rows} for f in summary.files],

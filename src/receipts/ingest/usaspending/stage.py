@@ -338,10 +338,12 @@ class Stage:
         # one date a correction wins, then the file named later. Without repeats
         # (the usual single download) the tables are used as they are, which
         # spares a sort of every row.
+        repeated = 0
         for table, key in (("tx", "transaction_key"), ("aw", "award_key")):
             (repeats,) = self.con.execute(
                 f"SELECT count(*) - count(DISTINCT {key}) FROM {table}"
             ).fetchone()  # type: ignore[misc]
+            repeated += int(repeats)
             if repeats == 0:
                 self.con.execute(f"CREATE VIEW {table}_final AS SELECT * FROM {table}")
                 continue
@@ -400,7 +402,7 @@ class Stage:
             LEFT JOIN base b ON b.award_key = coalesce(s.award_key, l.award_key)
             """
         )
-        counts = {}
+        counts = {"repeated": repeated}
         for name, sql in {
             "transactions": "SELECT count(*) FROM tx_store WHERE coalesce(delete_mark, '') <> 'D'",
             "deleted_transactions": "SELECT count(*) FROM tx_store WHERE delete_mark = 'D'",

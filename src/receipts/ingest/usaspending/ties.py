@@ -30,6 +30,7 @@ _CHUNK = 500
 class TieCounts:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     removed: int = 0
     ownership: int = 0
     ownership_removed: int = 0
@@ -169,6 +170,10 @@ def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]
     return totals
 
 
+def _by_fy(t: _PairTotals) -> dict[str, int]:
+    return {str(fy): c for fy, c in sorted(t.by_fy.items())}
+
+
 def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts) -> None:
     """Make the contract tie of each (recipient, sub-agency) pair match the stored records."""
     wanted = {p for p in pairs if p[0] is not None and p[1] is not None}
@@ -225,9 +230,33 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
             before = {
                 k for (k,) in bulk.select_in(Tie, ["ftm_id"], "ftm_id", [s.ftm_id for s in specs])
             }
+            # What the existing ties said, to tell an update from a recomputation that
+            # changed nothing (re-importing the same files).
+            said = {
+                ftm_id: rest
+                for ftm_id, *rest in ContractTotals.objects.filter(
+                    tie__ftm_id__in=sorted(before)
+                ).values_list(
+                    "tie__ftm_id",
+                    "obligated_cents",
+                    "award_count",
+                    "transaction_count",
+                    "first_action_date",
+                    "last_action_date",
+                    "by_fiscal_year",
+                )
+            }
             ids = services.record_ties_bulk(specs, prune_source_kind=SourceKind.DATASET_ROW)
             counts.created += len(set(ids) - before)
-            counts.updated += len(before)
+            for spec in specs:
+                if spec.ftm_id not in before:
+                    continue
+                t = totals[(spec.subject_id, spec.object_id)]
+                now = [t.cents, t.awards, t.transactions, t.first, t.last, _by_fy(t)]
+                if said.get(spec.ftm_id) == now:
+                    counts.unchanged += 1
+                else:
+                    counts.updated += 1
             ContractTotals.objects.filter(tie_id__in=list(ids.values())).delete()
             bulk.insert_rows(
                 ContractTotals,
@@ -248,7 +277,7 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                         t.transactions,
                         t.first,
                         t.last,
-                        {str(fy): c for fy, c in sorted(t.by_fy.items())},
+                        _by_fy(t),
                     ]
                     for s in specs
                     for t in [totals[(s.subject_id, s.object_id)]]
