@@ -633,26 +633,33 @@ def test_merging_imported_recipients_leaves_one_tie_per_agency_and_counts_nothin
     assert _contract_ties_by_pair() == before
 
 
+def _tx_row(base: dict[str, str], award: str, mod: str, uei: str, name: str, parent_uei: str,
+            parent: str, date: str, amount: str = "1000.00") -> dict[str, str]:  # fmt: skip
+    """A transaction row of ICE (7012) in today's header, built on ``base``."""
+    return {
+        **base,
+        "recipient_duns": "",
+        "recipient_parent_duns": "",
+        "contract_award_unique_key": f"CONT_AWD_{award}_7012_-NONE-_-NONE-",
+        "contract_transaction_unique_key": f"7012_-NONE-_{award}_{mod}_-NONE-_0",
+        "award_id_piid": award,
+        "modification_number": mod,
+        "recipient_uei": uei,
+        "recipient_name": name,
+        "recipient_parent_uei": parent_uei,
+        "recipient_parent_name": parent,
+        "action_date": date,
+        "last_modified_date": f"{date} 12:00:00",
+        "federal_action_obligation": amount,
+    }
+
+
 def test_parents_are_claimed_only_for_the_recipient_that_reported_them(generated, tmp_path):
     (path,), _ = generated(20)
     header, rows = _rows_of(path)
-    base = {**rows[0], "recipient_duns": "", "recipient_parent_duns": ""}
 
-    def tx(award: str, mod: str, uei: str, name: str, parent_uei: str, parent: str, date: str):
-        return {
-            **base,
-            "contract_award_unique_key": f"CONT_AWD_{award}_7012_-NONE-_-NONE-",
-            "contract_transaction_unique_key": f"7012_-NONE-_{award}_{mod}_-NONE-_0",
-            "award_id_piid": award,
-            "modification_number": mod,
-            "recipient_uei": uei,
-            "recipient_name": name,
-            "recipient_parent_uei": parent_uei,
-            "recipient_parent_name": parent,
-            "action_date": date,
-            "last_modified_date": f"{date} 12:00:00",
-            "federal_action_obligation": "1000.00",
-        }
+    def tx(*args: str) -> dict[str, str]:
+        return _tx_row(rows[0], *args)
 
     novated = [
         tx("P1", "0", "GAMMA0000001", "GAMMA INC", "GAMMAHOLD001", "GAMMA HOLDINGS", "2021-01-10"),
@@ -764,3 +771,35 @@ def test_the_closing_summary_accounts_for_repeated_rows_and_unchanged_ties(gener
     assert again.repeated == 0
     assert (again.ties.created, again.ties.updated) == (0, 0)
     assert again.ties.unchanged == first.ties.created
+
+
+def test_after_a_novation_each_company_keeps_its_own_obligations(generated, tmp_path):
+    (path,), _ = generated(20)
+    header, rows = _rows_of(path)
+    gamma = ("GAMMA0000001", "GAMMA INC", "", "")
+    delta = ("DELTA0000001", "DELTA INC", "", "")
+    novated = [
+        _tx_row(rows[0], "P1", "0", *gamma, "2021-01-10", "1000.00"),
+        _tx_row(rows[0], "P1", "1", *delta, "2022-02-10", "500.00"),
+        _tx_row(rows[0], "P1", "2", *delta, "2022-06-10", "-100.00"),
+    ]
+    import_usaspending([_write(tmp_path / "tx.csv", header, novated)])
+
+    def contract(uei: str) -> tuple[int, int, int, dict[str, int]]:
+        company = Identifier.objects.get(scheme="uei", value=uei).entity
+        t = ContractTotals.objects.get(tie__subject=company, tie__kind="contract")
+        return t.obligated_cents, t.award_count, t.transaction_count, t.by_fiscal_year
+
+    assert contract("GAMMA0000001") == (100000, 1, 1, {"2021": 100000})
+    assert contract("DELTA0000001") == (40000, 1, 2, {"2022": 40000})
+    # The award itself belongs to its recipient now.
+    assert ContractAward.objects.get().recipient.name == "DELTA INC"
+
+    # A later file moves the first action to DELTA too (a correction): GAMMA's tie goes.
+    moved = _tx_row(rows[0], "P1", "0", *delta, "2021-01-10", "1000.00")
+    moved["last_modified_date"] = "2023-01-01 00:00:00"
+    summary = import_usaspending([_write(tmp_path / "fix.csv", header, [moved])])
+    assert summary.ties.removed == 1
+    assert contract("DELTA0000001")[:3] == (140000, 1, 3)
+    gamma_entity = Identifier.objects.get(scheme="uei", value="GAMMA0000001").entity
+    assert not Tie.objects.filter(subject=gamma_entity, kind="contract").exists()

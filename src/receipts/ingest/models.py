@@ -105,6 +105,19 @@ class ContractTransaction(models.Model):
     obligation_cents = models.BigIntegerField(
         help_text="federal_action_obligation, in cents; negative for de-obligations."
     )
+    # The entity this action's own recipient resolved to. Usually the award's
+    # recipient; after a novation earlier actions name the company that held
+    # the award then, and their obligations count for that company. Derived
+    # (an import or a merge sets it), so it has an index but no database
+    # constraint: a million inserts would each pay a deferred foreign-key check.
+    recipient = models.ForeignKey(
+        Entity,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
     recipient_uei = models.CharField(max_length=12, blank=True)
     recipient_duns = models.CharField(max_length=9, blank=True)
     recipient_name = models.CharField(max_length=500, blank=True)

@@ -36,7 +36,7 @@ from receipts.evidence.services import (
     save_entity,
 )
 
-from .models import ContractAward, EntityMerge, ReviewItem
+from .models import ContractAward, ContractTransaction, EntityMerge, ReviewItem
 
 # Keep IN lists well under every backend's parameter limit.
 _CHUNK = 1000
@@ -248,6 +248,7 @@ MOVED_FIELDS: tuple[tuple[str, type[models.Model], str], ...] = (
     ("citation.entity", Citation, "entity"),
     ("contractaward.recipient", ContractAward, "recipient"),
     ("contractaward.sub_agency", ContractAward, "sub_agency"),
+    ("contracttransaction.recipient", ContractTransaction, "recipient"),
     ("reviewitem.entity", ReviewItem, "entity"),
     ("reviewitem.candidate", ReviewItem, "candidate"),
 )

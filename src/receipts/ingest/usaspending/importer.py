@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from receipts.evidence import bulk, services
-from receipts.evidence.models import Source, SourceKind
+from receipts.evidence.models import Source, SourceKind, Tie, TieKind
 from receipts.ingest.models import ContractAward, ContractTransaction, ImportRun
 from receipts.ingest.resolution import RecipientRecord, RecipientResolver
 from receipts.ingest.signals import awards_stored
@@ -39,7 +39,7 @@ from .agencies import AgencyPath, AgencyResolver
 from .files import CsvInput, Skipped, collect_inputs
 from .formats import PERMALINK, PUBLISHER
 from .stage import Stage
-from .ties import TieCounts, recompute_contract_ties, record_reported_parents
+from .ties import CONTRACT_PREFIX, TieCounts, recompute_contract_ties, record_reported_parents
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -352,7 +352,10 @@ def _store(
     records = {
         RecipientRecord(uei=u or "", duns=d or "", name=n or "", cage=c or "")
         for u, d, n, c in stage.con.execute(
-            "SELECT DISTINCT uei, duns, name, cage FROM award_final"
+            "SELECT DISTINCT uei, duns, name, cage FROM award_final "
+            # Each transaction's own recipient too (after a novation, the earlier company).
+            "UNION SELECT DISTINCT uei, duns, name, cage FROM tx_store "
+            "WHERE coalesce(delete_mark, '') <> 'D'"
         ).fetchall()
     }
     # Parents in the same pass: most are recipients too, and one pass links them once.
@@ -370,6 +373,7 @@ def _store(
     summary.entities_created = resolver.created
     summary.entities_linked = resolver.linked
     summary.queued_for_review = resolver.queued
+    stage.add_recipient_ids({r: recipients[r].pk for r in records})
 
     if connection.vendor == "sqlite":
         # A bigger page cache keeps the key indexes in memory while a million rows
@@ -386,30 +390,35 @@ def _store(
     progress("storing transactions", 0, int(total_tx))
     deleted_awards: set[str] = set()
     pairs_of_removed: set[tuple[int, int]] = set()
+    # Recipients whose stored transactions were replaced or deleted: their ties are recomputed.
+    touched: set[int | None] = set()
     for rows in stage.fetch(
-        """SELECT transaction_key, award_key, modification_number, action_date, fiscal_year, obligation_cents,
-                  coalesce(uei, ''), coalesce(duns, ''), coalesce(name, ''), coalesce(parent_uei, ''),
-                  coalesce(parent_duns, ''), coalesce(parent_name, ''), last_modified,
-                  coalesce(delete_mark, '')
-           FROM tx_store ORDER BY transaction_key""",
+        """SELECT t.transaction_key, t.award_key, t.modification_number, t.action_date, t.fiscal_year,
+                  t.obligation_cents, r.entity_id,
+                  coalesce(t.uei, ''), coalesce(t.duns, ''), coalesce(t.name, ''), coalesce(t.parent_uei, ''),
+                  coalesce(t.parent_duns, ''), coalesce(t.parent_name, ''), t.last_modified,
+                  coalesce(t.delete_mark, '')
+           FROM tx_store t LEFT JOIN recipient_ids r
+             ON r.uei = coalesce(t.uei, '') AND r.duns = coalesce(t.duns, '')
+            AND r.name = coalesce(t.name, '') AND r.cage = coalesce(t.cage, '')
+           ORDER BY t.transaction_key""",
         batch=batch_size,
     ):
         keep = [r[:-1] for r in rows if r[-1] != "D"]
         corrections = {r[0] for r in rows if r[-1] == "C"}
         with transaction.atomic():
-            store.store_transactions(
+            touched |= store.store_transactions(
                 keep, corrections, summary.transactions, table_was_empty=tx_empty
             )
             _fault_point("inside transaction batch")  # rows written, not yet committed
         gone = [r[0] for r in rows if r[-1] == "D"]
         if gone:
             # A deletion mark may carry only the transaction key: find its award first.
-            deleted_awards.update(
-                award_key
-                for (award_key,) in bulk.select_in(
-                    ContractTransaction, ["award_key"], "transaction_key", gone
-                )
-            )
+            for award_key, recipient_id in bulk.select_in(
+                ContractTransaction, ["award_key", "recipient_id"], "transaction_key", gone
+            ):
+                deleted_awards.add(award_key)
+                touched.add(recipient_id)
             with transaction.atomic():
                 summary.transactions.deleted += store.delete_keys(
                     store.TX_TABLE, "transaction_key", gone
@@ -429,6 +438,10 @@ def _store(
                 .exclude(recipient=None)
                 .exclude(sub_agency=None)
                 .values_list("recipient_id", "sub_agency_id")
+            )
+            touched.update(
+                r
+                for (r,) in bulk.select_in(ContractTransaction, ["recipient_id"], "award_key", keys)
             )
             summary.transactions.deleted += store.delete_keys(store.TX_TABLE, "award_key", keys)
             # Through the ORM: change events that name an award keep the event, not the link.
@@ -509,6 +522,27 @@ def _store(
                 .exclude(sub_agency=None)
                 .values_list("recipient_id", "sub_agency_id")
             )
+
+    # Each transaction's own recipient with its award's sub-agency (after a novation,
+    # the earlier company's actions count for it), and every tie of a recipient whose
+    # stored transactions changed hands or went.
+    for recipient_id, agency_code, sub_code in stage.con.execute(
+        """SELECT DISTINCT r.entity_id, a.agency_code, a.sub_code
+           FROM tx_store t
+           JOIN recipient_ids r ON r.uei = coalesce(t.uei, '') AND r.duns = coalesce(t.duns, '')
+                AND r.name = coalesce(t.name, '') AND r.cage = coalesce(t.cage, '')
+           JOIN award_final a ON a.award_key = t.award_key
+           WHERE coalesce(t.delete_mark, '') <> 'D'"""
+    ).fetchall():
+        pairs.add((int(recipient_id), sub_of[(agency_code, sub_code)]))
+    touched.discard(None)
+    pairs.update(
+        (subject_id, object_id)
+        for subject_id, object_id, kind, ftm_id in bulk.select_in(
+            Tie, ["subject_id", "object_id", "kind", "ftm_id"], "subject_id", sorted(touched)
+        )
+        if kind == TieKind.CONTRACT and ftm_id.startswith(CONTRACT_PREFIX)
+    )
 
     _refresh_planner_statistics(
         [store.AWARD_TABLE, Source._meta.db_table, ChangeEvent._meta.db_table]

@@ -64,6 +64,7 @@ TX_COLUMNS = [
     "action_date",
     "fiscal_year",
     "obligation_cents",
+    "recipient_id",
     "recipient_uei",
     "recipient_duns",
     "recipient_name",
@@ -104,8 +105,9 @@ def store_transactions(
     counts: UpsertCounts,
     *,
     table_was_empty: bool = False,
-) -> None:
-    """One batch of transaction rows in TX_COLUMNS order: new ones in, newer ones over.
+) -> set[int]:
+    """One batch of transaction rows in TX_COLUMNS order: new ones in, newer ones over;
+    returns the recipients that replaced rows had before, whose ties may change.
 
     A row replaces the stored one when its ``last_modified`` is later, when a
     delta file marks it as a correction, or when it says something else under
@@ -121,7 +123,9 @@ def store_transactions(
         if table_was_empty
         else existing_rows(ContractTransaction, "transaction_key", TX_COLUMNS[1:], keys)
     )
+    i_recipient = TX_COLUMNS.index("recipient_id") - 1
     fresh, newer = [], []
+    before: set[int] = set()
     for r in rows:
         old = stored.get(r[0])
         if old is None:
@@ -134,6 +138,8 @@ def store_transactions(
             or (r[-1] == old_modified and tuple(r[1:]) != tuple(old))
         ):
             newer.append([*r[1:], r[0]])
+            if old[i_recipient] is not None:
+                before.add(old[i_recipient])
         else:
             counts.unchanged += 1
     with transaction.atomic():
@@ -141,6 +147,7 @@ def store_transactions(
         update_rows(TX_TABLE, "transaction_key", TX_COLUMNS[1:], newer)
     counts.stored += len(fresh)
     counts.updated += len(newer)
+    return before
 
 
 def store_awards(

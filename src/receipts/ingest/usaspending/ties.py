@@ -104,63 +104,65 @@ class _PairTotals:
 
 
 def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]:
+    """Totals of every (recipient, sub-agency) pair of these recipients, from stored records.
+
+    Transactions count for their own recipient (after a novation an award's
+    earlier actions belong to the company that held it then), under their
+    award's sub-agency; an award counts once for each recipient it has
+    actions of. An award with no stored transaction counts its summary's
+    total for the award's recipient, in the fiscal year of its first action.
+    """
     aw, tx = (
         quote_name(ContractAward._meta.db_table),
         quote_name(ContractTransaction._meta.db_table),
     )
     marks = ", ".join(["%s"] * len(recipient_ids))
     totals: dict[tuple[int, int], _PairTotals] = defaultdict(_PairTotals)
+
+    def add(rid: int, sid: int, key: str, source_id: int | None, n: int, cents: int,
+            first: str, last: str) -> None:  # fmt: skip
+        p = totals[(rid, sid)]
+        p.cents += cents
+        p.awards += 1
+        p.transactions += n
+        p.first = min(p.first or first, first)
+        p.last = max(p.last, last)
+        if source_id is not None:
+            p.citations.append((source_id, "", key))
+
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT a.recipient_id, a.sub_agency_id, a.award_key, a.source_id,
-                   a.summary_obligated_cents, a.summary_base_date, a.summary_latest_date,
-                   t.n, t.cents, t.first_date, t.last_date
-            FROM {aw} a LEFT JOIN (
-                SELECT award_key, COUNT(*) AS n, SUM(obligation_cents) AS cents,
-                       MIN(action_date) AS first_date, MAX(action_date) AS last_date
-                FROM {tx}
-                WHERE award_key IN (SELECT award_key FROM {aw} WHERE recipient_id IN ({marks}))
-                GROUP BY award_key
-            ) t ON t.award_key = a.award_key
-            WHERE a.recipient_id IN ({marks}) AND a.sub_agency_id IS NOT NULL
+            SELECT t.recipient_id, a.sub_agency_id, a.award_key, a.source_id,
+                   COUNT(*), SUM(t.obligation_cents), MIN(t.action_date), MAX(t.action_date)
+            FROM {tx} t JOIN {aw} a ON a.award_key = t.award_key
+            WHERE t.recipient_id IN ({marks}) AND a.sub_agency_id IS NOT NULL
+            GROUP BY t.recipient_id, a.sub_agency_id, a.award_key, a.source_id
             """,  # noqa: S608 - table names from the models
-            recipient_ids + recipient_ids,
+            recipient_ids,
         )
-        for (
-            rid,
-            sid,
-            key,
-            source_id,
-            s_cents,
-            s_base,
-            s_latest,
-            n,
-            cents,
-            first,
-            last,
-        ) in cursor.fetchall():
-            if n:
-                amount, first_date, last_date = int(cents), first, last
-            elif s_cents is not None:
-                amount, first_date, last_date, n = int(s_cents), s_base, s_latest or s_base, 0
-                totals[(rid, sid)].by_fy[fiscal_year_of(s_base)] += amount
-            else:
-                continue  # every transaction of it was deleted and no summary is stored
-            p = totals[(rid, sid)]
-            p.cents += amount
-            p.awards += 1
-            p.transactions += int(n)
-            p.first = min(p.first or first_date, first_date)
-            p.last = max(p.last, last_date)
-            if source_id is not None:
-                p.citations.append((source_id, "", key))
+        for rid, sid, key, source_id, n, cents, first, last in cursor.fetchall():
+            add(rid, sid, key, source_id, int(n), int(cents), first, last)
         cursor.execute(
             f"""
-            SELECT a.recipient_id, a.sub_agency_id, t.fiscal_year, SUM(t.obligation_cents)
-            FROM {tx} t JOIN {aw} a ON a.award_key = t.award_key
+            SELECT a.recipient_id, a.sub_agency_id, a.award_key, a.source_id,
+                   a.summary_obligated_cents, a.summary_base_date, a.summary_latest_date
+            FROM {aw} a
             WHERE a.recipient_id IN ({marks}) AND a.sub_agency_id IS NOT NULL
-            GROUP BY a.recipient_id, a.sub_agency_id, t.fiscal_year
+              AND a.summary_obligated_cents IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM {tx} t WHERE t.award_key = a.award_key)
+            """,  # noqa: S608
+            recipient_ids,
+        )
+        for rid, sid, key, source_id, cents, base, latest in cursor.fetchall():
+            add(rid, sid, key, source_id, 0, int(cents), base, latest or base)
+            totals[(rid, sid)].by_fy[fiscal_year_of(base)] += int(cents)
+        cursor.execute(
+            f"""
+            SELECT t.recipient_id, a.sub_agency_id, t.fiscal_year, SUM(t.obligation_cents)
+            FROM {tx} t JOIN {aw} a ON a.award_key = t.award_key
+            WHERE t.recipient_id IN ({marks}) AND a.sub_agency_id IS NOT NULL
+            GROUP BY t.recipient_id, a.sub_agency_id, t.fiscal_year
             """,  # noqa: S608
             recipient_ids,
         )
@@ -312,18 +314,14 @@ def _parent_observations(
         "MAX(CASE WHEN (x.parent_uei <> '' AND x.parent_uei = x.recipient_uei) "
         "OR (x.parent_duns <> '' AND x.parent_duns = x.recipient_duns) THEN 1 ELSE 0 END)"
     )
-    same_recipient = """CASE
-        WHEN x.recipient_uei <> '' AND a.recipient_uei <> '' THEN x.recipient_uei = a.recipient_uei
-        WHEN x.recipient_duns <> '' AND a.recipient_duns <> '' THEN x.recipient_duns = a.recipient_duns
-        ELSE upper(x.recipient_name) = upper(a.recipient_name) END"""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT a.recipient_id, x.parent_uei, x.parent_duns, x.parent_name,
+            SELECT x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name,
                    MIN(x.action_date), MAX(x.action_date), MIN(a.source_id), {names_itself}
             FROM {tx} x JOIN {aw} a ON a.award_key = x.award_key
-            WHERE a.recipient_id IN ({marks}) AND {has_parent} AND ({same_recipient})
-            GROUP BY a.recipient_id, x.parent_uei, x.parent_duns, x.parent_name
+            WHERE x.recipient_id IN ({marks}) AND {has_parent}
+            GROUP BY x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name
             UNION ALL
             SELECT x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name,
                    MIN(x.summary_base_date),
