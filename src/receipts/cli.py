@@ -366,9 +366,25 @@ def ties(
             "amount",
             "currency",
         ]
-        writer.writerow([*columns, "citations"])
+        totals_columns = [
+            "award_count",
+            "transaction_count",
+            "first_action_date",
+            "last_action_date",
+        ]
+        # Every receipt is in the file: the first few as text, then all their addresses.
+        writer.writerow([*columns, *totals_columns, "citations", "citation_count", "citation_urls"])
         for r in records:
-            writer.writerow([r[c] if r[c] is not None else "" for c in columns] + [_cite_text(r)])
+            t = r["contract_totals"] or {}
+            writer.writerow(
+                [r[c] if r[c] is not None else "" for c in columns]
+                + [t.get(c, "") for c in totals_columns]
+                + [
+                    _cite_text(r),
+                    len(r["citations"]),
+                    " ".join(dict.fromkeys(c["url"] for c in r["citations"] if c["url"])),
+                ]
+            )
         return
     from rich.console import Console
     from rich.table import Table

@@ -441,7 +441,11 @@ def test_cli_import_and_ties_give_the_imported_totals(tmp_path):
     csv_out = runner.invoke(
         main, ["ties", "KABJZBBJ4B54", "--to", "DHS", "--rollup", "--format", "csv"]
     )
-    assert "41507.50" in csv_out.output
+    (row,) = [r for r in csv.DictReader(csv_out.output.splitlines()) if r["kind"] == "contract"]
+    assert (row["amount"], row["award_count"], row["citation_count"]) == ("41507.50", "4", "4")
+    # Every receipt's address is in the file, not only the first few.
+    assert len(row["citation_urls"].split()) == 4
+    assert all(u.startswith("https://www.usaspending.gov/") for u in row["citation_urls"].split())
 
 
 def test_cli_bad_file_is_one_line_and_non_zero(tmp_path):
