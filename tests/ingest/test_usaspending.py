@@ -807,3 +807,50 @@ def test_after_a_novation_each_company_keeps_its_own_obligations(generated, tmp_
     assert contract("DELTA0000001")[:3] == (140000, 1, 3)
     gamma_entity = Identifier.objects.get(scheme="uei", value="GAMMA0000001").entity
     assert not Tie.objects.filter(subject=gamma_entity, kind="contract").exists()
+
+
+def test_a_deleted_record_stays_deleted_until_a_later_modification(generated, tmp_path):
+    from receipts.ingest.models import DeletedContractRecord
+
+    (path,), truth = generated(200)
+    header, rows = _rows_of(path)
+    gone = rows[1]
+    key = gone["contract_transaction_unique_key"]
+    import_usaspending([path])
+    delta = _write(
+        tmp_path / "delta.csv",
+        ["correction_delete_ind", *header],
+        [{"correction_delete_ind": "D", "contract_transaction_unique_key": key}],
+    )
+    import_usaspending([delta])
+    total = sum(ContractTotals.objects.values_list("obligated_cents", flat=True))
+
+    again = import_usaspending([path])  # the older full download, read again
+    assert again.transactions.kept_deleted == 1 and again.transactions.stored == 0
+    assert "deleted by an earlier delta file" in "\n".join(again.lines())
+    assert not ContractTransaction.objects.filter(transaction_key=key).exists()
+    assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == total
+
+    revived = {**gone, "last_modified_date": "2099-01-01 00:00:00"}
+    later = import_usaspending([_write(tmp_path / "later.csv", header, [revived])])
+    assert later.transactions.stored == 1
+    assert ContractTransaction.objects.filter(transaction_key=key).exists()
+    assert not DeletedContractRecord.objects.exists()
+    assert ContractTransaction.objects.count() == truth.rows
+
+
+def test_a_deleted_award_is_not_brought_back_by_its_old_summary(tmp_path):
+    header, rows = _rows_of(AWARDS_SAMPLE)
+    import_usaspending([AWARDS_SAMPLE])
+    key = rows[0]["contract_award_unique_key"]
+    delta = _write(
+        tmp_path / "awards-delta.csv",
+        [*header, "correction_delete_ind"],
+        [{"contract_award_unique_key": key, "correction_delete_ind": "D"}],
+    )
+    import_usaspending([delta])
+    again = import_usaspending([AWARDS_SAMPLE])
+    assert again.awards.kept_deleted == 1
+    assert not ContractAward.objects.filter(award_key=key).exists()
+    remaining = sum(ContractAward.objects.values_list("summary_obligated_cents", flat=True))
+    assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == remaining

@@ -130,6 +130,33 @@ class ContractTransaction(models.Model):
         return self.transaction_key
 
 
+class DeletedContractRecord(models.Model):
+    """A transaction or award a delta file deleted, so that reading an older download
+    again does not bring it back.
+
+    A row of that key is stored again only when it was modified after the
+    deleted record (``last_modified``: the later of the deleted row's and the
+    deletion mark's, empty when neither had one), and then this goes.
+    """
+
+    class Kind(models.TextChoices):
+        TRANSACTION = "transaction", "transaction"
+        AWARD = "award", "award"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(max_length=250)
+    last_modified = models.CharField(max_length=32, blank=True)
+    deleted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="deleted_contract_record_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} (deleted {self.deleted_at:%Y-%m-%d})"
+
+
 class ContractTotals(models.Model):
     """The figures behind a contract tie, derived from the stored awards and transactions."""
 

@@ -29,7 +29,12 @@ from django.utils import timezone
 
 from receipts.evidence import bulk, services
 from receipts.evidence.models import Source, SourceKind, Tie, TieKind
-from receipts.ingest.models import ContractAward, ContractTransaction, ImportRun
+from receipts.ingest.models import (
+    ContractAward,
+    ContractTransaction,
+    DeletedContractRecord,
+    ImportRun,
+)
 from receipts.ingest.resolution import RecipientRecord, RecipientResolver
 from receipts.ingest.signals import awards_stored
 from receipts.watch.models import ChangeEvent
@@ -90,8 +95,10 @@ class ImportSummary:
                 else ""
             )
             + f" ({rate:,.0f} rows/s)",
-            f"transactions: {t.stored} stored, {t.updated} updated, {t.unchanged} unchanged, {t.deleted} deleted",
-            f"awards: {a.stored} stored, {a.updated} updated, {a.unchanged} unchanged, {a.deleted} deleted",
+            f"transactions: {t.stored} stored, {t.updated} updated, {t.unchanged} unchanged, "
+            f"{t.deleted} deleted" + _kept_deleted(t),
+            f"awards: {a.stored} stored, {a.updated} updated, {a.unchanged} unchanged, "
+            f"{a.deleted} deleted" + _kept_deleted(a),
             f"entities: {self.entities_created} created, {self.entities_linked} linked by identifier, "
             f"{self.queued_for_review} queued for review; {self.agencies_created} agencies created",
             f"ties: {self.ties.created} contract ties created, {self.ties.updated} updated, "
@@ -127,6 +134,14 @@ class ImportSummary:
             "seconds": round(self.seconds, 3),
             "phase_seconds": self.phase_seconds,
         }
+
+
+def _kept_deleted(counts: store.UpsertCounts) -> str:
+    if not counts.kept_deleted:
+        return ""
+    return (
+        f", {counts.kept_deleted} left out (deleted by an earlier delta file, not modified since)"
+    )
 
 
 def _no_progress(phase: str, done: int, total: int | None) -> None:
@@ -381,6 +396,8 @@ def _store(
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KB}")
     tx_empty = not ContractTransaction.objects.exists()
+    # Only then are rows checked against deletions made by earlier delta files.
+    has_deletions = DeletedContractRecord.objects.exists()
     awards_empty = not ContractAward.objects.exists()
 
     # Transactions, in batches, each its own transaction, in key order so the
@@ -407,6 +424,10 @@ def _store(
         keep = [r[:-1] for r in rows if r[-1] != "D"]
         corrections = {r[0] for r in rows if r[-1] == "C"}
         with transaction.atomic():
+            if has_deletions:
+                keep = store.drop_deleted_rows(
+                    keep, summary.transactions, key=0, modified=-1, award_key=1
+                )
             touched |= store.store_transactions(
                 keep, corrections, summary.transactions, table_was_empty=tx_empty
             )
@@ -414,25 +435,42 @@ def _store(
         gone = [r[0] for r in rows if r[-1] == "D"]
         if gone:
             # A deletion mark may carry only the transaction key: find its award first.
-            for award_key, recipient_id in bulk.select_in(
-                ContractTransaction, ["award_key", "recipient_id"], "transaction_key", gone
+            stamps = {r[0]: r[13] or "" for r in rows if r[-1] == "D"}
+            for key, award_key, recipient_id, modified in bulk.select_in(
+                ContractTransaction,
+                ["transaction_key", "award_key", "recipient_id", "last_modified"],
+                "transaction_key",
+                gone,
             ):
                 deleted_awards.add(award_key)
                 touched.add(recipient_id)
+                stamps[key] = max(stamps[key], modified or "")
             with transaction.atomic():
                 summary.transactions.deleted += store.delete_keys(
                     store.TX_TABLE, "transaction_key", gone
                 )
+                # An older download read later must not bring them back.
+                store.record_deletions(DeletedContractRecord.Kind.TRANSACTION, stamps)
         done += len(rows)
         progress("storing transactions", done, int(total_tx))
 
     # Awards a summary file marks deleted go with their transactions.
-    removed = [
-        k for (k,) in stage.con.execute("SELECT award_key FROM aw_deleted ORDER BY 1").fetchall()
-    ]
+    removed_stamps = dict(
+        stage.con.execute(
+            "SELECT award_key, coalesce(last_modified, '') FROM aw_final "
+            "WHERE delete_mark = 'D' ORDER BY 1"
+        ).fetchall()
+    )
+    removed = list(removed_stamps)
     for i in range(0, len(removed), 900):
         keys = removed[i : i + 900]
+        stamps = {k: removed_stamps[k] for k in keys}
+        for key, modified in bulk.select_in(
+            ContractAward, ["award_key", "last_modified"], "award_key", keys
+        ):
+            stamps[key] = max(stamps[key], modified or "")
         with transaction.atomic():
+            store.record_deletions(DeletedContractRecord.Kind.AWARD, stamps)
             pairs_of_removed.update(
                 ContractAward.objects.filter(award_key__in=keys)
                 .exclude(recipient=None)
@@ -459,6 +497,10 @@ def _store(
     done = 0
     progress("storing awards", 0, int(total_awards))
     for rows in stage.fetch(_AWARD_SQL, batch=min(batch_size, 20_000)):
+        if has_deletions:
+            rows = store.drop_deleted_rows(rows, summary.awards, key=0, modified=18)
+            if not rows:
+                continue
         specs = [
             services.RecordSource(
                 ftm_id=f"usaspending-award-{r[0]}",

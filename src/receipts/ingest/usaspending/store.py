@@ -13,10 +13,11 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Model
+from django.utils import timezone
 
 from receipts.evidence import bulk
 from receipts.evidence.bulk import quote_name
-from receipts.ingest.models import ContractAward, ContractTransaction
+from receipts.ingest.models import ContractAward, ContractTransaction, DeletedContractRecord
 
 
 @dataclass
@@ -25,6 +26,8 @@ class UpsertCounts:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    # Rows of records a delta file deleted before, not modified since: not stored again.
+    kept_deleted: int = 0
 
 
 def existing_rows(
@@ -202,3 +205,90 @@ def store_awards(
     counts.stored += len(fresh)
     counts.updated += len(changed)
     return before
+
+
+# --- deletions that stay deleted --------------------------------------------------------
+
+
+def deletion_stamps(kind: str, keys: Sequence[str]) -> dict[str, str]:
+    """The ``last_modified`` each deleted record of ``kind`` had, for those of ``keys`` deleted."""
+    return {
+        key: stamp
+        for k, key, stamp in bulk.select_in(
+            DeletedContractRecord, ["kind", "key", "last_modified"], "key", keys
+        )
+        if k == kind
+    }
+
+
+def record_deletions(kind: str, stamps: dict[str, str]) -> None:
+    """Remember deleted keys, each with the later of its earlier stamp and the new one."""
+    if not stamps:
+        return
+    keys = sorted(stamps)
+    earlier = deletion_stamps(kind, keys)
+    forget_deletions(kind, keys)
+    now = timezone.now()
+    DeletedContractRecord.objects.bulk_create(
+        DeletedContractRecord(
+            kind=kind,
+            key=key,
+            last_modified=max(stamps[key] or "", earlier.get(key, "")),
+            deleted_at=now,
+        )
+        for key in keys
+    )
+
+
+def forget_deletions(kind: str, keys: Sequence[str]) -> None:
+    for start in range(0, len(keys), 900):
+        DeletedContractRecord.objects.filter(kind=kind, key__in=keys[start : start + 900]).delete()
+
+
+def drop_deleted_rows(
+    rows: list[Any],
+    counts: UpsertCounts,
+    *,
+    key: int,
+    modified: int,
+    award_key: int | None = None,
+) -> list[Any]:
+    """The rows that may be stored: those of records a delta file deleted go, unless
+    modified after the deletion (then the record comes back and its mark goes).
+
+    ``key``, ``modified`` and ``award_key`` are positions in the rows; a
+    transaction row is checked against its own mark and its award's.
+    """
+    if not rows:
+        return rows
+    own_kind = (
+        DeletedContractRecord.Kind.AWARD
+        if award_key is None
+        else DeletedContractRecord.Kind.TRANSACTION
+    )
+    own = deletion_stamps(own_kind, [r[key] for r in rows])
+    of_award = (
+        {}
+        if award_key is None
+        else deletion_stamps(DeletedContractRecord.Kind.AWARD, sorted({r[award_key] for r in rows}))
+    )
+    if not own and not of_award:
+        return rows
+    kept, revived = [], []
+    for r in rows:
+        stamps = [
+            s
+            for s in (
+                own.get(r[key]),
+                of_award.get(r[award_key]) if award_key is not None else None,
+            )
+            if s is not None
+        ]
+        if stamps and (r[modified] or "") <= max(stamps):
+            counts.kept_deleted += 1
+            continue
+        if r[key] in own:
+            revived.append(r[key])
+        kept.append(r)
+    forget_deletions(own_kind, revived)
+    return kept
