@@ -476,8 +476,26 @@ def test_file_in_another_encoding_is_refused_and_nothing_is_stored(generated, tm
     at = data.index(b"INC", header_end)
     latin = tmp_path / "latin1.csv"
     latin.write_bytes(data[:at] + b"\xc9" + data[at:])
-    with pytest.raises(InputError, match="latin1.csv"):
+    with pytest.raises(InputError, match=r"latin1.csv: .*line \d+: text that is not UTF-8"):
         import_usaspending([latin])
+    assert counts()[:2] == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda line: line + b",EXTRA", r"line 4: (\d+) fields where the header has (\d+)"),
+        (lambda line: line.replace(b",", b',"', 5), r"line 4: a quote \(\"\) opens a field"),
+    ],
+)
+def test_a_malformed_csv_line_is_named(generated, tmp_path, damage, reason):
+    (path,), _ = generated(20)
+    lines = path.read_bytes().split(b"\r\n")
+    lines[3] = damage(lines[3])
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(InputError, match=reason):
+        import_usaspending([bad])
     assert counts()[:2] == (0, 0)
 
 

@@ -10,6 +10,7 @@ stays bounded whatever the file size.
 from __future__ import annotations
 
 import csv
+import re
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -150,8 +151,9 @@ class Stage:
         try:
             self._run_with_progress(sql, on_progress)
         except duckdb.Error as exc:
-            message = str(exc).splitlines()[0]
-            raise InputError(f"{inp.display}: the CSV cannot be read: {message}") from exc
+            raise InputError(
+                f"{inp.display}: the CSV cannot be read: {self._csv_problem(inp, exc)}"
+            ) from exc
         if inp.kind is TRANSACTIONS:
             return self._load_transactions(file_no, inp)
         return self._load_awards(file_no, inp)
@@ -244,6 +246,42 @@ class Stage:
             f"THEN strftime(TRY_CAST(replace(substr({column}, 1, 19), 'T', ' ') AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') END"
         )
         return iso
+
+    def _csv_problem(self, inp: CsvInput, exc: duckdb.Error) -> str:
+        """What is wrong with a CSV DuckDB could not read, and on which line, in a sentence.
+
+        When the sniffer gives up ("Error when sniffing file") the file is read
+        again without it, with the header's columns, so the parser can say
+        which line breaks the format.
+        """
+        message = str(exc)
+        if "sniffing" in message:
+            columns = ", ".join(
+                f"{_sql_str(name)}: 'VARCHAR'" for name in dict.fromkeys(inp.header)
+            )
+            try:
+                self.con.execute(
+                    f"""SELECT count(*) FROM read_csv({_sql_str(str(inp.path))}, header=true,
+                        auto_detect=false, columns={{{columns}}}, delim=',', quote='"',
+                        escape='"', strict_mode=true, max_line_size=10000000)"""
+                ).fetchall()
+            except duckdb.Error as again:
+                message = str(again)
+        lines = [line.strip() for line in message.splitlines()]
+        where = re.search(r"CSV Error on Line: (\d+)", message)
+        if not where:
+            return lines[0]
+        reason = ""
+        if "Possible fixes:" in lines:
+            reason = next((x for x in reversed(lines[: lines.index("Possible fixes:")]) if x), "")
+        found = re.match(r"Expected Number of Columns: (\d+) Found: (\d+)", reason)
+        if found:
+            reason = f"{found[2]} fields where the header has {found[1]}"
+        elif "unterminated quote" in reason:
+            reason = 'a quote (") opens a field that never closes'
+        elif "unicode" in message.lower():
+            reason = "text that is not UTF-8"
+        return f"line {where[1]}: {reason or lines[0]}"
 
     def _load_transactions(self, file_no: int, inp: CsvInput) -> dict[str, int]:
         checks = [
