@@ -54,3 +54,13 @@ def test_search_puts_exact_matches_first(names):
 
 def test_search_by_identifier(names):
     assert queries.search_entities("amzn") == [names["amazon"]]
+
+
+def test_search_sees_past_punctuation_and_lost_leading_zeros():
+    whitaker = make_entity("WHITAKER & LINDQVIST NETWORKS LTD", identifiers={"duns": "054885111"})
+    make_entity("Lindqvist Holdings")
+    assert queries.search_entities("whitaker lindqvist") == [whitaker]
+    assert queries.search_entities("Whitaker-Lindqvist") == [whitaker]
+    # A DUNS number as a spreadsheet leaves it, without its leading zero.
+    assert queries.search_entities("54885111") == [whitaker]
+    assert queries.resolve_entity("54885111") == whitaker

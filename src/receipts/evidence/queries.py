@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils.text import slugify
 
-from .models import Citation, Entity, Identifier, Tie, TieKind, TieStatus
+from .models import Citation, Entity, Identifier, IdentifierScheme, Tie, TieKind, TieStatus
 
 # Keep IN lists well under every backend's parameter limit.
 _CHUNK = 2000
@@ -451,8 +452,12 @@ def exact_matches(query: str) -> list[Entity]:
     if not q:
         return []
     by_text = Entity.objects.filter(search_text__contains=f"\n{q}\n")
+    values = Q(value__iexact=query.strip())
+    if query.strip().isdigit() and len(query.strip()) < 9:
+        # A DUNS number that lost its leading zeros in a spreadsheet.
+        values |= Q(scheme=IdentifierScheme.DUNS, value=query.strip().zfill(9))
     by_identifier = Entity.objects.filter(
-        pk__in=Identifier.objects.filter(value__iexact=query.strip()).values("entity_id")
+        pk__in=Identifier.objects.filter(values).values("entity_id")
     )
     found = (by_text | by_identifier).filter(merged_into__isnull=True)
     return list(found.distinct().order_by("name"))
@@ -468,6 +473,12 @@ def search_entities(query: str, limit: int = 50) -> list[Entity]:
     # Partial matches start at a word: "ice" finds "ICE Health Service Corps",
     # not "Justice"; "amaz" finds Amazon.
     word_start = Q(search_text__contains=f"\n{q}") | Q(search_text__contains=f" {q}")
+    # Punctuation aside, through the slug: "whitaker lindqvist" finds "WHITAKER & LINDQVIST".
+    as_slug = slugify(query)
+    if as_slug and as_slug != q:
+        word_start |= Q(search_text__contains=f"\n{as_slug}") | Q(
+            search_text__contains=f"-{as_slug}"
+        )
     partial = (
         Entity.objects.filter(word_start, merged_into__isnull=True)
         .exclude(pk__in=seen)
