@@ -8,6 +8,7 @@ family is found by its shortest path. A visited set makes them cycle-safe and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -442,6 +443,9 @@ def parents_of(entity: Entity) -> list[list[Entity]]:
 # --- search and name resolution -------------------------------------------------
 
 
+UNHELD = re.compile("[\x00\ufffd]")
+
+
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -474,7 +478,9 @@ def search_entities(query: str, limit: int = 50) -> list[Entity]:
     # not "Justice"; "amaz" finds Amazon.
     word_start = Q(search_text__contains=f"\n{q}") | Q(search_text__contains=f" {q}")
     # Punctuation aside, through the slug: "whitaker lindqvist" finds "WHITAKER & LINDQVIST".
-    as_slug = slugify(query)
+    # (Not for text with characters no name holds, a NUL or its replacement U+FFFD,
+    # which the slug would drop.)
+    as_slug = "" if UNHELD.search(query) else slugify(query)
     if as_slug and as_slug != q:
         word_start |= Q(search_text__contains=f"\n{as_slug}") | Q(
             search_text__contains=f"-{as_slug}"
