@@ -340,3 +340,10 @@ def test_an_agency_with_many_contracts_lists_the_largest_first_and_pages_the_res
     assert "Partnership <span" not in second  # only the kind asked for
     # Asking for an unknown kind shows the whole page, not an error.
     assert client.get(agency.get_absolute_url(), {"kind": "nonsense"}).status_code == 200
+
+
+def test_a_missing_page_is_a_404_with_the_site_around_it(client):
+    response = client.get("/ties/999999/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Not found" in page and 'role="search"' in page and "Receipts" in page
