@@ -872,3 +872,17 @@ def test_a_deleted_award_is_not_brought_back_by_its_old_summary(tmp_path):
     assert not ContractAward.objects.filter(award_key=key).exists()
     remaining = sum(ContractAward.objects.values_list("summary_obligated_cents", flat=True))
     assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == remaining
+
+
+def test_the_api_gives_the_figures_behind_an_imported_contract_tie(client):
+    import_usaspending([AWARDS_SAMPLE])
+    regents = Identifier.objects.get(scheme="uei", value="KABJZBBJ4B54").entity
+    listed = client.get(f"/api/entities/{regents.slug}/ties").json()["ties"]
+    contract = next(t for t in listed if t["kind"] == "contract")
+    totals = contract["contract_totals"]
+    assert totals["obligated"] == contract["amount"]
+    assert totals["award_count"] == 4 and totals["transaction_count"] == 0
+    assert sum(Decimal(v) for v in totals["by_fiscal_year"].values()) == Decimal(contract["amount"])
+    assert all(t["contract_totals"] is None for t in listed if t["kind"] != "contract")
+    alone = client.get(f"/api/ties/{contract['id']}").json()
+    assert alone["contract_totals"] == totals

@@ -42,6 +42,7 @@ from .schemas import (
     TieListOut,
     TieOut,
     TiePatch,
+    contract_totals_of,
     entity_out,
     entity_ref,
     entity_summary_out,
@@ -339,6 +340,7 @@ def entity_ties(
     )
     page = rolled[offset : offset + limit]
     queries.prefetch_first_citations([r.tie for r in page], CITATIONS_IN_LISTS, counts=True)
+    totals = contract_totals_of([r.tie for r in page])
     return TieListOut(
         entity=entity_ref(entity),
         to=None if target is None else entity_ref(target),
@@ -348,7 +350,7 @@ def entity_ties(
         limit=limit,
         offset=offset,
         next_offset=offset + limit if offset + limit < len(rolled) else None,
-        ties=[tie_out(r) for r in page],
+        ties=[tie_out(r, totals.get(r.tie.pk)) for r in page],
     )
 
 

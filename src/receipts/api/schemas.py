@@ -7,6 +7,7 @@ and amounts as decimal strings, so nothing is rounded or invented on the way.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ from receipts.evidence.models import (
     TieStatus,
 )
 from receipts.evidence.queries import RolledTie
+from receipts.ingest.models import ContractTotals
 
 PARTIAL_DATE = "A partial date: YYYY, YYYY-MM or YYYY-MM-DD, kept exactly as given."
 
@@ -119,6 +121,23 @@ class CitationOut(Schema):
 CITATIONS_IN_LISTS = 20
 
 
+class ContractTotalsOut(Schema):
+    obligated: str = Field(
+        description="Sum of federal_action_obligation over the transactions stored for this "
+        "recipient and sub-agency (de-obligations included), in USD as a decimal string; an "
+        "award known only from its summary counts its total_obligated_amount."
+    )
+    award_count: int = Field(description="Awards behind the tie.")
+    transaction_count: int = Field(description="Transactions (actions) behind the tie.")
+    first_action_date: str = Field(description="The earliest action date, YYYY-MM-DD.")
+    last_action_date: str = Field(description="The latest action date, YYYY-MM-DD.")
+    by_fiscal_year: dict[str, str] = Field(
+        description="Obligations by US federal fiscal year (October to September), e.g. "
+        "{'2023': '1250000.00'}; an award known only from its summary counts in the year of "
+        "its first action."
+    )
+
+
 class TieOut(Schema):
     id: int = Field(description="The tie's id.")
     subject: EntityRef = Field(description="The entity the tie goes from.")
@@ -151,6 +170,10 @@ class TieOut(Schema):
         "records); /api/ties/{id} gives them all."
     )
     citation_count: int = Field(description="How many citations the tie has in all.")
+    contract_totals: ContractTotalsOut | None = Field(
+        description="For a contract tie imported from USAspending, the figures behind its "
+        "amount; null otherwise."
+    )
     page: str = Field(description="Address of the tie's public page on this site.")
 
 
@@ -467,8 +490,32 @@ def citation_out(citation: Citation) -> CitationOut:
     )
 
 
-def tie_out(rolled: RolledTie) -> TieOut:
-    """A tie as reached from an entity; ``tie.citations`` should be prefetched with sources."""
+def _cents(cents: int) -> str:
+    return f"{Decimal(cents) / 100:.2f}"
+
+
+def contract_totals_out(totals: ContractTotals | None) -> ContractTotalsOut | None:
+    if totals is None:
+        return None
+    return ContractTotalsOut(
+        obligated=_cents(totals.obligated_cents),
+        award_count=totals.award_count,
+        transaction_count=totals.transaction_count,
+        first_action_date=totals.first_action_date,
+        last_action_date=totals.last_action_date,
+        by_fiscal_year={fy: _cents(c) for fy, c in sorted(totals.by_fiscal_year.items())},
+    )
+
+
+def contract_totals_of(ties: Sequence[Tie]) -> dict[int, ContractTotals]:
+    """The contract totals of these ties, in one query."""
+    ids = [t.pk for t in ties if t.kind == "contract"]
+    return {t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=ids)} if ids else {}
+
+
+def tie_out(rolled: RolledTie, totals: ContractTotals | None = None) -> TieOut:
+    """A tie as reached from an entity; ``tie.citations`` should be prefetched with sources,
+    and ``totals`` given for contract ties (``contract_totals_of``)."""
     tie = rolled.tie
     return TieOut(
         id=tie.pk,
@@ -486,13 +533,16 @@ def tie_out(rolled: RolledTie) -> TieOut:
         far_path=[e.slug for e in rolled.far_path],
         citations=[citation_out(c) for c in tie.citations.all()],
         citation_count=getattr(tie, "citation_count", None) or len(tie.citations.all()),
+        contract_totals=contract_totals_out(totals),
         page=tie.get_absolute_url(),
     )
 
 
 def lone_tie_out(tie: Tie) -> TieOut:
     """A tie on its own, seen from its subject."""
-    return tie_out(RolledTie(tie=tie, near_path=[tie.subject]))
+    return tie_out(
+        RolledTie(tie=tie, near_path=[tie.subject]), contract_totals_of([tie]).get(tie.pk)
+    )
 
 
 def tie_ref(tie: Tie) -> TieRef:
