@@ -319,15 +319,22 @@ def test_subsidiaries_roll_up_to_their_ultimate_parent(generated):
 # --- bad input ----------------------------------------------------------------------------
 
 
-def test_missing_required_columns_refuse_the_file_naming_them(tmp_path):
-    with AWARDS_SAMPLE.open(newline="", encoding="utf-8-sig") as handle:
+def _without_columns(path: Path, columns: list[str], out: Path) -> Path:
+    """A copy of a CSV with these columns taken out of every row."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
-    drop = {rows[0].index("total_obligated_amount"), rows[0].index("recipient_name")}
-    bad = tmp_path / "bad.csv"
-    with bad.open("w", newline="", encoding="utf-8") as out:
-        csv.writer(out, lineterminator="\r\n").writerows(
+    drop = {rows[0].index(c) for c in columns}
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(
             [[c for i, c in enumerate(r) if i not in drop] for r in rows]
         )
+    return out
+
+
+def test_missing_required_columns_refuse_the_file_naming_them(tmp_path):
+    bad = _without_columns(
+        AWARDS_SAMPLE, ["total_obligated_amount", "recipient_name"], tmp_path / "bad.csv"
+    )
     before = counts()
     with pytest.raises(InputError) as info:
         import_usaspending([AWARDS_SAMPLE, bad])
@@ -336,18 +343,11 @@ def test_missing_required_columns_refuse_the_file_naming_them(tmp_path):
 
 
 def test_awards_file_without_its_required_columns_names_them(tmp_path):
-    with AWARDS_SAMPLE.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
-    drop = {
-        rows[0].index("recipient_name"),
-        rows[0].index("award_base_action_date"),
-        rows[0].index("period_of_performance_start_date"),
-    }
-    bad = tmp_path / "bad.csv"
-    with bad.open("w", newline="", encoding="utf-8") as out:
-        csv.writer(out, lineterminator="\r\n").writerows(
-            [[c for i, c in enumerate(r) if i not in drop] for r in rows]
-        )
+    bad = _without_columns(
+        AWARDS_SAMPLE,
+        ["recipient_name", "award_base_action_date", "period_of_performance_start_date"],
+        tmp_path / "bad.csv",
+    )
     with pytest.raises(InputError, match="recipient_name") as info:
         import_usaspending([bad])
     assert "award_base_action_date" in str(info.value)
@@ -769,14 +769,7 @@ def test_each_missing_required_column_is_named(generated, tmp_path, sample, drop
         (path,), _ = generated(20)
     else:
         path = AWARDS_SAMPLE
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
-    drop = {rows[0].index(c) for c in dropped}
-    bad = tmp_path / "bad.csv"
-    with bad.open("w", newline="", encoding="utf-8") as out:
-        csv.writer(out, lineterminator="\r\n").writerows(
-            [[c for i, c in enumerate(r) if i not in drop] for r in rows]
-        )
+    bad = _without_columns(path, dropped, tmp_path / "bad.csv")
     with pytest.raises(InputError, match="without the required columns") as info:
         import_usaspending([bad])
     assert all(c in str(info.value) for c in dropped), str(info.value)

@@ -172,6 +172,17 @@ def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]
     return totals
 
 
+# ContractTotals' figures, in the order _PairTotals gives them (see ``recompute_contract_ties``).
+_TOTALS_COLUMNS = (
+    "obligated_cents",
+    "award_count",
+    "transaction_count",
+    "first_action_date",
+    "last_action_date",
+    "by_fiscal_year",
+)
+
+
 def _by_fy(t: _PairTotals) -> dict[str, int]:
     return {str(fy): c for fy, c in sorted(t.by_fy.items())}
 
@@ -238,15 +249,7 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                 ftm_id: rest
                 for ftm_id, *rest in ContractTotals.objects.filter(
                     tie__ftm_id__in=sorted(before)
-                ).values_list(
-                    "tie__ftm_id",
-                    "obligated_cents",
-                    "award_count",
-                    "transaction_count",
-                    "first_action_date",
-                    "last_action_date",
-                    "by_fiscal_year",
-                )
+                ).values_list("tie__ftm_id", *_TOTALS_COLUMNS)
             }
             ids = services.record_ties_bulk(specs, prune_source_kind=SourceKind.DATASET_ROW)
             counts.created += len(set(ids) - before)
@@ -262,15 +265,7 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
             ContractTotals.objects.filter(tie_id__in=list(ids.values())).delete()
             bulk.insert_rows(
                 ContractTotals,
-                [
-                    "tie_id",
-                    "obligated_cents",
-                    "award_count",
-                    "transaction_count",
-                    "first_action_date",
-                    "last_action_date",
-                    "by_fiscal_year",
-                ],
+                ["tie_id", *_TOTALS_COLUMNS],
                 [
                     [
                         ids[s.ftm_id],
