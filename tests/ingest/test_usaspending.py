@@ -649,6 +649,10 @@ def test_merging_imported_recipients_leaves_one_tie_per_agency_and_counts_nothin
         assert len(list(owners)) == len(set(owners))
         import_usaspending([AWARDS_SAMPLE])
 
+    from receipts.watch.models import ChangeEvent, EventKind
+
+    # The copy of a tie a merge leaves behind goes quietly: nothing lost its records.
+    assert not ChangeEvent.objects.filter(kind=EventKind.TIE_REMOVED).exists()
     unmerge(merge, decided_by=None)
     assert _contract_ties_by_pair() == before
     import_usaspending([AWARDS_SAMPLE])
@@ -879,3 +883,30 @@ def test_the_api_gives_the_figures_behind_an_imported_contract_tie(client):
     assert all(t["contract_totals"] is None for t in listed if t["kind"] != "contract")
     alone = client.get(f"/api/ties/{contract['id']}").json()
     assert alone["contract_totals"] == totals
+
+
+def test_watchers_hear_when_a_contract_tie_loses_its_last_record(generated, tmp_path):
+    from receipts.watch.models import ChangeEvent, EventKind
+
+    (path,), _ = generated(20)
+    header, rows = _rows_of(path)
+    only = _tx_row(rows[0], "R1", "0", "RHO000000001", "RHO LLC", "", "", "2021-03-01")
+    import_usaspending([_write(tmp_path / "tx.csv", header, [only])])
+    rho = Identifier.objects.get(scheme="uei", value="RHO000000001").entity
+    tie = Tie.objects.get(subject=rho, kind="contract")
+    delta = _write(
+        tmp_path / "delta.csv",
+        ["correction_delete_ind", *header],
+        [
+            {
+                "correction_delete_ind": "D",
+                "contract_transaction_unique_key": only["contract_transaction_unique_key"],
+            }
+        ],
+    )
+    summary = import_usaspending([delta])
+    assert summary.ties.removed == 1 and not Tie.objects.filter(pk=tie.pk).exists()
+    event = ChangeEvent.objects.get(kind=EventKind.TIE_REMOVED)
+    assert (event.subject, event.object_id) == (rho, tie.object_id)
+    assert event.summary.startswith("Tie removed: RHO LLC — contract — ")
+    assert event.source_id is not None  # the receipt it had is still quoted

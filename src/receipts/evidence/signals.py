@@ -16,3 +16,8 @@ from django.dispatch import Signal
 # status became ended) and ``citations`` (tie id -> id of the citation that
 # backs the change, where the caller knows it).
 ties_changed = Signal()
+
+# Sent with ``removed`` (ids of ties about to be deleted because no stored record
+# supports them any more: an importer's derived ties), before they go, so a
+# receiver can still read them.
+ties_removing = Signal()

@@ -21,6 +21,7 @@ from receipts.ingest.models import ContractAward
 class EventKind(models.TextChoices):
     TIE_ADDED = "tie_added", "Tie added"
     TIE_ENDED = "tie_ended", "Tie ended"
+    TIE_REMOVED = "tie_removed", "Tie removed"
     CONTRACT_NEW = "contract_new", "New contract tie"
     AWARD_NEW = "award_new", "New contract award"
     DEMAND_STATUS_CHANGED = "demand_status_changed", "Demand status changed"

@@ -298,6 +298,56 @@ def record_tie_events(
     return made
 
 
+def record_tie_removals(tie_ids: Sequence[int]) -> int:
+    """``tie_removed`` events for ties about to be deleted because no stored record
+    supports them any more (a delta file deleted the last award behind a contract
+    tie); returns how many. The receipt quoted is the tie's latest citation, whose
+    source stays.
+    """
+    now = timezone.now()
+    today = now.date().isoformat()
+    made = 0
+    ids = list(tie_ids)
+    for i in range(0, len(ids), _CHUNK):
+        ties = list(Tie.objects.filter(pk__in=ids[i : i + _CHUNK]).values_list(*_TIE_FIELDS))
+        cited = _tie_citations([t[0] for t in ties], True, {})
+        rows = []
+        for (
+            pk,
+            ftm_id,
+            kind,
+            _status,
+            _start,
+            _end,
+            amount,
+            currency,
+            s_id,
+            o_id,
+            s_name,
+            o_name,
+        ) in ties:
+            line = f"{s_name} — {TieKind(kind).label.lower()} — {o_name}"
+            row = _event_row(
+                kind=EventKind.TIE_REMOVED,
+                dedupe_key=f"tie_removed:{ftm_id}:{today}",
+                summary=f"Tie removed: {line} (no stored record supports it any more)",
+                date=today,
+                occurred_at=now,
+                tie_id=None,  # it is going; the snapshot fields say what it was
+                subject_id=s_id,
+                object_id=o_id,
+                subject_name=s_name[:300],
+                object_name=o_name[:300],
+                amount=amount,
+                currency=currency,
+            )
+            rows.append(_cite(row, cited.get(pk)))
+        made += _insert_events(
+            rows, {r["dedupe_key"]: (r["subject_id"], r["object_id"]) for r in rows}
+        )
+    return made
+
+
 def award_threshold_cents() -> int:
     return int(Decimal(str(settings.WATCH_AWARD_THRESHOLD)) * 100)
 

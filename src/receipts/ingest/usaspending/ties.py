@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from receipts.evidence import bulk, services
 from receipts.evidence.bulk import quote_name
 from receipts.evidence.models import Entity, SourceKind, Tie, TieKind, TieStatus
+from receipts.evidence.signals import ties_removing
 from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
 
 _CHUNK = 500
@@ -71,20 +72,24 @@ def _one_tie_per_pair(
     ).values_list("pk", "ftm_id", "subject_id", "object_id"):
         by_pair[(subject_id, object_id)].append((pk, ftm_id))
     doomed: list[int] = []
+    unsupported: list[int] = []  # no record behind them any more, unlike merge leftovers
     for pair, ties in by_pair.items():
         if pair not in canonical and not complete:
             continue  # a pair this call is not about
         wanted = canonical.get(pair, "")
         if not wanted:
-            doomed += [pk for pk, _ in ties]
+            unsupported += [pk for pk, _ in ties]
             continue
         if all(ftm_id != wanted for _, ftm_id in ties):
             Tie.objects.filter(pk=ties[0][0]).update(ftm_id=wanted)
             ties = [(ties[0][0], wanted), *ties[1:]]
         doomed += [pk for pk, ftm_id in ties if ftm_id != wanted]
-    if doomed:
-        Tie.objects.filter(pk__in=doomed).delete()
-    return len(doomed)
+    if unsupported:
+        # Watchers hear of it (receipts.watch) while the ties can still be read.
+        ties_removing.send(sender=Tie, removed=unsupported)
+    if doomed or unsupported:
+        Tie.objects.filter(pk__in=doomed + unsupported).delete()
+    return len(doomed) + len(unsupported)
 
 
 def fiscal_year_of(date: str) -> int:
@@ -280,9 +285,11 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                     for t in [totals[(s.subject_id, s.object_id)]]
                 ],
             )
-            gone_ties = Tie.objects.filter(ftm_id__in=gone)
-            counts.removed += gone_ties.count()
-            gone_ties.delete()
+            gone_ties = list(Tie.objects.filter(ftm_id__in=gone).values_list("pk", flat=True))
+            if gone_ties:
+                ties_removing.send(sender=Tie, removed=gone_ties)
+                Tie.objects.filter(pk__in=gone_ties).delete()
+            counts.removed += len(gone_ties)
 
 
 def _parent_observations(
