@@ -720,6 +720,23 @@ def test_parents_are_claimed_only_for_the_recipient_that_reported_them(generated
     assert owners("KAPPA0000001") == set()
 
 
+def test_a_delta_without_its_final_line_break_is_read(tmp_path):
+    header, rows = _rows_of(AWARDS_SAMPLE)
+    import_usaspending([AWARDS_SAMPLE])
+    delta = _write(
+        tmp_path / "awards-delta.csv",
+        [*header, "correction_delete_ind"],
+        [
+            {
+                "contract_award_unique_key": rows[0]["contract_award_unique_key"],
+                "correction_delete_ind": "D",
+            }
+        ],
+    )
+    delta.write_bytes(delta.read_bytes().rstrip(b"\r\n"))
+    assert import_usaspending([delta]).awards.deleted == 1
+
+
 def test_a_whole_file_without_its_final_line_break_is_read(generated, tmp_path):
     (path,), truth = generated(100)
     whole = tmp_path / "no-final-break.csv"
@@ -728,9 +745,10 @@ def test_a_whole_file_without_its_final_line_break_is_read(generated, tmp_path):
     assert ContractTransaction.objects.count() == truth.rows
 
 
-@pytest.mark.parametrize("cut_back", [1, 4, 12, 280, 1000])
+@pytest.mark.parametrize("cut_back", [1, 4, 9, 12, 280, 1000])
 def test_a_file_cut_inside_its_last_row_is_refused(generated, tmp_path, cut_back):
-    """Cut a few bytes back, the last field (a timestamp) is broken; further back, the row is short."""
+    """Cut a few bytes back, the last field (a timestamp) is broken or lost its time (the rows
+    before have one); further back, the row is short."""
     (path,), _ = generated(100)
     data = path.read_bytes().rstrip(b"\r\n")
     cut = tmp_path / "cut.csv"
@@ -743,7 +761,10 @@ def test_a_file_cut_inside_its_last_row_is_refused(generated, tmp_path, cut_back
 def test_amounts_are_dollars_and_cents_never_rounded_or_guessed(generated, tmp_path):
     (path,), _ = generated(20)
     header, rows = _rows_of(path)
-    amounts = ["1.23E+11", "2.675", "1,234.56", "$12.00", "(5.00)", "-80", ".5", "1234.", "-0.01"]
+    amounts = [
+        "1.23E+11", "2.675", "1,234.56", "$12.00", "(5.00)", "100000000000000",
+        "-80", ".5", "1234.", "-0.01", "9999999999999.99",
+    ]  # fmt: skip
     chosen = [
         {**row, "federal_action_obligation": a} for row, a in zip(rows, amounts, strict=False)
     ]
@@ -751,11 +772,11 @@ def test_amounts_are_dollars_and_cents_never_rounded_or_guessed(generated, tmp_p
     summary = import_usaspending(
         [_write(tmp_path / "amounts.csv", header, chosen)], report_path=report
     )
-    assert summary.rejected == 5
+    assert summary.rejected == 6
     reasons = [r["reason"] for r in csv.DictReader(report.open())]
     assert all("is not an amount in dollars and cents" in r for r in reasons)
     stored = set(ContractTransaction.objects.values_list("obligation_cents", flat=True))
-    assert stored == {-8000, 50, 123400, -1}
+    assert stored == {-8000, 50, 123400, -1, 999999999999999}
 
 
 @pytest.mark.parametrize(

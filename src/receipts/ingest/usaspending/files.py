@@ -32,24 +32,46 @@ class CsvInput:
     kind: FileKind
 
 
-# The last column of a USAspending contract file is last_modified_date (a
-# date, or a date and time) or, in the 2018-era files, fiscal_year: a row cut
-# short ends in a piece of one.
-_WHOLE_LAST_FIELD = re.compile(
-    rb"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d+)?)?|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}:\d{2})?|\d{4}"
-)
+# What a whole value of the last column looks like, for the columns USAspending
+# files end with: last_modified_date (a date, or a date and time) today,
+# fiscal_year in the 2018-era files, correction_delete_ind where a delta file
+# puts it last. A row cut short ends in a piece of one.
+_WHOLE_LAST_FIELD = {
+    "last_modified_date": re.compile(
+        rb"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d+)?)?|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}:\d{2})?"
+    ),
+    "fiscal_year": re.compile(rb"\d{4}"),
+    "correction_delete_ind": re.compile(rb"[CDcd]?"),
+}
 
 
-def _ends_with_a_whole_row(tail: bytes) -> bool:
+def _shape(value: bytes) -> bytes:
+    return re.sub(rb"\d", b"9", value)
+
+
+def _ends_with_a_whole_row(tail: bytes, last_column: str) -> bool:
     """Whether a file that lacks its final line break still ends with a whole row.
 
     Files saved by some editors drop the last line break. A download cut off
-    mid-row ends inside a field instead; the row's last field, a timestamp in
-    every USAspending file, shows which. (A row that lacks whole fields is
-    refused later, when the CSV is read.)
+    mid-row ends inside a field instead; the row's last field shows which: it
+    must be a whole value of its column, of the same shape as the row before
+    (a date-only value where the others have times was cut). A file whose
+    last column is not one of those is refused. (A row that lacks whole
+    fields is refused later, when the CSV is read.)
     """
-    last_line = tail.rsplit(b"\n", 1)[-1]
-    return _WHOLE_LAST_FIELD.fullmatch(last_line.rsplit(b",", 1)[-1].strip(b'"')) is not None
+    pattern = _WHOLE_LAST_FIELD.get(last_column)
+    if pattern is None:
+        return False
+    lines = tail.replace(b"\r\n", b"\n").split(b"\n")
+    last = lines[-1].rsplit(b",", 1)[-1].strip(b'"')
+    if pattern.fullmatch(last) is None:
+        return False
+    if len(lines) >= 2:
+        before = lines[-2].rsplit(b",", 1)[-1].strip(b'"')
+        # The line before may be part of a multi-line field: compare only with a value.
+        if pattern.fullmatch(before) is not None and before and _shape(before) != _shape(last):
+            return False
+    return True
 
 
 def _read_header(path: Path, display: str) -> list[str]:
@@ -62,21 +84,27 @@ def _read_header(path: Path, display: str) -> list[str]:
         size = raw.seek(0, 2)
         raw.seek(max(0, size - 4096))
         tail = raw.read()
-    if tail[-1:] not in (b"\n", b"\r") and not _ends_with_a_whole_row(tail):
-        raise InputError(
-            f"{display}: the file is truncated (its last line has no line break); "
-            "download it again and re-run: rows already stored are not duplicated"
-        )
     first_line_bytes = head.split(b"\n", 1)[0]
     try:
         first_line = first_line_bytes.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError as exc:
         raise InputError(f"{display}: the header is not UTF-8 text ({exc.reason})") from None
     try:
-        header = next(csv.reader([first_line]))
+        header = [h.strip() for h in next(csv.reader([first_line]))]
     except csv.Error as exc:  # e.g. a carriage return inside the header line
         raise InputError(f"{display}: the header is not readable as CSV ({exc})") from None
-    return [h.strip() for h in header]
+    only_a_header = size <= len(first_line_bytes) + 2
+    ends_whole = (
+        tail[-1:] in (b"\n", b"\r")
+        or only_a_header
+        or _ends_with_a_whole_row(tail, header[-1] if header else "")
+    )
+    if not ends_whole:
+        raise InputError(
+            f"{display}: the file is truncated (its last line has no line break); "
+            "download it again and re-run: rows already stored are not duplicated"
+        )
+    return header
 
 
 @dataclass

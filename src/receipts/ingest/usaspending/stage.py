@@ -33,8 +33,10 @@ _STAGE_COLUMNS = """
 
 
 # Dollars and cents as USAspending writes them: 1234.56, -80, .5. Anything else
-# (1,234.56, $12, 1.23E+11 from a spreadsheet, 2.675) is refused, never rounded.
-_AMOUNT = r"regexp_full_match({}, '-?(\d{{1,15}}(\.\d{{0,2}})?|\.\d{{1,2}})')"
+# (1,234.56, $12, 1.23E+11 from a spreadsheet, 2.675) is refused, never rounded;
+# so is anything from ten trillion dollars up (no contract action comes near, and
+# cents must fit the staging DECIMAL(18, 2)).
+_AMOUNT = r"regexp_full_match({}, '-?(\d{{1,13}}(\.\d{{0,2}})?|\.\d{{1,2}})')"
 _NOT_AN_AMOUNT = " is not an amount in dollars and cents (like 1234.56)"
 
 
