@@ -931,3 +931,16 @@ def test_watchers_hear_when_a_contract_tie_loses_its_last_record(generated, tmp_
     assert (event.subject, event.object_id) == (rho, tie.object_id)
     assert event.summary.startswith("Tie removed: RHO LLC — contract — ")
     assert event.source_id is not None  # the receipt it had is still quoted
+
+
+def test_a_parent_named_only_by_the_recipients_own_name_is_the_recipient(generated, tmp_path):
+    (path,), _ = generated(20)
+    header, rows = _rows_of(path)
+    row = _tx_row(
+        rows[0], "T9", "0", "THETA0000009", "THETA NINE LLC", "", "Theta Nine, LLC", "2022-01-05"
+    )
+    import_usaspending([_write(tmp_path / "tx.csv", header, [row])])
+    theta = Identifier.objects.get(scheme="uei", value="THETA0000009").entity
+    assert not Tie.objects.filter(kind="owns").exists()
+    assert not Entity.objects.filter(name="Theta Nine, LLC").exists()
+    assert Tie.objects.filter(subject=theta, kind="contract").exists()

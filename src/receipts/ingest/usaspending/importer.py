@@ -35,7 +35,7 @@ from receipts.ingest.models import (
     DeletedContractRecord,
     ImportRun,
 )
-from receipts.ingest.resolution import RecipientRecord, RecipientResolver
+from receipts.ingest.resolution import RecipientRecord, RecipientResolver, name_key
 from receipts.ingest.signals import awards_stored
 from receipts.watch.models import ChangeEvent
 
@@ -374,15 +374,18 @@ def _store(
         ).fetchall()
     }
     # Parents in the same pass: most are recipients too, and one pass links them once.
+    # A parent named only by its recipient's own name is that recipient (ties.py says
+    # so too): resolving the name alone would make a twin.
     parents = {
         RecipientRecord(uei=u or "", duns=d or "", name=n or "")
-        for u, d, n in stage.con.execute(
-            "SELECT DISTINCT parent_uei, parent_duns, parent_name FROM tx_store "
+        for u, d, n, own in stage.con.execute(
+            "SELECT DISTINCT parent_uei, parent_duns, parent_name, name FROM tx_store "
             "WHERE coalesce(parent_uei, parent_duns, parent_name) IS NOT NULL "
             "AND coalesce(delete_mark, '') <> 'D' "
-            "UNION SELECT DISTINCT parent_uei, parent_duns, parent_name FROM aw_kept "
+            "UNION SELECT DISTINCT parent_uei, parent_duns, parent_name, name FROM aw_kept "
             "WHERE coalesce(parent_uei, parent_duns, parent_name) IS NOT NULL"
         ).fetchall()
+        if u or d or not own or name_key(n) != name_key(own)
     }
     recipients = resolver.resolve_many(records | parents)
     summary.entities_created = resolver.created
