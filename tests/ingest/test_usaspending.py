@@ -476,7 +476,7 @@ def test_file_in_another_encoding_is_refused_and_nothing_is_stored(generated, tm
     at = data.index(b"INC", header_end)
     latin = tmp_path / "latin1.csv"
     latin.write_bytes(data[:at] + b"\xc9" + data[at:])
-    with pytest.raises(InputError, match=r"latin1.csv: .*line \d+: text that is not UTF-8"):
+    with pytest.raises(InputError, match=r"latin1.csv: .*row \d+: text that is not UTF-8"):
         import_usaspending([latin])
     assert counts()[:2] == (0, 0)
 
@@ -484,8 +484,8 @@ def test_file_in_another_encoding_is_refused_and_nothing_is_stored(generated, tm
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
-        (lambda line: line + b",EXTRA", r"line 4: (\d+) fields where the header has (\d+)"),
-        (lambda line: line.replace(b",", b',"', 5), r"line 4: a quote \(\"\) opens a field"),
+        (lambda line: line + b",EXTRA", r"row 4: (\d+) fields where the header has (\d+)"),
+        (lambda line: line.replace(b",", b',"', 5), r"row 4: a quote \(\"\) opens a field"),
     ],
 )
 def test_a_malformed_csv_line_is_named(generated, tmp_path, damage, reason):
@@ -944,3 +944,80 @@ def test_a_parent_named_only_by_the_recipients_own_name_is_the_recipient(generat
     assert not Tie.objects.filter(kind="owns").exists()
     assert not Entity.objects.filter(name="Theta Nine, LLC").exists()
     assert Tie.objects.filter(subject=theta, kind="contract").exists()
+
+
+@pytest.mark.parametrize("order", ["full+delta", "delta+full", "delta, then full"])
+def test_a_deletion_read_with_or_before_the_full_file_stays(generated, tmp_path, order):
+    (path,), truth = generated(100)
+    header, rows = _rows_of(path)
+    key = rows[1]["contract_transaction_unique_key"]
+    delta = _write(
+        tmp_path / "delta.csv",
+        ["correction_delete_ind", *header],
+        [{"correction_delete_ind": "D", "contract_transaction_unique_key": key}],
+    )
+    runs = {
+        "full+delta": [[path, delta]],
+        "delta+full": [[delta, path]],
+        "delta, then full": [[delta], [path]],
+    }[order]
+    for files in runs:
+        import_usaspending(files)
+    assert not ContractTransaction.objects.filter(transaction_key=key).exists()
+    again = import_usaspending([path])
+    assert again.transactions.kept_deleted == 1
+    assert ContractTransaction.objects.count() == truth.rows - 1
+
+
+def test_a_deleted_award_comes_back_whole_with_a_newer_action(tmp_path, generated):
+    (path,), _ = generated(20)
+    header, rows = _rows_of(path)
+    old = [
+        _tx_row(rows[0], "S1", "0", "SIGMA0000001", "SIGMA LLC", "", "", "2021-01-10", "100.00"),
+        _tx_row(rows[0], "S1", "1", "SIGMA0000001", "SIGMA LLC", "", "", "2021-06-10", "50.00"),
+    ]
+    import_usaspending([_write(tmp_path / "tx.csv", header, old)])
+    aw_header, aw_rows = _rows_of(AWARDS_SAMPLE)
+    delete = _write(
+        tmp_path / "awards-delta.csv",
+        [*aw_header, "correction_delete_ind"],
+        [
+            {
+                "contract_award_unique_key": old[0]["contract_award_unique_key"],
+                "correction_delete_ind": "D",
+            }
+        ],
+    )
+    import_usaspending([delete])
+    assert not ContractAward.objects.exists()
+    # The first action modified later (its action date is the older one): award and
+    # action come back together, the unchanged older action stays out.
+    newer = {
+        **old[0],
+        "last_modified_date": "2099-01-01 00:00:00",
+        "federal_action_obligation": "111.00",
+    }
+    summary = import_usaspending([_write(tmp_path / "again.csv", header, [newer, old[1]])])
+    assert (summary.transactions.stored, summary.transactions.kept_deleted) == (1, 1)
+    assert ContractAward.objects.count() == 1
+    assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == 11100
+
+
+def test_versions_a_fraction_of_a_second_apart_stay_apart(generated, tmp_path):
+    (path,), _ = generated(20)
+    header, rows = _rows_of(path)
+    row = _tx_row(rows[0], "F1", "0", "PHI000000001", "PHI LLC", "", "", "2024-01-01")
+    newer = {
+        **row,
+        "last_modified_date": "2024-01-02 10:00:00.500",
+        "federal_action_obligation": "2.00",
+    }
+    older = {
+        **row,
+        "last_modified_date": "2024-01-02 10:00:00.100",
+        "federal_action_obligation": "1.00",
+    }
+    import_usaspending([_write(tmp_path / "newer.csv", header, [newer])])
+    summary = import_usaspending([_write(tmp_path / "older.csv", header, [older])])
+    assert summary.transactions.unchanged == 1
+    assert ContractTransaction.objects.get().obligation_cents == 200

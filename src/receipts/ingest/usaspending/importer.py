@@ -458,10 +458,13 @@ def _store(
         progress("storing transactions", done, int(total_tx))
 
     # Awards a summary file marks deleted go with their transactions.
+    # Each dated by the newest row of it read in this run, its transactions' included.
     removed_stamps = dict(
         stage.con.execute(
-            "SELECT award_key, coalesce(last_modified, '') FROM aw_final "
-            "WHERE delete_mark = 'D' ORDER BY 1"
+            "SELECT a.award_key, greatest(coalesce(a.last_modified, ''), "
+            "coalesce(max(t.last_modified), '')) FROM aw_final a "
+            "LEFT JOIN tx t ON t.award_key = a.award_key "
+            "WHERE a.delete_mark = 'D' GROUP BY a.award_key, a.last_modified ORDER BY 1"
         ).fetchall()
     )
     removed = list(removed_stamps)

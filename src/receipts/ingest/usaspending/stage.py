@@ -243,11 +243,15 @@ class Stage:
         """
 
     def _timestamp_expr(self, column: str) -> str:
-        iso = (
+        """ISO date and time, to the second, with the fraction only when there is one (so
+        whole-second values compare as they always have, and versions a fraction of a
+        second apart stay apart)."""
+        ts = f"TRY_CAST(replace(substr({column}, 1, 26), 'T', ' ') AS TIMESTAMP)"
+        return (
             f"CASE WHEN regexp_full_match({column}, '\\d{{4}}-\\d{{2}}-\\d{{2}}([ T].*)?') "
-            f"THEN strftime(TRY_CAST(replace(substr({column}, 1, 19), 'T', ' ') AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') END"
+            f"THEN strftime({ts}, '%Y-%m-%d %H:%M:%S') || CASE WHEN microsecond({ts}) % 1000000 > 0 "
+            f"THEN '.' || lpad(CAST(microsecond({ts}) % 1000000 AS VARCHAR), 6, '0') ELSE '' END END"
         )
-        return iso
 
     def _csv_problem(self, inp: CsvInput, exc: duckdb.Error) -> str:
         """What is wrong with a CSV DuckDB could not read, and on which line, in a sentence.
@@ -283,7 +287,8 @@ class Stage:
             reason = 'a quote (") opens a field that never closes'
         elif "unicode" in message.lower():
             reason = "text that is not UTF-8"
-        return f"line {where[1]}: {reason or lines[0]}"
+        # DuckDB counts records (the header is 1), as the rejects report counts rows.
+        return f"row {where[1]}: {reason or lines[0]}"
 
     def _load_transactions(self, file_no: int, inp: CsvInput) -> dict[str, int]:
         checks = [
@@ -398,6 +403,18 @@ class Stage:
                     FROM {table}) WHERE rn = 1
                 """
             )
+        # A deletion that won over rows of its key read in this run is dated by the
+        # newest of them: a later import of those files must not bring the record back.
+        # (Without repeats the table is a view, and a deletion the only row of its key.)
+        for table, key in (("tx", "transaction_key"), ("aw", "award_key")):
+            if self._is_table(f"{table}_final"):
+                self.con.execute(
+                    f"""
+                    UPDATE {table}_final f SET last_modified = m.newest
+                    FROM (SELECT {key}, max(last_modified) AS newest FROM {table} GROUP BY {key}) m
+                    WHERE f.{key} = m.{key} AND f.delete_mark = 'D' AND m.newest > f.last_modified
+                    """
+                )
         # An award-summary row marked D deletes the award: its record, its summary
         # and its transactions (USAspending deletes an award with its actions).
         self.con.execute(
@@ -421,7 +438,8 @@ class Stage:
                         ORDER BY action_date DESC, last_modified DESC, modification_number DESC) AS rn
                     FROM tx_store WHERE coalesce(delete_mark, '') <> 'D') WHERE rn = 1),
             base AS (
-                SELECT award_key, first(description ORDER BY action_date, modification_number) AS base_description
+                SELECT award_key, first(description ORDER BY action_date, modification_number) AS base_description,
+                       max(last_modified) AS newest_change
                 FROM tx_store WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key)
             SELECT coalesce(s.award_key, l.award_key) AS award_key,
                    coalesce(s.piid, l.piid) AS piid,
@@ -438,7 +456,8 @@ class Stage:
                    s.total_cents AS summary_cents, coalesce(s.base_date, '') AS base_date,
                    coalesce(s.latest_date, '') AS latest_date,
                    coalesce(s.permalink, l.permalink) AS permalink,
-                   greatest(coalesce(s.last_modified, ''), coalesce(l.last_modified, '')) AS last_modified
+                   -- Dated by the newest change of any of its rows, not of its latest action.
+                   greatest(coalesce(s.last_modified, ''), coalesce(b.newest_change, '')) AS last_modified
             FROM aw_kept s FULL OUTER JOIN latest l ON s.award_key = l.award_key
             LEFT JOIN base b ON b.award_key = coalesce(s.award_key, l.award_key)
             """
@@ -473,6 +492,12 @@ class Stage:
                           quote='"', escape='"')
             """
         )
+
+    def _is_table(self, name: str) -> bool:
+        (found,) = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchone()  # type: ignore[misc]
+        return bool(found)
 
     def fetch(self, sql: str, params: list[Any] | None = None, batch: int = 50_000) -> Any:
         """Yield lists of result rows, ``batch`` at a time, without holding them all."""

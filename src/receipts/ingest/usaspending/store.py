@@ -222,18 +222,25 @@ def deletion_stamps(kind: str, keys: Sequence[str]) -> dict[str, str]:
 
 
 def record_deletions(kind: str, stamps: dict[str, str]) -> None:
-    """Remember deleted keys, each with the later of its earlier stamp and the new one."""
+    """Remember deleted keys, each with the later of its earlier stamp and the new one.
+
+    A deletion known by its key alone (no row of it stored or read, the mark
+    undated) is dated now: the download that still holds the record is older
+    than the delta file that deleted it, and only a row modified later brings
+    it back.
+    """
     if not stamps:
         return
     keys = sorted(stamps)
     earlier = deletion_stamps(kind, keys)
     forget_deletions(kind, keys)
     now = timezone.now()
+    undated = now.strftime("%Y-%m-%d %H:%M:%S")
     DeletedContractRecord.objects.bulk_create(
         DeletedContractRecord(
             kind=kind,
             key=key,
-            last_modified=max(stamps[key] or "", earlier.get(key, "")),
+            last_modified=max(stamps[key] or "", earlier.get(key, "")) or undated,
             deleted_at=now,
         )
         for key in keys
