@@ -1021,3 +1021,29 @@ def test_versions_a_fraction_of_a_second_apart_stay_apart(generated, tmp_path):
     summary = import_usaspending([_write(tmp_path / "older.csv", header, [older])])
     assert summary.transactions.unchanged == 1
     assert ContractTransaction.objects.get().obligation_cents == 200
+
+
+def test_reading_the_corrected_download_again_keeps_the_correction(generated, tmp_path):
+    (path,), _ = generated(50)
+    header, rows = _rows_of(path)
+    fixed = {**rows[2], "federal_action_obligation": "8.00"}  # same last_modified_date
+    key = fixed["contract_transaction_unique_key"]
+    import_usaspending([path])
+    delta = _write(
+        tmp_path / "delta.csv",
+        ["correction_delete_ind", *header],
+        [{"correction_delete_ind": "C", **fixed}],
+    )
+    assert import_usaspending([delta]).transactions.updated == 1
+    again = import_usaspending([path])
+    assert again.transactions.updated == 0
+    assert ContractTransaction.objects.get(transaction_key=key).obligation_cents == 800
+    # A later modification still replaces it.
+    later = {
+        **rows[2],
+        "federal_action_obligation": "9.00",
+        "last_modified_date": "2099-01-01 00:00:00",
+    }
+    import_usaspending([_write(tmp_path / "later.csv", header, [later])])
+    tx = ContractTransaction.objects.get(transaction_key=key)
+    assert (tx.obligation_cents, tx.corrected) == (900, False)

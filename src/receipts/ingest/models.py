@@ -124,6 +124,11 @@ class ContractTransaction(models.Model):
     parent_uei = models.CharField(max_length=12, blank=True)
     parent_duns = models.CharField(max_length=9, blank=True)
     parent_name = models.CharField(max_length=500, blank=True)
+    corrected = models.BooleanField(
+        default=False,
+        help_text="Written by a delta file's correction (C): a row of the same date without "
+        "the mark (the download it corrected, read again) does not undo it.",
+    )
     last_modified = models.CharField(max_length=32, blank=True)
 
     def __str__(self) -> str:

@@ -424,7 +424,8 @@ def _store(
            ORDER BY t.transaction_key""",
         batch=batch_size,
     ):
-        keep = [r[:-1] for r in rows if r[-1] != "D"]
+        # Rows as TX_COLUMNS: the delete mark becomes the ``corrected`` flag.
+        keep = [(*r[:13], r[-1] == "C", r[13]) for r in rows if r[-1] != "D"]
         corrections = {r[0] for r in rows if r[-1] == "C"}
         with transaction.atomic():
             if has_deletions:

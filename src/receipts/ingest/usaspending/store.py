@@ -74,6 +74,7 @@ TX_COLUMNS = [
     "parent_uei",
     "parent_duns",
     "parent_name",
+    "corrected",
     "last_modified",
 ]
 AWARD_TABLE = ContractAward._meta.db_table
@@ -115,8 +116,10 @@ def store_transactions(
     A row replaces the stored one when its ``last_modified`` is later, when a
     delta file marks it as a correction, or when it says something else under
     the same ``last_modified`` (a file read again with the right
-    ``--date-format``, a re-export). A row older than the stored one never
-    replaces it: importing an old download after a newer one changes nothing.
+    ``--date-format``, a re-export) unless the stored row is a correction and
+    this one is not (the download it corrected, read again). A row older than
+    the stored one never replaces it: importing an old download after a newer
+    one changes nothing.
     """
     keys = [r[0] for r in rows]
     # Into a table that was empty when the import began, every row is new: keys
@@ -127,6 +130,7 @@ def store_transactions(
         else existing_rows(ContractTransaction, "transaction_key", TX_COLUMNS[1:], keys)
     )
     i_recipient = TX_COLUMNS.index("recipient_id") - 1
+    i_corrected = TX_COLUMNS.index("corrected") - 1
     fresh, newer = [], []
     before: set[int] = set()
     for r in rows:
@@ -135,10 +139,13 @@ def store_transactions(
             fresh.append(r)
             continue
         old_modified = old[-1] or ""
+        said_else = [v for i, v in enumerate(r[1:]) if i != i_corrected] != [
+            v for i, v in enumerate(old) if i != i_corrected
+        ]
         if (
             r[-1] > old_modified
             or r[0] in corrections
-            or (r[-1] == old_modified and tuple(r[1:]) != tuple(old))
+            or (r[-1] == old_modified and said_else and not old[i_corrected])
         ):
             newer.append([*r[1:], r[0]])
             if old[i_recipient] is not None:
