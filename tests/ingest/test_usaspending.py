@@ -1047,3 +1047,33 @@ def test_reading_the_corrected_download_again_keeps_the_correction(generated, tm
     import_usaspending([_write(tmp_path / "later.csv", header, [later])])
     tx = ContractTransaction.objects.get(transaction_key=key)
     assert (tx.obligation_cents, tx.corrected) == (900, False)
+
+
+def test_records_imported_while_merged_go_back_with_their_company(generated, tmp_path):
+    from receipts.ingest.models import ReviewItem
+    from receipts.ingest.services import decide_review, unmerge
+
+    (path,), _ = generated(20)
+    header, rows = _rows_of(path)
+    first = [
+        _tx_row(rows[0], "O1", "0", "OMEGA0000001", "OMEGA SYSTEMS INC", "", "", "2021-01-10"),
+        _tx_row(rows[0], "O2", "0", "OMEGA0000002", "OMEGA SYSTEM INC", "", "", "2021-02-10"),
+    ]
+    import_usaspending([_write(tmp_path / "first.csv", header, first)])
+    item = ReviewItem.objects.get(status="pending")
+    merge = decide_review(item, merge=True, decided_by=None)
+    dropped = item.entity
+    # A new award under the merged company's UEI resolves to the survivor meanwhile.
+    during = _tx_row(rows[0], "O3", "0", *(
+        ("OMEGA0000002", "OMEGA SYSTEM INC") if dropped.name == "OMEGA SYSTEM INC"
+        else ("OMEGA0000001", "OMEGA SYSTEMS INC")
+    ), "", "", "2022-03-10", "55.00")  # fmt: skip
+    import_usaspending([_write(tmp_path / "during.csv", header, [during])])
+    unmerge(merge, decided_by=None)
+    award = ContractAward.objects.get(piid="O3")
+    assert award.recipient == dropped
+    assert set(ContractTransaction.objects.filter(award_key=award.award_key).values_list(
+        "recipient_id", flat=True
+    )) == {dropped.pk}  # fmt: skip
+    totals = ContractTotals.objects.get(tie__subject=dropped, tie__kind="contract")
+    assert (totals.award_count, totals.obligated_cents) == (2, 105500)

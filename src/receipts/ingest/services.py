@@ -317,6 +317,22 @@ def _review_pair(a: Entity, b: Entity) -> models.Q:
     return models.Q(entity=a, candidate=b) | models.Q(entity=b, candidate=a)
 
 
+def _return_records_by_identifier(keep: Entity, drop: Entity) -> None:
+    """Award and transaction records that name the returning entity's UEI (or, without
+    a UEI, its DUNS) go back to it, also those imported while the two were merged,
+    which resolved to the survivor and are not in the merge's log."""
+    identifiers = list(drop.identifiers.values_list("scheme", "value"))
+    ueis = [v for scheme, v in identifiers if scheme == IdentifierScheme.UEI]
+    duns = [v for scheme, v in identifiers if scheme == IdentifierScheme.DUNS]
+    if not ueis and not duns:
+        return
+    names_drop = models.Q(recipient_uei__in=ueis) | models.Q(
+        recipient_uei="", recipient_duns__in=duns
+    )
+    for model in (ContractAward, ContractTransaction):
+        model.objects.filter(names_drop, recipient=keep).update(recipient=drop)
+
+
 def _refresh_derived_ties(keep: Entity, drop: Entity) -> None:
     """Recompute the ties imported records give both entities, once the rows have moved.
 
@@ -435,6 +451,7 @@ def unmerge(merge: EntityMerge, *, decided_by: Any = None) -> EntityMerge:
     drop.merged_into = None
     drop.search_text = _search_text(drop)
     drop.save(update_fields=["merged_into", "search_text", "updated_at"])
+    _return_records_by_identifier(keep, drop)
     _refresh_derived_ties(keep, drop)
     merge.undone_at = timezone.now()
     merge.undone_by = _user(decided_by)
