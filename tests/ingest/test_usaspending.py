@@ -967,6 +967,11 @@ def test_a_deletion_read_with_or_before_the_full_file_stays(generated, tmp_path,
     again = import_usaspending([path])
     assert again.transactions.kept_deleted == 1
     assert ContractTransaction.objects.count() == truth.rows - 1
+    if order == "delta, then full":
+        # The first run's mark had no record to delete: the summary says so.
+        first = import_usaspending([delta])
+        assert (first.transactions.deleted, first.transactions.marks_not_found) == (0, 1)
+        assert "1 deletion marks for records not stored" in "\n".join(first.lines())
 
 
 def test_a_deleted_award_comes_back_whole_with_a_newer_action(tmp_path, generated):

@@ -137,11 +137,16 @@ class ImportSummary:
 
 
 def _kept_deleted(counts: store.UpsertCounts) -> str:
-    if not counts.kept_deleted:
-        return ""
-    return (
-        f", {counts.kept_deleted} left out (deleted by an earlier delta file, not modified since)"
-    )
+    notes = []
+    if counts.kept_deleted:
+        notes.append(
+            f"{counts.kept_deleted} left out (deleted by an earlier delta file, not modified since)"
+        )
+    if counts.with_deleted_award:
+        notes.append(f"{counts.with_deleted_award} left out with their deleted award")
+    if counts.marks_not_found:
+        notes.append(f"{counts.marks_not_found} deletion marks for records not stored")
+    return "".join(f", {n}" for n in notes)
 
 
 def _no_progress(phase: str, done: int, total: int | None) -> None:
@@ -252,7 +257,9 @@ def import_usaspending(
                 )
                 summary.rows_read += found["read"]
                 summary.rejected += found["rejected"]
-            summary.repeated = stage.finish()["repeated"]
+            staged = stage.finish()
+            summary.repeated = staged["repeated"]
+            summary.transactions.with_deleted_award = staged["with_deleted_award"]
             run = ImportRun.objects.create(
                 importer="usaspending",
                 files=[{"file": f.name, "kind": f.kind, "rows": f.rows} for f in summary.files],
@@ -450,9 +457,9 @@ def _store(
                 touched.add(recipient_id)
                 stamps[key] = max(stamps[key], modified or "")
             with transaction.atomic():
-                summary.transactions.deleted += store.delete_keys(
-                    store.TX_TABLE, "transaction_key", gone
-                )
+                deleted = store.delete_keys(store.TX_TABLE, "transaction_key", gone)
+                summary.transactions.deleted += deleted
+                summary.transactions.marks_not_found += len(gone) - deleted
                 # An older download read later must not bring them back.
                 store.record_deletions(DeletedContractRecord.Kind.TRANSACTION, stamps)
         done += len(rows)

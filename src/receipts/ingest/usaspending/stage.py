@@ -468,6 +468,8 @@ class Stage:
             "deleted_transactions": "SELECT count(*) FROM tx_store WHERE delete_mark = 'D'",
             "awards": "SELECT count(*) FROM award_final",
             "deleted_awards": "SELECT count(*) FROM aw_deleted",
+            "with_deleted_award": "SELECT count(*) FROM tx_final t SEMI JOIN aw_deleted d "
+            "ON d.award_key = t.award_key WHERE coalesce(t.delete_mark, '') <> 'D'",
         }.items():
             (n,) = self.con.execute(sql).fetchone()  # type: ignore[misc]
             counts[name] = int(n)

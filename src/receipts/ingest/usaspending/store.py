@@ -28,6 +28,10 @@ class UpsertCounts:
     deleted: int = 0
     # Rows of records a delta file deleted before, not modified since: not stored again.
     kept_deleted: int = 0
+    # Deletion marks for records not stored (their deletion is remembered all the same),
+    # and rows left out with an award deleted in the same run.
+    marks_not_found: int = 0
+    with_deleted_award: int = 0
 
 
 def existing_rows(
