@@ -595,13 +595,17 @@ def add_tie(
 def check() -> None:
     """Verify the invariants: every tie cited, no cycles, no dangling references."""
     from receipts.evidence.integrity import find_violations
+    from receipts.ingest import integrity as contracts
 
-    violations = find_violations()
+    violations = find_violations() + contracts.find_violations()
     for v in violations:
         click.echo(v, err=True)
     if violations:
         raise click.ClickException(f"{len(violations)} invariant violations")
-    click.echo("ok: every tie is cited, no ownership or part_of cycles, no dangling references")
+    click.echo(
+        "ok: every tie is cited, no ownership or part_of cycles, no dangling references, "
+        "every contract transaction's award stored"
+    )
 
 
 # --- export and import ------------------------------------------------------------

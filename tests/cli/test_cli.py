@@ -166,6 +166,20 @@ def test_check_names_each_violation():
     assert "cycle: A > B > A" in result.output or "cycle: B > A > B" in result.output
 
 
+def test_check_finds_contract_records_out_of_joint():
+    from receipts.ingest.models import ContractTransaction
+
+    # Written behind the importer: an action whose award is not stored, a recipient gone.
+    ContractTransaction.objects.create(
+        transaction_key="T1", award_key="CONT_AWD_NONE", action_date="2024-01-01",
+        fiscal_year=2024, obligation_cents=100, recipient_id=987654,
+    )  # fmt: skip
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code != 0
+    assert "contract transaction T1: its award is not stored" in result.output
+    assert "its recipient points to a missing entity" in result.output
+
+
 def test_check_finds_a_missing_archive_file(archive_dir):
     import io
 

@@ -15,7 +15,7 @@ from .queries import structural_cycles, uncited_ties
 from .services import archive_path
 
 
-def _dangling(table: str, column: str, target: str) -> list[int]:
+def dangling_rows(table: str, column: str, target: str) -> list[int]:
     """Row ids whose foreign key points to no row (possible when constraints were off)."""
     q = connection.ops.quote_name
     sql = (
@@ -37,13 +37,13 @@ def find_violations(verify_archives: bool = True) -> list[str]:
     tie_t, ent_t = Tie._meta.db_table, Entity._meta.db_table
     cit_t, src_t = Citation._meta.db_table, Source._meta.db_table
     for column in ("subject_id", "object_id"):
-        for pk in _dangling(tie_t, column, ent_t):
+        for pk in dangling_rows(tie_t, column, ent_t):
             out.append(f"tie {pk}: {column} points to a missing entity")
-    for pk in _dangling(cit_t, "source_id", src_t):
+    for pk in dangling_rows(cit_t, "source_id", src_t):
         out.append(f"citation {pk}: points to a missing source")
-    for pk in _dangling(cit_t, "tie_id", tie_t):
+    for pk in dangling_rows(cit_t, "tie_id", tie_t):
         out.append(f"citation {pk}: points to a missing tie")
-    for pk in _dangling(cit_t, "entity_id", ent_t):
+    for pk in dangling_rows(cit_t, "entity_id", ent_t):
         out.append(f"citation {pk}: points to a missing entity")
     for source in Source.objects.exclude(archive_sha256="").only("pk", "title", "archive_sha256"):
         path = archive_path(source.archive_sha256)
