@@ -516,6 +516,16 @@ def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
     return path
 
 
+def _delete_marks(out: Path, header: list[str], keys: list[str], *, awards: bool = False) -> Path:
+    """A delta file of deletion marks (D) holding only the keys, as USAspending writes them:
+    the mark in front for transactions, after the columns for award summaries."""
+    if awards:
+        rows = [{"contract_award_unique_key": k, "correction_delete_ind": "D"} for k in keys]
+        return _write(out, [*header, "correction_delete_ind"], rows)
+    rows = [{"correction_delete_ind": "D", "contract_transaction_unique_key": k} for k in keys]
+    return _write(out, ["correction_delete_ind", *header], rows)
+
+
 def _stored_cents() -> int:
     return sum(ContractTransaction.objects.values_list("obligation_cents", flat=True))
 
@@ -591,15 +601,8 @@ def test_an_award_summary_marked_deleted_removes_the_award_and_its_tie(tmp_path)
     import_usaspending([AWARDS_SAMPLE])
     gone = rows[0]
     ties_before = Tie.objects.filter(kind="contract").count()
-    delta = _write(
-        tmp_path / "awards-delta.csv",
-        [*header, "correction_delete_ind"],
-        [
-            {
-                "contract_award_unique_key": gone["contract_award_unique_key"],
-                "correction_delete_ind": "D",
-            }
-        ],
+    delta = _delete_marks(
+        tmp_path / "awards-delta.csv", header, [gone["contract_award_unique_key"]], awards=True
     )
     summary = import_usaspending([delta])
     assert summary.awards.deleted == 1
@@ -705,15 +708,8 @@ def test_parents_are_claimed_only_for_the_recipient_that_reported_them(generated
     assert owners("KAPPA0000001") == {"KAPPA PARENT"}
 
     # The only record naming KAPPA's parent is deleted: so is the ownership it backed.
-    delta = _write(
-        tmp_path / "delta.csv",
-        ["correction_delete_ind", *header],
-        [
-            {
-                "correction_delete_ind": "D",
-                "contract_transaction_unique_key": owned["contract_transaction_unique_key"],
-            }
-        ],
+    delta = _delete_marks(
+        tmp_path / "delta.csv", header, [owned["contract_transaction_unique_key"]]
     )
     summary = import_usaspending([delta])
     assert summary.ties.ownership_removed == 1
@@ -723,15 +719,8 @@ def test_parents_are_claimed_only_for_the_recipient_that_reported_them(generated
 def test_a_delta_without_its_final_line_break_is_read(tmp_path):
     header, rows = _rows_of(AWARDS_SAMPLE)
     import_usaspending([AWARDS_SAMPLE])
-    delta = _write(
-        tmp_path / "awards-delta.csv",
-        [*header, "correction_delete_ind"],
-        [
-            {
-                "contract_award_unique_key": rows[0]["contract_award_unique_key"],
-                "correction_delete_ind": "D",
-            }
-        ],
+    delta = _delete_marks(
+        tmp_path / "awards-delta.csv", header, [rows[0]["contract_award_unique_key"]], awards=True
     )
     delta.write_bytes(delta.read_bytes().rstrip(b"\r\n"))
     assert import_usaspending([delta]).awards.deleted == 1
@@ -853,11 +842,7 @@ def test_a_deleted_record_stays_deleted_until_a_later_modification(generated, tm
     gone = rows[1]
     key = gone["contract_transaction_unique_key"]
     import_usaspending([path])
-    delta = _write(
-        tmp_path / "delta.csv",
-        ["correction_delete_ind", *header],
-        [{"correction_delete_ind": "D", "contract_transaction_unique_key": key}],
-    )
+    delta = _delete_marks(tmp_path / "delta.csv", header, [key])
     import_usaspending([delta])
     total = sum(ContractTotals.objects.values_list("obligated_cents", flat=True))
 
@@ -879,11 +864,7 @@ def test_a_deleted_award_is_not_brought_back_by_its_old_summary(tmp_path):
     header, rows = _rows_of(AWARDS_SAMPLE)
     import_usaspending([AWARDS_SAMPLE])
     key = rows[0]["contract_award_unique_key"]
-    delta = _write(
-        tmp_path / "awards-delta.csv",
-        [*header, "correction_delete_ind"],
-        [{"contract_award_unique_key": key, "correction_delete_ind": "D"}],
-    )
+    delta = _delete_marks(tmp_path / "awards-delta.csv", header, [key], awards=True)
     import_usaspending([delta])
     again = import_usaspending([AWARDS_SAMPLE])
     assert again.awards.kept_deleted == 1
@@ -915,16 +896,7 @@ def test_watchers_hear_when_a_contract_tie_loses_its_last_record(generated, tmp_
     import_usaspending([_write(tmp_path / "tx.csv", header, [only])])
     rho = Identifier.objects.get(scheme="uei", value="RHO000000001").entity
     tie = Tie.objects.get(subject=rho, kind="contract")
-    delta = _write(
-        tmp_path / "delta.csv",
-        ["correction_delete_ind", *header],
-        [
-            {
-                "correction_delete_ind": "D",
-                "contract_transaction_unique_key": only["contract_transaction_unique_key"],
-            }
-        ],
-    )
+    delta = _delete_marks(tmp_path / "delta.csv", header, [only["contract_transaction_unique_key"]])
     summary = import_usaspending([delta])
     assert summary.ties.removed == 1 and not Tie.objects.filter(pk=tie.pk).exists()
     event = ChangeEvent.objects.get(kind=EventKind.TIE_REMOVED)
@@ -951,11 +923,7 @@ def test_a_deletion_read_with_or_before_the_full_file_stays(generated, tmp_path,
     (path,), truth = generated(100)
     header, rows = _rows_of(path)
     key = rows[1]["contract_transaction_unique_key"]
-    delta = _write(
-        tmp_path / "delta.csv",
-        ["correction_delete_ind", *header],
-        [{"correction_delete_ind": "D", "contract_transaction_unique_key": key}],
-    )
+    delta = _delete_marks(tmp_path / "delta.csv", header, [key])
     runs = {
         "full+delta": [[path, delta]],
         "delta+full": [[delta, path]],
@@ -983,15 +951,8 @@ def test_a_deleted_award_comes_back_whole_with_a_newer_action(tmp_path, generate
     ]
     import_usaspending([_write(tmp_path / "tx.csv", header, old)])
     aw_header, aw_rows = _rows_of(AWARDS_SAMPLE)
-    delete = _write(
-        tmp_path / "awards-delta.csv",
-        [*aw_header, "correction_delete_ind"],
-        [
-            {
-                "contract_award_unique_key": old[0]["contract_award_unique_key"],
-                "correction_delete_ind": "D",
-            }
-        ],
+    delete = _delete_marks(
+        tmp_path / "awards-delta.csv", aw_header, [old[0]["contract_award_unique_key"]], awards=True
     )
     import_usaspending([delete])
     assert not ContractAward.objects.exists()
