@@ -239,10 +239,19 @@ _TIE_FIELDS = (
 )
 
 
-def _tie_event(tie: tuple[Any, ...], *, ended: bool, now: Any) -> Row:
+_ADDED, _ENDED, _REMOVED = "added", "ended", "removed"
+
+
+def _tie_event(tie: tuple[Any, ...], *, change: str, now: Any) -> Row:
     pk, ftm_id, kind, status, start, end, amount, currency, s_id, o_id, s_name, o_name = tie
     line = f"{s_name} — {TieKind(kind).label.lower()} — {o_name}"
-    if ended:
+    if change == _REMOVED:
+        event_kind = EventKind.TIE_REMOVED
+        date = now.date().isoformat()
+        key = f"tie_removed:{ftm_id}:{date}"
+        summary = f"Tie removed: {line} (no stored record supports it any more)"
+        pk = None  # the tie is going; the snapshot fields say what it was
+    elif change == _ENDED:
         event_kind = EventKind.TIE_ENDED
         key = f"tie_ended:{ftm_id}:{end}"
         summary = f"Tie ended: {line}" + (f" (ended {end})" if end else "")
@@ -285,17 +294,7 @@ def record_tie_events(
     tie's first citation (new ties) or its latest (ended ties).
     """
     given = dict(citations or {})
-    now = timezone.now()
-    made = 0
-    for ids, is_end in ((list(added), False), (list(ended), True)):
-        for i in range(0, len(ids), _CHUNK):
-            ties = list(Tie.objects.filter(pk__in=ids[i : i + _CHUNK]).values_list(*_TIE_FIELDS))
-            cited = _tie_citations([t[0] for t in ties], is_end, given)
-            rows = [_cite(_tie_event(t, ended=is_end, now=now), cited.get(t[0])) for t in ties]
-            made += _insert_events(
-                rows, {r["dedupe_key"]: (r["subject_id"], r["object_id"]) for r in rows}
-            )
-    return made
+    return _record_tie_changes(added, _ADDED, given) + _record_tie_changes(ended, _ENDED, given)
 
 
 def record_tie_removals(tie_ids: Sequence[int]) -> int:
@@ -304,44 +303,17 @@ def record_tie_removals(tie_ids: Sequence[int]) -> int:
     tie); returns how many. The receipt quoted is the tie's latest citation, whose
     source stays.
     """
+    return _record_tie_changes(tie_ids, _REMOVED, {})
+
+
+def _record_tie_changes(tie_ids: Sequence[int], change: str, given: Mapping[int, int]) -> int:
     now = timezone.now()
-    today = now.date().isoformat()
     made = 0
     ids = list(tie_ids)
     for i in range(0, len(ids), _CHUNK):
         ties = list(Tie.objects.filter(pk__in=ids[i : i + _CHUNK]).values_list(*_TIE_FIELDS))
-        cited = _tie_citations([t[0] for t in ties], True, {})
-        rows = []
-        for (
-            pk,
-            ftm_id,
-            kind,
-            _status,
-            _start,
-            _end,
-            amount,
-            currency,
-            s_id,
-            o_id,
-            s_name,
-            o_name,
-        ) in ties:
-            line = f"{s_name} — {TieKind(kind).label.lower()} — {o_name}"
-            row = _event_row(
-                kind=EventKind.TIE_REMOVED,
-                dedupe_key=f"tie_removed:{ftm_id}:{today}",
-                summary=f"Tie removed: {line} (no stored record supports it any more)",
-                date=today,
-                occurred_at=now,
-                tie_id=None,  # it is going; the snapshot fields say what it was
-                subject_id=s_id,
-                object_id=o_id,
-                subject_name=s_name[:300],
-                object_name=o_name[:300],
-                amount=amount,
-                currency=currency,
-            )
-            rows.append(_cite(row, cited.get(pk)))
+        cited = _tie_citations([t[0] for t in ties], change != _ADDED, given)
+        rows = [_cite(_tie_event(t, change=change, now=now), cited.get(t[0])) for t in ties]
         made += _insert_events(
             rows, {r["dedupe_key"]: (r["subject_id"], r["object_id"]) for r in rows}
         )
