@@ -420,15 +420,12 @@ def _store(
     # Recipients whose stored transactions were replaced or deleted: their ties are recomputed.
     touched: set[int | None] = set()
     for rows in stage.fetch(
-        """SELECT t.transaction_key, t.award_key, t.modification_number, t.action_date, t.fiscal_year,
-                  t.obligation_cents, r.entity_id,
-                  coalesce(t.uei, ''), coalesce(t.duns, ''), coalesce(t.name, ''), coalesce(t.parent_uei, ''),
-                  coalesce(t.parent_duns, ''), coalesce(t.parent_name, ''), t.last_modified,
-                  coalesce(t.delete_mark, '')
-           FROM tx_store t LEFT JOIN recipient_ids r
-             ON r.uei = coalesce(t.uei, '') AND r.duns = coalesce(t.duns, '')
-            AND r.name = coalesce(t.name, '') AND r.cage = coalesce(t.cage, '')
-           ORDER BY t.transaction_key""",
+        """SELECT transaction_key, award_key, modification_number, action_date, fiscal_year,
+                  obligation_cents, recipient_id,
+                  coalesce(uei, ''), coalesce(duns, ''), coalesce(name, ''), coalesce(parent_uei, ''),
+                  coalesce(parent_duns, ''), coalesce(parent_name, ''), last_modified,
+                  coalesce(delete_mark, '')
+           FROM tx_resolved ORDER BY transaction_key""",
         batch=batch_size,
     ):
         # Rows as TX_COLUMNS: the delete mark becomes the ``corrected`` flag.
@@ -583,12 +580,9 @@ def _store(
     # the earlier company's actions count for it), and every tie of a recipient whose
     # stored transactions changed hands or went.
     for recipient_id, agency_code, sub_code in stage.con.execute(
-        """SELECT DISTINCT r.entity_id, a.agency_code, a.sub_code
-           FROM tx_store t
-           JOIN recipient_ids r ON r.uei = coalesce(t.uei, '') AND r.duns = coalesce(t.duns, '')
-                AND r.name = coalesce(t.name, '') AND r.cage = coalesce(t.cage, '')
-           JOIN award_final a ON a.award_key = t.award_key
-           WHERE coalesce(t.delete_mark, '') <> 'D'"""
+        """SELECT DISTINCT t.recipient_id, a.agency_code, a.sub_code
+           FROM tx_resolved t JOIN award_final a ON a.award_key = t.award_key
+           WHERE coalesce(t.delete_mark, '') <> 'D' AND t.recipient_id IS NOT NULL"""
     ).fetchall():
         pairs.add((int(recipient_id), sub_of[(agency_code, sub_code)]))
     touched.discard(None)

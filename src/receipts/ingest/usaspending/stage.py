@@ -494,6 +494,16 @@ class Stage:
                           quote='"', escape='"')
             """
         )
+        # Transactions to store, each with the entity its own recipient resolved to.
+        self.con.execute(
+            """
+            CREATE OR REPLACE VIEW tx_resolved AS
+            SELECT t.*, r.entity_id AS recipient_id
+            FROM tx_store t LEFT JOIN recipient_ids r
+              ON r.uei = coalesce(t.uei, '') AND r.duns = coalesce(t.duns, '')
+             AND r.name = coalesce(t.name, '') AND r.cage = coalesce(t.cage, '')
+            """
+        )
 
     def _is_table(self, name: str) -> bool:
         (found,) = self.con.execute(
