@@ -1043,3 +1043,26 @@ def test_records_imported_while_merged_go_back_with_their_company(generated, tmp
     )) == {dropped.pk}  # fmt: skip
     totals = ContractTotals.objects.get(tie__subject=dropped, tie__kind="contract")
     assert (totals.award_count, totals.obligated_cents) == (2, 105500)
+
+
+@pytest.mark.parametrize(
+    ("tail", "last_column", "whole"),
+    [
+        (b"a,C\r\nb,D", "correction_delete_ind", True),
+        (b"a,12/15/2018 23:04\r\nb,1/5/2018 9:04", "last_modified_date", True),
+        (b"a,2024-01-01 10:00:00.123456\r\nb,2024-01-02 10:00:00.5", "last_modified_date", True),
+        (b"a,2024-01-01 10:00:00\r\nb,2024-01-02T10:00:00Z", "last_modified_date", True),
+        (b"a,2024-01-01 10:00:00+00\r\nb,2024-01-02 10:00:00+00:00", "last_modified_date", True),
+        (b"C,a,2024-01-01 10:00:00\r\nD,b,", "last_modified_date", True),
+        (b"a,2022-04-02\r\nb,2022-12-21", "last_modified_date", True),
+        (b"a,2024-01-01 10:00:00\r\nb,2024-01-02", "last_modified_date", False),
+        (b"a,2024-01-01 10:00:00\r\nb,2024-01-02 10:0", "last_modified_date", False),
+        (b"a,2024-01-01 10:00:00\r\nb,2024-01", "last_modified_date", False),
+        (b"a,2013\r\nb,201", "fiscal_year", False),
+        (b"a,x\r\nb,y", "recipient_name", False),
+    ],
+)
+def test_a_last_row_without_a_line_break_is_judged_by_its_last_column(tail, last_column, whole):
+    from receipts.ingest.usaspending.files import _ends_with_a_whole_row
+
+    assert _ends_with_a_whole_row(tail, last_column) is whole

@@ -36,17 +36,12 @@ class CsvInput:
 # files end with: last_modified_date (a date, or a date and time) today,
 # fiscal_year in the 2018-era files, correction_delete_ind where a delta file
 # puts it last. A row cut short ends in a piece of one.
+_TIME = rb"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?"
 _WHOLE_LAST_FIELD = {
-    "last_modified_date": re.compile(
-        rb"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d+)?)?|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}:\d{2})?"
-    ),
+    "last_modified_date": re.compile(rb"(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})" + _TIME),
     "fiscal_year": re.compile(rb"\d{4}"),
     "correction_delete_ind": re.compile(rb"[CDcd]?"),
 }
-
-
-def _shape(value: bytes) -> bytes:
-    return re.sub(rb"\d", b"9", value)
 
 
 def _ends_with_a_whole_row(tail: bytes, last_column: str) -> bool:
@@ -54,22 +49,24 @@ def _ends_with_a_whole_row(tail: bytes, last_column: str) -> bool:
 
     Files saved by some editors drop the last line break. A download cut off
     mid-row ends inside a field instead; the row's last field shows which: it
-    must be a whole value of its column, of the same shape as the row before
-    (a date-only value where the others have times was cut). A file whose
-    last column is not one of those is refused. (A row that lacks whole
-    fields is refused later, when the CSV is read.)
+    must be a whole value of its column, and a date where the row before has a
+    date and time was cut too. A file whose last column is not one of those
+    is refused. (A row that lacks whole fields is refused later, when the CSV
+    is read.)
     """
     pattern = _WHOLE_LAST_FIELD.get(last_column)
     if pattern is None:
         return False
     lines = tail.replace(b"\r\n", b"\n").split(b"\n")
     last = lines[-1].rsplit(b",", 1)[-1].strip(b'"')
+    if last == b"" and last_column == "last_modified_date" and lines[-1][:2] in (b"D,", b"d,"):
+        return True  # a deletion mark holding only its key, the mark in front
     if pattern.fullmatch(last) is None:
         return False
-    if len(lines) >= 2:
+    if last_column == "last_modified_date" and len(lines) >= 2:
         before = lines[-2].rsplit(b",", 1)[-1].strip(b'"')
         # The line before may be part of a multi-line field: compare only with a value.
-        if pattern.fullmatch(before) is not None and before and _shape(before) != _shape(last):
+        if pattern.fullmatch(before) and b":" in before and b":" not in last:
             return False
     return True
 
