@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -222,12 +223,14 @@ def _totals_record(totals: Any) -> dict[str, Any] | None:
     if totals is None:
         return None
     return {
-        "obligated": f"{totals.obligated_cents / 100:.2f}",
+        "obligated": f"{Decimal(totals.obligated_cents) / 100:.2f}",
         "award_count": totals.award_count,
         "transaction_count": totals.transaction_count,
         "first_action_date": totals.first_action_date,
         "last_action_date": totals.last_action_date,
-        "by_fiscal_year": {fy: f"{cents / 100:.2f}" for fy, cents in totals.by_fiscal_year.items()},
+        "by_fiscal_year": {
+            fy: f"{Decimal(cents) / 100:.2f}" for fy, cents in totals.by_fiscal_year.items()
+        },
     }
 
 

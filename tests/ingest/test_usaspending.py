@@ -1013,6 +1013,9 @@ def test_reading_the_corrected_download_again_keeps_the_correction(generated, tm
     import_usaspending([_write(tmp_path / "later.csv", header, [later])])
     tx = ContractTransaction.objects.get(transaction_key=key)
     assert (tx.obligation_cents, tx.corrected) == (900, False)
+    # The old correction read again does not undo the newer modification.
+    assert import_usaspending([delta]).transactions.updated == 0
+    assert ContractTransaction.objects.get(transaction_key=key).obligation_cents == 900
 
 
 def test_records_imported_while_merged_go_back_with_their_company(generated, tmp_path):
@@ -1066,3 +1069,13 @@ def test_a_last_row_without_a_line_break_is_judged_by_its_last_column(tail, last
     from receipts.ingest.usaspending.files import _ends_with_a_whole_row
 
     assert _ends_with_a_whole_row(tail, last_column) is whole
+
+
+def test_deletion_marks_for_awards_not_stored_are_counted(tmp_path):
+    header, _ = _rows_of(AWARDS_SAMPLE)
+    marks = _delete_marks(
+        tmp_path / "d.csv", header, ["CONT_AWD_X_7012_-NONE-_-NONE-"], awards=True
+    )
+    summary = import_usaspending([marks])
+    assert (summary.awards.deleted, summary.awards.marks_not_found) == (0, 1)
+    assert "1 deletion marks for records not stored" in "\n".join(summary.lines())

@@ -494,11 +494,13 @@ def _store(
             )
             summary.transactions.deleted += store.delete_keys(store.TX_TABLE, "award_key", keys)
             # Through the ORM: change events that name an award keep the event, not the link.
-            summary.awards.deleted += (
+            deleted = (
                 ContractAward.objects.filter(award_key__in=keys)
                 .delete()[1]
                 .get(ContractAward._meta.label, 0)
             )
+            summary.awards.deleted += deleted
+            summary.awards.marks_not_found += len(keys) - deleted
 
     _refresh_planner_statistics([store.TX_TABLE])
 

@@ -118,7 +118,8 @@ def store_transactions(
     returns the recipients that replaced rows had before, whose ties may change.
 
     A row replaces the stored one when its ``last_modified`` is later, when a
-    delta file marks it as a correction, or when it says something else under
+    delta file marks it as a correction (of the stored version or a later one:
+    an old correction read again does not undo a newer modification), or when it says something else under
     the same ``last_modified`` (a file read again with the right
     ``--date-format``, a re-export) unless the stored row is a correction and
     this one is not (the download it corrected, read again). A row older than
@@ -148,7 +149,7 @@ def store_transactions(
         ]
         if (
             r[-1] > old_modified
-            or r[0] in corrections
+            or (r[0] in corrections and r[-1] >= old_modified)
             or (r[-1] == old_modified and said_else and not old[i_corrected])
         ):
             newer.append([*r[1:], r[0]])
