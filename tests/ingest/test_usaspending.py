@@ -1079,3 +1079,47 @@ def test_deletion_marks_for_awards_not_stored_are_counted(tmp_path):
     summary = import_usaspending([marks])
     assert (summary.awards.deleted, summary.awards.marks_not_found) == (0, 1)
     assert "1 deletion marks for records not stored" in "\n".join(summary.lines())
+
+
+def test_a_deletion_read_first_is_dated_by_the_download_it_deleted_from(generated, tmp_path):
+    (path,), truth = generated(50)
+    header, rows = _rows_of(path)
+    key = rows[1]["contract_transaction_unique_key"]
+    import_usaspending([_delete_marks(tmp_path / "d.csv", header, [key])])
+    assert import_usaspending([path]).transactions.kept_deleted == 1
+    # A modification after that download brings the record back, even one older
+    # than the day the deletion was read.
+    import datetime as dt
+
+    seen = dt.datetime.fromisoformat(rows[1]["last_modified_date"][:19])
+    next_day = (seen + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    assert next_day < dt.datetime.now().strftime("%Y-%m-%d")
+    later = {**rows[1], "last_modified_date": next_day}
+    assert (
+        import_usaspending([_write(tmp_path / "later.csv", header, [later])]).transactions.stored
+        == 1
+    )
+    assert ContractTransaction.objects.count() == truth.rows
+
+
+def test_an_award_that_comes_back_brings_back_only_what_changed(generated, tmp_path):
+    (path,), _ = generated(20)
+    header, rows = _rows_of(path)
+    old = [
+        _tx_row(rows[0], "S1", "0", "SIGMA0000001", "SIGMA LLC", "", "", "2021-01-10", "100.00"),
+        _tx_row(rows[0], "S1", "1", "SIGMA0000001", "SIGMA LLC", "", "", "2021-06-10", "50.00"),
+    ]
+    original = _write(tmp_path / "tx.csv", header, old)
+    import_usaspending([original])
+    aw_header, _ = _rows_of(AWARDS_SAMPLE)
+    award_key = old[0]["contract_award_unique_key"]
+    import_usaspending([_delete_marks(tmp_path / "d.csv", aw_header, [award_key], awards=True)])
+    newer = {
+        **old[0],
+        "last_modified_date": "2099-01-01 00:00:00",
+        "federal_action_obligation": "120.00",
+    }
+    import_usaspending([_write(tmp_path / "newer.csv", header, [newer])])
+    again = import_usaspending([original])  # the old download: its other action stays deleted
+    assert again.transactions.stored == 0
+    assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == 12000

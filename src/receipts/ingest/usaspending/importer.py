@@ -473,6 +473,15 @@ def _store(
         ).fetchall()
     )
     removed = list(removed_stamps)
+    staged_of_removed = (
+        stage.con.execute(
+            "SELECT t.transaction_key, t.award_key, coalesce(t.last_modified, '') FROM tx_final t "
+            "SEMI JOIN aw_deleted d ON d.award_key = t.award_key "
+            "WHERE coalesce(t.delete_mark, '') <> 'D'"
+        ).fetchall()
+        if removed
+        else []
+    )
     for i in range(0, len(removed), 900):
         keys = removed[i : i + 900]
         stamps = {k: removed_stamps[k] for k in keys}
@@ -480,8 +489,23 @@ def _store(
             ContractAward, ["award_key", "last_modified"], "award_key", keys
         ):
             stamps[key] = max(stamps[key], modified or "")
+        # Their transactions are remembered as deleted one by one too: an award that
+        # comes back (a modification after its deletion) brings back only what changed.
+        tx_stamps: dict[str, str] = {}
+        for tx_key, award_key, modified in [
+            *bulk.select_in(
+                ContractTransaction,
+                ["transaction_key", "award_key", "last_modified"],
+                "award_key",
+                keys,
+            ),
+            *(row for row in staged_of_removed if row[1] in stamps),
+        ]:
+            stamp = max(modified or "", stamps[award_key])
+            tx_stamps[tx_key] = max(tx_stamps.get(tx_key, ""), stamp)
         with transaction.atomic():
             store.record_deletions(DeletedContractRecord.Kind.AWARD, stamps)
+            store.record_deletions(DeletedContractRecord.Kind.TRANSACTION, tx_stamps)
             pairs_of_removed.update(
                 ContractAward.objects.filter(award_key__in=keys)
                 .exclude(recipient=None)

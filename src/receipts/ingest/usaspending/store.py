@@ -237,9 +237,8 @@ def record_deletions(kind: str, stamps: dict[str, str]) -> None:
     """Remember deleted keys, each with the later of its earlier stamp and the new one.
 
     A deletion known by its key alone (no row of it stored or read, the mark
-    undated) is dated now: the download that still holds the record is older
-    than the delta file that deleted it, and only a row modified later brings
-    it back.
+    undated) is stored undated; ``drop_deleted_rows`` dates it by the first
+    row of the record it meets later (the download the delta deleted it from).
     """
     if not stamps:
         return
@@ -247,12 +246,11 @@ def record_deletions(kind: str, stamps: dict[str, str]) -> None:
     earlier = deletion_stamps(kind, keys)
     forget_deletions(kind, keys)
     now = timezone.now()
-    undated = now.strftime("%Y-%m-%d %H:%M:%S")
     DeletedContractRecord.objects.bulk_create(
         DeletedContractRecord(
             kind=kind,
             key=key,
-            last_modified=max(stamps[key] or "", earlier.get(key, "")) or undated,
+            last_modified=max(stamps[key] or "", earlier.get(key, "")),
             deleted_at=now,
         )
         for key in keys
@@ -294,20 +292,27 @@ def drop_deleted_rows(
     if not own and not of_award:
         return rows
     kept, revived = [], []
+    # Undated deletions take the date of the first rows of their record met since:
+    # those rows (the download the delta deleted it from) stay out, later ones return.
+    dated: dict[tuple[str, str], str] = {}
     for r in rows:
-        stamps = [
-            s
-            for s in (
-                own.get(r[key]),
-                of_award.get(r[award_key]) if award_key is not None else None,
+        modified_at = r[modified] or ""
+        marks = [(own_kind, r[key], own.get(r[key]))]
+        if award_key is not None:
+            marks.append(
+                (DeletedContractRecord.Kind.AWARD, r[award_key], of_award.get(r[award_key]))
             )
-            if s is not None
-        ]
-        if stamps and (r[modified] or "") <= max(stamps):
+        stamps = [stamp for _kind, _key, stamp in marks if stamp is not None]
+        undated = [(k, key_) for k, key_, stamp in marks if stamp == ""]
+        for mark in undated:
+            dated[mark] = max(dated.get(mark, ""), modified_at)
+        if undated or (stamps and modified_at <= max(stamps)):
             counts.kept_deleted += 1
             continue
         if r[key] in own:
             revived.append(r[key])
         kept.append(r)
     forget_deletions(own_kind, revived)
+    for (kind, key_), stamp in dated.items():
+        DeletedContractRecord.objects.filter(kind=kind, key=key_).update(last_modified=stamp)
     return kept
