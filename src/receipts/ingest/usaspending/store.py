@@ -117,14 +117,14 @@ def store_transactions(
     """One batch of transaction rows in TX_COLUMNS order: new ones in, newer ones over;
     returns the recipients that replaced rows had before, whose ties may change.
 
-    A row replaces the stored one when its ``last_modified`` is later, when a
-    delta file marks it as a correction (of the stored version or a later one:
-    an old correction read again does not undo a newer modification), or when it says something else under
-    the same ``last_modified`` (a file read again with the right
-    ``--date-format``, a re-export) unless the stored row is a correction and
-    this one is not (the download it corrected, read again). A row older than
-    the stored one never replaces it: importing an old download after a newer
-    one changes nothing.
+    A row replaces the stored one when its ``last_modified`` is later; when a
+    delta file marks it as a correction of the stored version or a later one
+    (an old correction read again does not undo a newer modification); or
+    when it says something else under the same ``last_modified`` (a file read
+    again with the right ``--date-format``, a re-export), unless the stored
+    row is a correction and this one is not (the download it corrected, read
+    again). A row older than the stored one never replaces it: importing an
+    old download after a newer one changes nothing.
     """
     keys = [r[0] for r in rows]
     # Into a table that was empty when the import began, every row is new: keys

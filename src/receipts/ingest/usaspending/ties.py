@@ -205,14 +205,12 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
         entity_ids = set(chunk) | {sid for rid in chunk for sid in by_recipient[rid]}
         entities = Entity.objects.only("pk", "ftm_id").in_bulk(list(entity_ids))
         specs: list[services.TieSpec] = []
-        gone: list[str] = []
         for rid in chunk:
             for sid in by_recipient[rid]:
                 ftm_id = contract_tie_id(entities[rid], entities[sid])
                 t = totals.get((rid, sid))
                 if t is None or not t.citations:
-                    gone.append(ftm_id)
-                    continue
+                    continue  # no record left: _one_tie_per_pair removes its tie below
                 specs.append(
                     services.TieSpec(
                         subject_id=rid,
@@ -232,7 +230,8 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                     )
                 )
         with transaction.atomic():
-            # One tie per pair: those a merge moved here are renamed or removed first.
+            # One tie per pair: those a merge moved here are renamed or removed first, and
+            # the tie of a pair no stored record supports any more goes (with an event).
             canonical = {(s.subject_id, s.object_id): s.ftm_id for s in specs}
             counts.removed += _one_tie_per_pair(
                 TieKind.CONTRACT,
@@ -285,11 +284,6 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                     for t in [totals[(s.subject_id, s.object_id)]]
                 ],
             )
-            gone_ties = list(Tie.objects.filter(ftm_id__in=gone).values_list("pk", flat=True))
-            if gone_ties:
-                ties_removing.send(sender=Tie, removed=gone_ties)
-                Tie.objects.filter(pk__in=gone_ties).delete()
-            counts.removed += len(gone_ties)
 
 
 def _parent_observations(
