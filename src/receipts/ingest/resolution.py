@@ -220,6 +220,13 @@ def name_key(name: str) -> str:
     return parse_name(name).key
 
 
+def names_itself(parent: RecipientRecord, own_name_keys: Iterable[str]) -> bool:
+    """Whether a reported parent is the recipient itself, named only by a name the
+    recipient goes by (``own_name_keys``: ``name_key`` of its names). Resolving
+    such a name alone would make a twin of the recipient that "owns" it."""
+    return not parent.uei and not parent.duns and name_key(parent.name) in set(own_name_keys)
+
+
 def _is_plural_pair(a: str, b: str) -> bool:
     short, long = (a, b) if len(a) <= len(b) else (b, a)
     return long in (short + "s", short + "es") or (

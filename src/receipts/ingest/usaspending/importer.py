@@ -35,7 +35,12 @@ from receipts.ingest.models import (
     DeletedContractRecord,
     ImportRun,
 )
-from receipts.ingest.resolution import RecipientRecord, RecipientResolver, name_key
+from receipts.ingest.resolution import (
+    RecipientRecord,
+    RecipientResolver,
+    name_key,
+    names_itself,
+)
 from receipts.ingest.signals import awards_stored
 from receipts.watch.models import ChangeEvent
 
@@ -383,8 +388,8 @@ def _store(
     # Parents in the same pass: most are recipients too, and one pass links them once.
     # A parent named only by its recipient's own name is that recipient (ties.py says
     # so too): resolving the name alone would make a twin.
-    parents = {
-        RecipientRecord(uei=u or "", duns=d or "", name=n or "")
+    reported = [
+        (RecipientRecord(uei=u or "", duns=d or "", name=n or ""), own or "")
         for u, d, n, own in stage.con.execute(
             "SELECT DISTINCT parent_uei, parent_duns, parent_name, name FROM tx_store "
             "WHERE coalesce(parent_uei, parent_duns, parent_name) IS NOT NULL "
@@ -392,8 +397,9 @@ def _store(
             "UNION SELECT DISTINCT parent_uei, parent_duns, parent_name, name FROM aw_kept "
             "WHERE coalesce(parent_uei, parent_duns, parent_name) IS NOT NULL"
         ).fetchall()
-        if u or d or not own or name_key(n) != name_key(own)
-    }
+    ]
+    # (Parents with an identifier are kept without computing a name key: most are.)
+    parents = {p for p, own in reported if p.uei or p.duns or not names_itself(p, [name_key(own)])}
     recipients = resolver.resolve_many(records | parents)
     summary.entities_created = resolver.created
     summary.entities_linked = resolver.linked

@@ -343,13 +343,12 @@ def record_reported_parents(
     it was last seen. A recipient named as its own parent owns itself: that
     ends earlier parents without adding a tie.
     """
-    from receipts.ingest.resolution import RecipientRecord, name_key
+    from receipts.ingest.resolution import RecipientRecord, name_key, names_itself
 
     ids = sorted(set(recipient_ids))
     for start in range(0, len(ids), _CHUNK * 4):
         rows = _parent_observations(ids[start : start + _CHUNK * 4])
-        # A parent named only by a name the recipient itself goes by is the recipient:
-        # resolving that name alone would make a twin that "owns" it.
+        # A parent named only by a name the recipient itself goes by is the recipient.
         own_names = {
             pk: {name_key(n) for n in [name, *aliases]}
             for pk, name, aliases in Entity.objects.filter(
@@ -358,7 +357,9 @@ def record_reported_parents(
         }
         rows = [
             (*r[:7], 1)
-            if not r[1] and not r[2] and name_key(r[3]) in own_names.get(r[0], ())
+            if names_itself(
+                RecipientRecord(uei=r[1], duns=r[2], name=r[3]), own_names.get(r[0], ())
+            )
             else r
             for r in rows
         ]
