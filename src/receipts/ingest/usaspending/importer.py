@@ -334,6 +334,17 @@ def _write_report(
     return path
 
 
+def _award_pairs(award_keys: Sequence[str]) -> set[tuple[int, int]]:
+    """The (recipient, sub-agency) pair of each of these stored awards that has both."""
+    return {
+        (recipient_id, sub_id)
+        for recipient_id, sub_id in bulk.select_in(
+            ContractAward, ["recipient_id", "sub_agency_id"], "award_key", award_keys
+        )
+        if recipient_id is not None and sub_id is not None
+    }
+
+
 def _refresh_planner_statistics(tables: Sequence[str]) -> None:
     """ANALYZE tables an import just filled, on PostgreSQL.
 
@@ -512,12 +523,7 @@ def _store(
         with transaction.atomic():
             store.record_deletions(DeletedContractRecord.Kind.AWARD, stamps)
             store.record_deletions(DeletedContractRecord.Kind.TRANSACTION, tx_stamps)
-            pairs_of_removed.update(
-                ContractAward.objects.filter(award_key__in=keys)
-                .exclude(recipient=None)
-                .exclude(sub_agency=None)
-                .values_list("recipient_id", "sub_agency_id")
-            )
+            pairs_of_removed.update(_award_pairs(keys))
             touched.update(
                 r
                 for (r,) in bulk.select_in(ContractTransaction, ["recipient_id"], "award_key", keys)
@@ -598,15 +604,7 @@ def _store(
         pairs.update(p for p in before.values() if p[0] is not None and p[1] is not None)  # type: ignore[misc]
         done += len(rows)
         progress("storing awards", done, int(total_awards))
-    if deleted_awards:
-        keys = sorted(deleted_awards)
-        for i in range(0, len(keys), 900):
-            pairs.update(
-                ContractAward.objects.filter(award_key__in=keys[i : i + 900])
-                .exclude(recipient=None)
-                .exclude(sub_agency=None)
-                .values_list("recipient_id", "sub_agency_id")
-            )
+    pairs.update(_award_pairs(sorted(deleted_awards)))
 
     # Each transaction's own recipient with its award's sub-agency (after a novation,
     # the earlier company's actions count for it), and every tie of a recipient whose
