@@ -8,9 +8,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.test import Client
 from django_otp.oath import hotp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from receipts.accounts import services
+from receipts.accounts.models import AuthenticatorApp
 
 PASSWORD = "correct horse battery staple"
 
@@ -19,15 +19,15 @@ def make_user_with_password(username: str, **kwargs: Any) -> User:
     return User.objects.create_user(username=username, password=PASSWORD, **kwargs)
 
 
-def _time_step(device: TOTPDevice) -> int:
+def _time_step(device: AuthenticatorApp) -> int:
     return (int(time.time()) - device.t0) // device.step
 
 
-def code_at(device: TOTPDevice, t: int) -> str:
+def code_at(device: AuthenticatorApp, t: int) -> str:
     return str(hotp(device.bin_key, t, device.digits)).zfill(device.digits)
 
 
-def next_code(device: TOTPDevice) -> str:
+def next_code(device: AuthenticatorApp) -> str:
     """The app's current code, or the next one if the current one is used up.
 
     The device accepts one step either side of now, and never a step at or
@@ -37,7 +37,7 @@ def next_code(device: TOTPDevice) -> str:
     return code_at(device, max(_time_step(device), device.last_t + 1))
 
 
-def wrong_code(device: TOTPDevice) -> str:
+def wrong_code(device: AuthenticatorApp) -> str:
     """A code the device cannot accept now: none of the codes near the current time."""
     device.refresh_from_db()
     now = _time_step(device) + device.drift

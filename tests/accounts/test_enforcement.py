@@ -113,13 +113,13 @@ def test_verified_organiser_passes() -> None:
 
 
 def test_organiser_who_turns_it_on_from_the_redirect_comes_back_verified() -> None:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from receipts.accounts.models import AuthenticatorApp
 
     organiser = make_member(make_campaign(), "olu", MemberRole.ORGANISER)
     client = _client_for(organiser)
     to_turn_on = client.get(PROTECTED)["Location"]
     client.get(to_turn_on)
-    device = TOTPDevice.objects.get(user=organiser)
+    device = AuthenticatorApp.objects.get(user=organiser)
     done = client.post(TURN_ON, {"code": next_code(device), "next": PROTECTED})
     assert f'href="{PROTECTED}"' in done.content.decode()
     assert client.get(PROTECTED).status_code == 200

@@ -7,9 +7,9 @@ import re
 
 import pytest
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from receipts.accounts.models import CodeAttempts, RecoveryCode
+from receipts.accounts import keys
+from receipts.accounts.models import AuthenticatorApp, CodeAttempts, RecoveryCode
 from tests.campaigns.factories import make_user
 
 from .factories import next_code, wrong_code
@@ -31,7 +31,7 @@ def test_turn_on_page_shows_qr_code_and_key_of_one_waiting_device() -> None:
     client, user = _logged_in(is_staff=True)
     page = client.get(TURN_ON)
     assert page.status_code == 200
-    device = TOTPDevice.objects.get(user=user)
+    device = AuthenticatorApp.objects.get(user=user)
     assert not device.confirmed
     html = page.content.decode()
     assert f'src="{QR}"' in html
@@ -45,7 +45,7 @@ def test_turn_on_page_shows_qr_code_and_key_of_one_waiting_device() -> None:
     assert "<script>" not in html
     # A reload shows the same key: the user may have scanned it already.
     client.get(TURN_ON)
-    assert TOTPDevice.objects.filter(user=user).count() == 1
+    assert AuthenticatorApp.objects.filter(user=user).count() == 1
 
 
 def test_qr_code_is_svg_from_this_site_holding_the_otpauth_address() -> None:
@@ -63,7 +63,7 @@ def test_qr_code_is_svg_from_this_site_holding_the_otpauth_address() -> None:
 def test_enrol_with_the_right_code_confirms_the_device_and_shows_ten_recovery_codes_once() -> None:
     client, user = _logged_in(is_staff=True)
     client.get(TURN_ON)
-    device = TOTPDevice.objects.get(user=user)
+    device = AuthenticatorApp.objects.get(user=user)
     response = client.post(TURN_ON, {"code": next_code(device), "next": "/campaigns/"})
     assert response.status_code == 200
     device.refresh_from_db()
@@ -74,9 +74,11 @@ def test_enrol_with_the_right_code_confirms_the_device_and_shows_ten_recovery_co
     assert len(codes) == 10 and len(set(codes)) == 10
     assert 'href="/campaigns/"' in response.content.decode()
     assert "no-store" in response["Cache-Control"]
-    # Stored as digests only: no row holds a code's text.
+    # Stored as keyed digests only: no row holds a code's text, nor its plain SHA-256.
     stored = set(RecoveryCode.objects.filter(code_set__user=user).values_list("digest", flat=True))
-    assert stored == {hashlib.sha256(c.replace("-", "").encode()).hexdigest() for c in codes}
+    plain = {hashlib.sha256(c.replace("-", "").encode()).hexdigest() for c in codes}
+    assert stored == {keys.recovery_digest(p) for p in plain}
+    assert not stored & plain
     assert not any(c.replace("-", "") in d for c in codes for d in stored)
     # The login that turned it on counts as verified: the status page opens.
     assert client.get("/accounts/two-factor/").status_code == 200
@@ -89,7 +91,7 @@ def test_enrol_with_the_right_code_confirms_the_device_and_shows_ten_recovery_co
 def test_wrong_code_at_set_up_is_refused_and_counted() -> None:
     client, user = _logged_in(is_staff=True)
     client.get(TURN_ON)
-    device = TOTPDevice.objects.get(user=user)
+    device = AuthenticatorApp.objects.get(user=user)
     response = client.post(TURN_ON, {"code": wrong_code(device)})
     assert response.status_code == 400
     assert "That code is not right" in response.content.decode()
@@ -117,7 +119,7 @@ def test_malformed_code_at_set_up_is_refused_without_a_guess_counted(hostile: st
     response = client.post(TURN_ON, {"code": hostile})
     assert response.status_code == 400
     assert "<script>alert(1)</script>" not in response.content.decode()
-    assert not TOTPDevice.objects.get(user=user).confirmed
+    assert not AuthenticatorApp.objects.get(user=user).confirmed
     assert not CodeAttempts.objects.filter(user=user, failures__gt=0).exists()
 
 
@@ -126,7 +128,7 @@ def test_ten_megabyte_code_is_refused() -> None:
     client.get(TURN_ON)
     response = client.post(TURN_ON, {"code": "1" * (10 * 1024 * 1024)})
     assert response.status_code == 400
-    assert not TOTPDevice.objects.get(user=user).confirmed
+    assert not AuthenticatorApp.objects.get(user=user).confirmed
 
 
 def test_any_logged_in_user_may_turn_it_on_and_anonymous_users_are_sent_to_log_in() -> None:

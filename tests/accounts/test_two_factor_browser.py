@@ -9,10 +9,10 @@ from base64 import b32decode
 
 import pytest
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from receipts.accounts.models import AuthenticatorApp
 from tests.browser.conftest import PageGuard
 
 from .factories import PASSWORD, make_user_with_password, next_code
@@ -50,7 +50,7 @@ def test_turn_on_then_log_in_with_a_code_in_a_browser(page: Page, live_server: L
     page.get_by_role("button", name="Log out ada").click()
     _log_in(page, origin, "/campaigns/")
     expect(page.get_by_role("heading", name="Two-factor code")).to_be_visible()
-    page.fill("#id_code", next_code(TOTPDevice.objects.get(user=user)))
+    page.fill("#id_code", next_code(AuthenticatorApp.objects.get(user=user)))
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{origin}/campaigns/")
     page.wait_for_load_state("load")

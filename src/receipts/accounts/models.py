@@ -1,10 +1,12 @@
-"""Recovery codes and failed-code counters for two-factor login.
+"""Authenticator apps, recovery codes and failed-code counters for two-factor login.
 
-The authenticator app itself is django-otp's ``TOTPDevice``. Recovery codes
-are stored only as SHA-256 digests and each one is deleted when it is used, so
-the database never holds a code that still works. ``CodeAttempts`` counts
-wrong codes per user across both kinds of code; the lockout it drives lives in
-``services``.
+The authenticator app is django-otp's ``TOTPDevice`` seen through the proxy
+``AuthenticatorApp``, whose secret is stored sealed under the login keyring
+(``keys``), never in clear. Recovery codes are stored only as digests keyed
+with that keyring, and each one is deleted when it is used, so the database
+never holds a code or secret that works without the keyring. ``CodeAttempts``
+counts wrong codes per user across both kinds of code; the lockout it drives
+lives in ``services``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,36 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 from django_otp.models import Device
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import keys
+
+
+class AuthenticatorApp(TOTPDevice):
+    """A TOTP device whose secret opens only with the login keyring.
+
+    ``key`` holds ``sealed-<version>:...``, which is not hex: django-otp's own
+    ``TOTPDevice`` class cannot compute codes from it, only this proxy can.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "authenticator app"
+
+    @property
+    def bin_key(self) -> bytes:
+        return keys.open_totp_key(self.key, user_id=self.user_id)
+
+
+@receiver(pre_save, sender=TOTPDevice)
+@receiver(pre_save, sender=AuthenticatorApp)
+def seal_totp_key(sender: type[TOTPDevice], instance: TOTPDevice, **kwargs: Any) -> None:
+    """Seal a plain hex key before any save, from this app, the admin or django-otp itself."""
+    if not keys.is_sealed(instance.key):
+        instance.key = keys.seal_totp_key(instance.key, user_id=instance.user_id)
 
 
 class RecoveryCodeSet(Device):
@@ -36,16 +67,20 @@ class RecoveryCodeSet(Device):
         if digest is None:
             return False
         # One DELETE: of two requests racing with one code, only one deletes a row.
-        deleted, _ = RecoveryCode.objects.filter(code_set=self, digest=digest).delete()
+        deleted, _ = RecoveryCode.objects.filter(
+            code_set=self, digest__in=keys.recovery_digests(digest)
+        ).delete()
         return deleted > 0
 
 
 class RecoveryCode(models.Model):
-    """One unused recovery code, kept as the SHA-256 digest of its normalised text."""
+    """One unused recovery code, kept as a keyed digest of its normalised text."""
 
     code_set = models.ForeignKey(RecoveryCodeSet, on_delete=models.CASCADE, related_name="codes")
     digest = models.CharField(
-        max_length=64, help_text="SHA-256 of the code (lower case, without hyphens), in hex."
+        max_length=64,
+        help_text="HMAC-SHA256, under an index key of the login keyring, of the SHA-256 of "
+        "the code (lower case, without hyphens), in hex.",
     )
 
     class Meta:

@@ -6,36 +6,35 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from receipts.campaigns.models import CampaignMembership, MemberRole
 
-from .models import CodeAttempts, RecoveryCode
+from .models import AuthenticatorApp, CodeAttempts, RecoveryCode
 
 
 def _signed_in(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active)
 
 
-def confirmed_device(user: Any) -> TOTPDevice | None:
+def confirmed_device(user: Any) -> AuthenticatorApp | None:
     """The user's authenticator app, once a code from it has confirmed it."""
     if not _signed_in(user):
         return None
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    return AuthenticatorApp.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
 def has_two_factor(user: Any) -> bool:
     """True when the user has turned two-factor login on."""
     if not _signed_in(user):
         return False
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
 
 
-def pending_device(user: Any) -> TOTPDevice | None:
+def pending_device(user: Any) -> AuthenticatorApp | None:
     """The device being set up: its QR code is shown until a code confirms it."""
     if not _signed_in(user):
         return None
-    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    return AuthenticatorApp.objects.filter(user=user, confirmed=False).order_by("-id").first()
 
 
 def is_organiser(user: Any) -> bool:

@@ -1,8 +1,10 @@
 """Recovery codes: how they look, how they are made and how they are hashed.
 
 A code is 12 characters of lower-case base32 (60 random bits), shown as
-``abcd-efgh-ijkl``. That is far beyond guessing, so a plain SHA-256 digest is
-enough to store it: a slow password hash would add nothing but a delay per try.
+``abcd-efgh-ijkl``. That is beyond guessing online, but 60 bits can be
+searched offline, so the stored digest is keyed (``keys.recovery_digest``):
+HMAC-SHA256, under a key outside the database, of the SHA-256 from
+``digest_of``. A slow password hash would add nothing but a delay per try.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def looks_like_recovery_code(text: str) -> bool:
 
 
 def digest_of(text: str) -> str | None:
+    """The SHA-256 hex of the normalised code, before keying; None if it cannot be a code."""
     raw = normalise(text)
     if raw is None:
         return None

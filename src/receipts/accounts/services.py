@@ -19,10 +19,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import recovery
-from .models import CodeAttempts, RecoveryCode, RecoveryCodeSet
+from . import keys, recovery
+from .models import AuthenticatorApp, CodeAttempts, RecoveryCode, RecoveryCodeSet
 
 FAILURES_PER_LOCKOUT = 5
 FIRST_LOCKOUT = timedelta(minutes=5)
@@ -50,7 +49,7 @@ class LockedOut(CodeRefused):
 class Enrolled:
     """A confirmed authenticator app and its recovery codes, in printed form, shown once."""
 
-    device: TOTPDevice
+    device: AuthenticatorApp
     code_set: RecoveryCodeSet
     recovery_codes: list[str]
 
@@ -121,7 +120,7 @@ def _totp_check(user: Any, code: str, *, confirmed: bool) -> Check:
     def check() -> Device | None:
         # Loaded under the counter's row lock, so last_t is the latest one.
         device = (
-            TOTPDevice.objects.select_for_update()
+            AuthenticatorApp.objects.select_for_update()
             .filter(user=user, confirmed=confirmed)
             .order_by("-id")
             .first()
@@ -143,19 +142,21 @@ def _recovery_check(user: Any, code: str) -> Check:
     return check
 
 
-def start_enrolment(user: Any) -> TOTPDevice:
+def start_enrolment(user: Any) -> AuthenticatorApp:
     """The device to set up: the one already waiting for its first code, or a new one.
 
     Keeping the waiting device means a reload shows the same QR code the user
     may already have scanned.
     """
     with transaction.atomic():
-        if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        if AuthenticatorApp.objects.filter(user=user, confirmed=True).exists():
             raise CodeRefused("Two-factor login is already on.")
-        pending = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+        pending = (
+            AuthenticatorApp.objects.filter(user=user, confirmed=False).order_by("-id").first()
+        )
         if pending is not None:
             return pending
-        return TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+        return AuthenticatorApp.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
 
 
 def confirm_enrolment(user: Any, code: str) -> Enrolled:
@@ -167,21 +168,24 @@ def confirm_enrolment(user: Any, code: str) -> Enrolled:
     code = code.strip().replace(" ", "")
     if not is_totp_shaped(code):
         raise CodeRefused("Enter the 6-digit code your authenticator app shows.")
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    if AuthenticatorApp.objects.filter(user=user, confirmed=True).exists():
         raise CodeRefused("Two-factor login is already on.")
-    if not TOTPDevice.objects.filter(user=user, confirmed=False).exists():
+    if not AuthenticatorApp.objects.filter(user=user, confirmed=False).exists():
         raise CodeRefused("Start again: there is no authenticator app waiting to be set up.")
     codes = recovery.new_codes()
     with transaction.atomic():
         device = _count_attempt(user, _totp_check(user, code, confirmed=False))
-        if isinstance(device, TOTPDevice):
+        if isinstance(device, AuthenticatorApp):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+            AuthenticatorApp.objects.filter(user=user, confirmed=False).delete()
             RecoveryCodeSet.objects.filter(user=user).delete()
             code_set = RecoveryCodeSet.objects.create(user=user, name="Recovery codes")
             RecoveryCode.objects.bulk_create(
-                RecoveryCode(code_set=code_set, digest=recovery.digest_of(c) or "") for c in codes
+                RecoveryCode(
+                    code_set=code_set, digest=keys.recovery_digest(recovery.digest_of(c) or "")
+                )
+                for c in codes
             )
             return Enrolled(device=device, code_set=code_set, recovery_codes=codes)
     raise _refuse(user)
@@ -199,7 +203,7 @@ def _parse_code(user: Any, code: str) -> tuple[Check, bool]:
         raise CodeRefused(
             "Enter the 6-digit code your authenticator app shows, or one of your recovery codes."
         )
-    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    if not AuthenticatorApp.objects.filter(user=user, confirmed=True).exists():
         raise CodeRefused("Two-factor login is not on for this account.")
     return check, used_recovery
 
@@ -221,7 +225,7 @@ def turn_off(user: Any, code: str) -> None:
     with transaction.atomic():
         device = _count_attempt(user, check)
         if device is not None:
-            TOTPDevice.objects.filter(user=user).delete()
+            AuthenticatorApp.objects.filter(user=user).delete()
             RecoveryCodeSet.objects.filter(user=user).delete()
     if device is None:
         raise _refuse(user)

@@ -159,8 +159,8 @@ def _derive(master: bytes, label: str) -> bytes:
     )
 
 
-def _parse(text: str, organisation: str, origin: str, path: Path | None) -> Keyring:
-    where = str(path) if path is not None else env_name(organisation)
+def _parse(text: str, organisation: str, origin: str, path: Path | None, variable: str) -> Keyring:
+    where = str(path) if path is not None else variable
     entries = [
         part.strip()
         for line in text.splitlines()
@@ -233,19 +233,33 @@ def load_keyring(organisation: str, *, create: bool = False) -> Keyring:
     Two processes creating the same keyring at once agree on one: the file is
     linked into place only if no other file got there first.
     """
-    value = os.environ.get(env_name(organisation))
+    return _load(organisation, key_path(organisation), env_name(organisation), create=create)
+
+
+def load_site_keyring(name: str, filename: str, variable: str, *, create: bool = False) -> Keyring:
+    """A keyring of the site itself rather than of an organisation, as ``load_keyring``.
+
+    It lives in ``OUTREACH_KEY_DIR/<filename>`` or in the environment variable
+    ``variable``; the filename must not end in ``.key``, so that no
+    organisation's slug can name the same file.
+    """
+    if filename.endswith(".key") or "/" in filename:
+        raise KeyringError(f"{filename}: a site keyring file is named apart from organisations'")
+    return _load(name, key_dir() / filename, variable, create=create)
+
+
+def _load(name: str, path: Path, variable: str, *, create: bool) -> Keyring:
+    value = os.environ.get(variable)
     if value:
-        return _parse(value, organisation, "environment", None)
-    path = key_path(organisation)
+        return _parse(value, name, "environment", None, variable)
     if not path.exists():
         if not create:
             raise KeyringError(
-                f"organisation {organisation!r}: no key file at {path} and no "
-                f"{env_name(organisation)} in the environment"
+                f"organisation {name!r}: no key file at {path} and no {variable} in the environment"
             )
         _prepare_dir()
         fresh = Keyring(
-            organisation,
+            name,
             {1: AESGCM.generate_key(bit_length=256)},
             {1: secrets.token_bytes(KEY_BYTES)},
             "file",
@@ -263,7 +277,7 @@ def load_keyring(organisation: str, *, create: bool = False) -> Keyring:
         text = path.read_text()
     except OSError as exc:
         raise KeyringError(f"{path}: cannot be read ({exc.strerror})") from None
-    return _parse(text, organisation, "file", path)
+    return _parse(text, name, "file", path, variable)
 
 
 def _replace_file(keyring: Keyring) -> None:
@@ -327,6 +341,16 @@ def _open(key: bytes, sealed: bytes, aad: bytes, what: str) -> bytes:
         raise DecryptionError(
             f"{what}: does not open (a wrong or retired key, or a value from another row)"
         ) from None
+
+
+def seal_bytes(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Seal ``plaintext`` under ``key`` with AES-256-GCM, bound to ``aad``, in the format above."""
+    return _seal(key, plaintext, aad)
+
+
+def open_bytes(key: bytes, sealed: bytes, aad: bytes, what: str) -> bytes:
+    """Open a value sealed by ``seal_bytes``; DecryptionError naming ``what`` if it does not."""
+    return _open(key, sealed, aad, what)
 
 
 def _data_key_aad(organisation: str, supporter_uid: uuid.UUID, version: int) -> bytes:
