@@ -1,6 +1,6 @@
 """Backups of the database, and restoring one: all or nothing, never over data by accident.
 
-A backup holds the database alone. On SQLite it is a copy made with SQLite's
+A backup holds the database alone, in an owner-only (0600) file. On SQLite it is a copy made with SQLite's
 online backup API (``sqlite3.Connection.backup``), consistent while the site
 runs, written as one self-contained SQLite file; on PostgreSQL it is
 ``pg_dump --format=custom`` of the configured database. A backup does not hold
@@ -30,6 +30,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from receipts.private_files import PRIVATE_FILE, new_dirs_private
 
 # Tables that ``migrate`` fills by itself: rows there are not data.
 SCHEMA_TABLES = frozenset({"django_migrations", "django_content_type", "auth_permission"})
@@ -165,10 +167,18 @@ def _verify_sqlite(path: Path) -> None:
 
 
 def _temporary_beside(target: Path, suffix: str) -> Path:
-    """A new, empty file in the target's folder, so that the final rename stays on one disk."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """A new, empty, owner-only file in the target's folder, so the final rename stays on one disk.
+
+    The backup or restored database takes this file's mode (0600, from
+    ``mkstemp``, set again explicitly) when it is renamed into place; folders
+    made for it are 0700.
+    """
+    new_dirs_private(target.parent)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
     return Path(name)
 
 

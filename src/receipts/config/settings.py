@@ -15,8 +15,24 @@ from pathlib import Path
 
 import dj_database_url
 
+from receipts.private_files import prepare_sqlite_file, private_dir, secure_folder
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Everything in the data directory is owner-only (receipts.private_files): the
+# folder is 0700 and tightened on each start, files in it are 0600.
 DATA_DIR = Path(os.environ.get("RECEIPTS_DATA_DIR", "receipts-data")).resolve()
+DATA_DIR_ENTRIES = (
+    "receipts.sqlite3",
+    "receipts.sqlite3-wal",
+    "receipts.sqlite3-shm",
+    "receipts.sqlite3-journal",
+    "secret_key",
+    "archive",
+    "keys",
+    "reports",
+    "backups",
+)
+secure_folder(DATA_DIR, DATA_DIR_ENTRIES)
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -30,7 +46,7 @@ def _secret_key() -> str:
     key = os.environ.get("RECEIPTS_SECRET_KEY")
     if key:
         return key
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    private_dir(DATA_DIR)
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
         # O_EXCL: two processes starting at once must not write two keys.
@@ -122,8 +138,9 @@ _database_url = os.environ.get("DATABASE_URL")
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 else:
-    # The embedded database lives in the data directory; make it on first use.
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # The embedded database lives in the data directory; its file is made
+    # owner-only on first use, before SQLite opens it.
+    prepare_sqlite_file(DATA_DIR / "receipts.sqlite3")
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -203,6 +220,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Archived copies of sources, stored by SHA-256 of their content.
 ARCHIVE_DIR = Path(os.environ.get("RECEIPTS_ARCHIVE_DIR", DATA_DIR / "archive")).resolve()
+secure_folder(ARCHIVE_DIR)
 ARCHIVE_MAX_BYTES = int(os.environ.get("RECEIPTS_ARCHIVE_MAX_BYTES", 50 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -288,7 +306,10 @@ ROLLUP_MAX_DEPTH = int(os.environ.get("RECEIPTS_ROLLUP_MAX_DEPTH", 12))
 # Outreach (receipts.outreach): supporter data. Each organisation's keys live in
 # OUTREACH_KEY_DIR/<org>.key (or RECEIPTS_OUTREACH_KEY_<ORG>), never in the
 # database; keep that folder out of database backups.
+# The same folder holds the login keyring (logins.keyring, or RECEIPTS_LOGIN_KEYS),
+# which seals two-factor secrets: it belongs with key backups, not database backups.
 OUTREACH_KEY_DIR = Path(os.environ.get("RECEIPTS_OUTREACH_KEY_DIR", DATA_DIR / "keys")).resolve()
+secure_folder(OUTREACH_KEY_DIR)
 SUPPORTER_RETENTION_DAYS = int(os.environ.get("RECEIPTS_SUPPORTER_RETENTION_DAYS", 365))
 OUTREACH_RATE_PER_MINUTE = int(os.environ.get("RECEIPTS_OUTREACH_RATE_PER_MINUTE", 5))
 OUTREACH_RATE_PER_DAY = int(os.environ.get("RECEIPTS_OUTREACH_RATE_PER_DAY", 50))

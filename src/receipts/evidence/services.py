@@ -23,6 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from receipts.private_files import open_private, private_dir
+
 from . import bulk, signals
 from .dates import parse_partial_date
 from .models import (
@@ -310,14 +312,13 @@ def attach_archive(source: Source, stream: IO[bytes], filename: str) -> Source:
     crash never leaves a half-written copy under a valid fingerprint.
     """
     limit = settings.ARCHIVE_MAX_BYTES
-    archive_dir = Path(settings.ARCHIVE_DIR)
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    archive_dir = private_dir(Path(settings.ARCHIVE_DIR))
     digest = hashlib.sha256()
     size = 0
     head = b""
     tmp = archive_dir / f".incoming-{source.pk}-{id(stream)}"
     try:
-        with tmp.open("wb") as out:
+        with open_private(tmp, "wb") as out:
             while chunk := stream.read(1024 * 1024):
                 if len(head) < 2048:
                     head += chunk[: 2048 - len(head)]
@@ -333,7 +334,7 @@ def attach_archive(source: Source, stream: IO[bytes], filename: str) -> Source:
         media_type = sniff_media_type(head, filename)
         sha = digest.hexdigest()
         final = archive_path(sha)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         if final.exists():
             tmp.unlink()
         else:

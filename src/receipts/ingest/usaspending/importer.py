@@ -42,6 +42,7 @@ from receipts.ingest.resolution import (
     names_itself,
 )
 from receipts.ingest.signals import awards_stored
+from receipts.private_files import open_private, private_dir
 from receipts.watch.models import ChangeEvent
 
 from . import store
@@ -322,10 +323,10 @@ def _write_report(
     path: Path | None, run_id: int, rejects: list[tuple[str, int, str, str]], problems: list[str]
 ) -> Path:
     if path is None:
-        folder = Path(settings.DATA_DIR) / "reports"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(Path(settings.DATA_DIR) / "reports")
         path = folder / f"usaspending-run-{run_id}-rejected.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    # Owner-only: a rejected row may quote a record's text.
+    with open_private(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "row", "column", "reason"])
         writer.writerows(rejects)
