@@ -6,9 +6,11 @@ runs, written as one self-contained SQLite file; on PostgreSQL it is
 ``pg_dump --format=custom`` of the configured database. A backup does not hold
 the archived copies of sources (``ARCHIVE_DIR``: files named by the SHA-256 of
 their content, safe to copy with any file tool at any time) nor the outreach
-keys (``OUTREACH_KEY_DIR`` or ``RECEIPTS_OUTREACH_KEY_*``). Supporter data in
-the backup is sealed, and the keys that open it are kept apart from it on
-purpose: whoever holds a database backup must not also hold its keys.
+keys and the login keyring (``OUTREACH_KEY_DIR``, ``RECEIPTS_OUTREACH_KEY_*``,
+``RECEIPTS_LOGIN_KEYS``). Supporter data and authenticator keys in the backup
+are sealed, recovery codes and sessions kept only as digests, and the keys are
+kept apart from it on purpose: whoever holds a database backup must not also
+hold its keys, nor find in it anything that logs in.
 
 Restoring checks the file first (SQLite: ``PRAGMA integrity_check``;
 PostgreSQL: ``pg_restore --list``), refuses a database that already holds data

@@ -17,7 +17,12 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from receipts.accounts import keys, recovery
-from receipts.accounts.models import AuthenticatorApp, RecoveryCode, RecoveryCodeSet
+from receipts.accounts.models import (
+    AuthenticatorApp,
+    CodeAttempts,
+    RecoveryCode,
+    RecoveryCodeSet,
+)
 from receipts.accounts.sessions import SessionStore, stored_key
 from receipts.outreach.crypto import DecryptionError
 
@@ -151,3 +156,19 @@ def test_plain_django_otp_cannot_compute_codes_from_the_stored_key() -> None:
     with pytest.raises(binascii.Error):
         plain.bin_key  # noqa: B018
     assert code_at(device, 1) == code_at(AuthenticatorApp.objects.get(pk=device.pk), 1)
+
+
+def test_without_the_login_keyring_the_code_page_says_so_and_counts_nothing(
+    outreach_key_dir: Path,
+) -> None:
+    user = make_user_with_password("ada")
+    device = enrol(user).device
+    code = next_code(device)
+    (outreach_key_dir / "logins.keyring").unlink()
+    client = Client()
+    password_login(client, user)
+    refused = client.post(VERIFY, {"code": code})
+    assert refused.status_code == 400
+    assert "login keyring is missing" in refused.content.decode()
+    assert CodeAttempts.objects.filter(user=user, failures__gt=0).count() == 0
+    assert client.get("/accounts/two-factor/").status_code == 302

@@ -20,6 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
 
+from receipts.outreach import crypto
+
 from . import keys, recovery
 from .models import AuthenticatorApp, CodeAttempts, RecoveryCode, RecoveryCodeSet
 
@@ -28,6 +30,13 @@ FIRST_LOCKOUT = timedelta(minutes=5)
 LONGEST_LOCKOUT = timedelta(days=1)
 DEVICE_NAME = "Authenticator app"
 TOTP_DIGITS = 6
+
+
+KEY_UNAVAILABLE = (
+    "The key of this authenticator app cannot be opened: the login keyring is missing or "
+    "is not the one it was sealed with. An administrator restores the keyring, or deletes "
+    "this device so that the app can be set up again."
+)
 
 
 class CodeRefused(Exception):
@@ -125,9 +134,15 @@ def _totp_check(user: Any, code: str, *, confirmed: bool) -> Check:
             .order_by("-id")
             .first()
         )
-        if device is None or not device.verify_token(code):
+        if device is None:
             return None
-        return device
+        try:
+            accepted = device.verify_token(code)
+        except (crypto.KeyringError, crypto.DecryptionError):
+            # Not the user's fault, and no guess: nothing is counted (the transaction
+            # rolls back) and the message says what an administrator must do.
+            raise CodeRefused(KEY_UNAVAILABLE) from None
+        return device if accepted else None
 
     return check
 
