@@ -68,7 +68,6 @@ def receipts(data_dir: Path, *args: str) -> str:
 MODES_WHILE_OPEN = """
 import json, os, stat
 from django.db import connection
-from django.contrib.sessions.models import Session
 with connection.cursor() as cursor:
     cursor.execute("CREATE TABLE IF NOT EXISTS probe (x)")
     cursor.execute("INSERT INTO probe VALUES (1)")
