@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,7 +31,7 @@ def private_dir(path: Path) -> Path:
     path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     for folder in missing:
         os.chmod(folder, PRIVATE_DIR)
-    os.chmod(path, PRIVATE_DIR)
+    make_private(path)
     return path
 
 
@@ -89,15 +90,18 @@ def secure_folder(root: Path, entries: tuple[str, ...] | None = None) -> None:
         was_open = stat.S_IMODE(os.stat(root).st_mode) & 0o077
     except FileNotFoundError:
         return
-    make_private(root)
-    names = [e.name for e in os.scandir(root)] if entries is None else list(entries)
-    for name in names:
-        top = root / name
-        make_private(top)
-        if was_open and top.is_dir() and not top.is_symlink():
-            for folder, dirs, files in os.walk(top):
-                for child in (*dirs, *files):
-                    make_private(Path(folder) / child)
+    # A process that does not own the folder (another user reading it) cannot change
+    # modes; it must still start, and the owner's next start tightens them.
+    with suppress(PermissionError):
+        make_private(root)
+        names = [e.name for e in os.scandir(root)] if entries is None else list(entries)
+        for name in names:
+            top = root / name
+            make_private(top)
+            if was_open and top.is_dir() and not top.is_symlink():
+                for folder, dirs, files in os.walk(top):
+                    for child in (*dirs, *files):
+                        make_private(Path(folder) / child)
 
 
 def prepare_sqlite_file(path: Path) -> None:
@@ -107,14 +111,15 @@ def prepare_sqlite_file(path: Path) -> None:
     beside it take its mode.
     """
     path = Path(path)
-    private_dir(path.parent)
+    new_dirs_private(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     except FileExistsError:
         pass
     else:
         os.close(fd)
-    tighten_sqlite_files(path)
+    with suppress(PermissionError):
+        tighten_sqlite_files(path)
 
 
 def tighten_sqlite_files(path: Path) -> None:
@@ -134,4 +139,6 @@ def on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
     name = str(connection.settings_dict.get("NAME") or "")
     if not name or name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
         return
-    tighten_sqlite_files(Path(name))
+    # Only the owner can change modes; another user's connection (read-only) goes on.
+    with suppress(PermissionError):
+        tighten_sqlite_files(Path(name))

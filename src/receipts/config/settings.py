@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from receipts.private_files import prepare_sqlite_file, private_dir, secure_folder
+from receipts.private_files import new_dirs_private, prepare_sqlite_file, secure_folder
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything in the data directory is owner-only (receipts.private_files): the
@@ -46,7 +46,7 @@ def _secret_key() -> str:
     key = os.environ.get("RECEIPTS_SECRET_KEY")
     if key:
         return key
-    private_dir(DATA_DIR)
+    new_dirs_private(DATA_DIR)
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
         # O_EXCL: two processes starting at once must not write two keys.
