@@ -24,16 +24,21 @@ from receipts.outreach import crypto
 KEYRING_NAME = "logins"
 KEYRING_FILE = "logins.keyring"
 KEYRING_VARIABLE = "RECEIPTS_LOGIN_KEYS"
+HEADING = "# The login keyring: authenticator-app keys and recovery-code digests."
 
 TOTP_AAD = b"receipts/accounts/totp-key/v1"
 # ``sealed-<version>:<base64url>``: fits django-otp's 80-character key column
 # for a 20-byte secret, and is never hex, so no code that expects a plain key
 # can use it.
+# The longest secret whose sealed form fits those 80 characters at any key version.
+MAX_KEY_BYTES = 20
 _SEALED = re.compile(r"^sealed-([1-9][0-9]{0,5}):([A-Za-z0-9_-]+)$")
 
 
 def keyring(*, create: bool = True) -> crypto.Keyring:
-    return crypto.load_site_keyring(KEYRING_NAME, KEYRING_FILE, KEYRING_VARIABLE, create=create)
+    return crypto.load_site_keyring(
+        KEYRING_NAME, KEYRING_FILE, KEYRING_VARIABLE, create=create, heading=HEADING
+    )
 
 
 def is_sealed(value: str) -> bool:
@@ -52,6 +57,11 @@ def seal_totp_key(hex_key: str, *, user_id: int) -> str:
         raw = binascii.unhexlify(hex_key.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError):
         raise crypto.DecryptionError("an authenticator key: not hex") from None
+    if len(raw) > MAX_KEY_BYTES:
+        raise ValueError(
+            f"an authenticator key: at most {MAX_KEY_BYTES} bytes can be stored sealed "
+            f"(this one has {len(raw)}), as django-otp makes them"
+        )
     sealed = crypto.seal_bytes(ring.kek(version), raw, _totp_aad(user_id, version))
     return f"sealed-{version}:{base64.urlsafe_b64encode(sealed).decode().rstrip('=')}"
 

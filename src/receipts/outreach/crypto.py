@@ -194,11 +194,11 @@ def _parse(text: str, organisation: str, origin: str, path: Path | None, variabl
     return Keyring(organisation, keks, index_keys, origin, path)
 
 
-def _render(keyring: Keyring) -> str:
+def _render(keyring: Keyring, heading: str | None = None) -> str:
     lines = [
-        f"# Outreach keys of the organisation {keyring.organisation!r}.",
+        heading or f"# Outreach keys of the organisation {keyring.organisation!r}.",
         "# Owner-only. Never store this file with a database backup: without it the",
-        "# supporter data in the database cannot be read, which is the point.",
+        "# secrets sealed in the database cannot be read, which is the point.",
     ]
     for version in sorted(keyring.keks):
         lines.append(f"kek-{version}:{base64.b64encode(keyring.keks[version]).decode()}")
@@ -236,7 +236,9 @@ def load_keyring(organisation: str, *, create: bool = False) -> Keyring:
     return _load(organisation, key_path(organisation), env_name(organisation), create=create)
 
 
-def load_site_keyring(name: str, filename: str, variable: str, *, create: bool = False) -> Keyring:
+def load_site_keyring(
+    name: str, filename: str, variable: str, *, create: bool = False, heading: str | None = None
+) -> Keyring:
     """A keyring of the site itself rather than of an organisation, as ``load_keyring``.
 
     It lives in ``OUTREACH_KEY_DIR/<filename>`` or in the environment variable
@@ -245,10 +247,12 @@ def load_site_keyring(name: str, filename: str, variable: str, *, create: bool =
     """
     if filename.endswith(".key") or "/" in filename:
         raise KeyringError(f"{filename}: a site keyring file is named apart from organisations'")
-    return _load(name, key_dir() / filename, variable, create=create)
+    return _load(name, key_dir() / filename, variable, create=create, heading=heading)
 
 
-def _load(name: str, path: Path, variable: str, *, create: bool) -> Keyring:
+def _load(
+    name: str, path: Path, variable: str, *, create: bool, heading: str | None = None
+) -> Keyring:
     value = os.environ.get(variable)
     if value:
         return _parse(value, name, "environment", None, variable)
@@ -266,7 +270,7 @@ def _load(name: str, path: Path, variable: str, *, create: bool) -> Keyring:
             path,
         )
         tmp = _temporary(path)
-        _write_new_file(tmp, _render(fresh))
+        _write_new_file(tmp, _render(fresh, heading))
         try:
             os.link(tmp, path)
         except FileExistsError:
