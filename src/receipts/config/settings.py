@@ -258,9 +258,14 @@ TASKS = {
 WATCH_AWARD_THRESHOLD = os.environ.get("RECEIPTS_WATCH_AWARD_THRESHOLD", "1000000")
 # Links in webhooks and emails point here.
 WATCH_SITE_URL = os.environ.get("RECEIPTS_SITE_URL", "http://127.0.0.1:8000")
-# Webhooks to loopback and private addresses (a receiver on this machine or
-# network); link-local and multicast ones are refused whatever this says.
-WATCH_ALLOW_PRIVATE_WEBHOOKS = _env_bool("RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS", DEBUG)
+# Requests the server sends (webhooks) may go to loopback and private addresses
+# (a receiver on this machine or intranet); link-local (cloud metadata),
+# multicast and reserved ones are refused whatever this says (receipts.outbound).
+# RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS is the older name of the same setting.
+ALLOW_PRIVATE_ADDRESSES = _env_bool(
+    "RECEIPTS_ALLOW_PRIVATE_ADDRESSES",
+    _env_bool("RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS", DEBUG),
+)
 WATCH_WEBHOOK_TIMEOUT = float(os.environ.get("RECEIPTS_WATCH_WEBHOOK_TIMEOUT", 10))
 # A failed send is tried again after 1, 2, 4... times this, up to this many attempts.
 WATCH_RETRY_SECONDS = float(os.environ.get("RECEIPTS_WATCH_RETRY_SECONDS", 60))
