@@ -9,7 +9,10 @@ Resolving them needs no network: they are all numeric.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from ipaddress import ip_address
 from pathlib import Path
 
@@ -192,3 +195,40 @@ def test_no_other_module_sends_requests_of_its_own() -> None:
         if path.name != "outbound.py" and sending.search(path.read_text())
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("environment", "allowed"),
+    [
+        ({}, False),
+        ({"RECEIPTS_ALLOW_PRIVATE_ADDRESSES": "1"}, True),
+        ({"RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS": "1"}, True),
+        (
+            {"RECEIPTS_ALLOW_PRIVATE_ADDRESSES": "0", "RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS": "1"},
+            False,
+        ),
+        ({"RECEIPTS_DEBUG": "1"}, True),
+    ],
+)
+def test_the_setting_and_its_older_name(
+    environment: dict[str, str], allowed: bool, tmp_path
+) -> None:
+    names = (
+        "RECEIPTS_ALLOW_PRIVATE_ADDRESSES",
+        "RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS",
+        "RECEIPTS_DEBUG",
+    )
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(environment, RECEIPTS_DATA_DIR=str(tmp_path))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from receipts.config import settings; print(settings.ALLOW_PRIVATE_ADDRESSES)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == str(allowed)

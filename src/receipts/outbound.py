@@ -27,6 +27,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -181,7 +182,8 @@ class Destination:
     host: str
     port: int
     path: str
-    addresses: tuple[tuple[int, tuple[str, int] | tuple[str, int, int, int]], ...]
+    # (address family, socket address) as getaddrinfo gave them, in its order.
+    addresses: tuple[tuple[int, tuple[Any, ...]], ...]
 
 
 def _literal_host(host: str) -> IPAddress | None:
