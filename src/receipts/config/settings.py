@@ -283,6 +283,13 @@ EMAIL_HOST_PASSWORD = os.environ.get("RECEIPTS_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("RECEIPTS_EMAIL_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("RECEIPTS_EMAIL_FROM", "receipts@localhost")
 
+# Screening uploads (/screen/) run within the request: each stops past this
+# much processor time, and an anonymous client may screen this many files a
+# minute and a day (signed-in users are not counted). Larger files: the CLI.
+SCREEN_CPU_SECONDS = float(os.environ.get("RECEIPTS_SCREEN_CPU_SECONDS", 10))
+SCREEN_RATE_PER_MINUTE = int(os.environ.get("RECEIPTS_SCREEN_RATE_PER_MINUTE", 5))
+SCREEN_RATE_PER_DAY = int(os.environ.get("RECEIPTS_SCREEN_RATE_PER_DAY", 100))
+
 # How deep a rollup walks ownership and part_of ties. Real corporate families
 # and agency trees are far shallower; the bound keeps a bad graph harmless.
 ROLLUP_MAX_DEPTH = int(os.environ.get("RECEIPTS_ROLLUP_MAX_DEPTH", 12))
