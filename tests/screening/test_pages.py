@@ -336,3 +336,11 @@ def test_a_signed_in_editor_is_not_rate_limited(client: Client, settings) -> Non
     client.force_login(editor)
     assert [upload(client).status_code for _ in range(4)] == [200, 200, 200, 200]
     assert not RateLimitBucket.objects.exists()
+
+
+def test_the_upload_page_sends_big_files_to_the_command_line(client: Client) -> None:
+    make_world()
+    text = html.unescape(client.get("/screen/").content.decode())
+    assert "lines of at most 10,000 characters, 5 files a minute without signing in" in text
+    assert "Big files go through the command line, which reads any size" in text
+    assert "receipts screen FILE --format csv -o report.csv" in text

@@ -73,6 +73,16 @@ THROTTLED = (
 )
 
 
+def _limits() -> dict[str, int]:
+    """What the upload form tells people about its limits."""
+    return {
+        "limit_lines": UPLOAD_MAX_LINES,
+        "limit_mb": UPLOAD_MAX_BYTES >> 20,
+        "limit_line_chars": UPLOAD_MAX_LINE_CHARS,
+        "limit_per_minute": settings.SCREEN_RATE_PER_MINUTE,
+    }
+
+
 def upload_limits() -> ReadLimits:
     return ReadLimits(
         lines=UPLOAD_MAX_LINES,
@@ -151,8 +161,7 @@ def _refused(
     context = {
         "form": form or ScreenForm(profiles=profiles, initial={"profile": wanted}),
         "refusal": message(wanted),
-        "limit_lines": UPLOAD_MAX_LINES,
-        "limit_mb": UPLOAD_MAX_BYTES >> 20,
+        **_limits(),
     }
     return render(request, "screening/screen.html", context, status=status)
 
@@ -192,7 +201,7 @@ def _screen(request: HttpRequest, limit: UploadLimit | None) -> HttpResponse:
     profiles = listed_profiles(extra=wanted)
     if wanted not in dict(profiles):
         wanted = DEFAULT_SLUG
-    context: dict[str, Any] = {"limit_lines": UPLOAD_MAX_LINES, "limit_mb": UPLOAD_MAX_BYTES >> 20}
+    context: dict[str, Any] = _limits()
     if request.method != "POST":
         form = ScreenForm(profiles=profiles, initial={"profile": wanted})
         return render(request, "screening/screen.html", {**context, "form": form})
@@ -286,8 +295,7 @@ def profile_page(request: HttpRequest, slug: str) -> HttpResponse:
             "share_url": request.build_absolute_uri(f"/screen/?profile={slug}"),
             "form": ScreenForm(profiles=profiles, initial={"profile": slug}),
             "can_change": saved is not None and can_change(saved, request.user),
-            "limit_lines": UPLOAD_MAX_LINES,
-            "limit_mb": UPLOAD_MAX_BYTES >> 20,
+            **_limits(),
         },
     )
 
