@@ -17,6 +17,11 @@ private networks, for a receiver on the same machine or intranet;
 link-local addresses (169.254.169.254 is the cloud metadata service),
 multicast, unspecified, documentation and reserved ranges are refused
 whatever it says.
+
+Connections to services the operator names in the configuration (the
+database, the mail relay of ``RECEIPTS_EMAIL_HOST``) are not requests of this
+kind: they are often on loopback or the intranet by design, and no visitor
+chooses them.
 """
 
 from __future__ import annotations
