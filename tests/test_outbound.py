@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from ipaddress import ip_address
@@ -232,3 +233,21 @@ def test_the_setting_and_its_older_name(
         check=True,
     )
     assert out.stdout.strip() == str(allowed)
+
+
+def test_every_address_a_name_resolves_to_is_checked(private_off, monkeypatch) -> None:
+    """One internal address among public ones is enough to refuse the name."""
+
+    def resolver(host, port, *args, **kwargs):
+        assert host == "mixed.test"
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("8.8.8.8", port)),
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::a9fe:a9fe", port, 0, 0)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with pytest.raises(outbound.Refused) as refused:
+        outbound.check_url("https://mixed.test/hook")
+    assert "mixed.test resolves to 64:ff9b::a9fe:a9fe, which is NAT64 for 169.254.169.254" in str(
+        refused.value
+    )
