@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -12,7 +13,8 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from receipts.screening import services, views
+from receipts.outreach.models import RateLimitBucket
+from receipts.screening import reading, services, views
 from receipts.screening.models import ScreeningProfile
 from tests.screening.factories import REPORT_TITLE, make_world
 
@@ -220,3 +222,135 @@ def test_admin_saves_profiles_through_the_service(client: Client) -> None:
     )
     assert refused.status_code == 200
     assert not ScreeningProfile.objects.filter(slug="odd").exists()
+
+
+# --- hostile uploads: bounded work, one clear refusal ----------------------------------------
+
+FOUR_MB_ONE_LINE = b"a," * (2 * 1024 * 1024)
+
+
+def alert_text(response) -> str:
+    found = re.search(r'role="alert">(.*?)</p>', response.content.decode(), re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def test_a_4mb_one_line_file_is_refused_before_its_header_is_parsed(
+    client: Client, monkeypatch
+) -> None:
+    make_world()
+    headers_read: list[str] = []
+    real_header_key = reading.header_key
+
+    def counting(header: str) -> str:
+        headers_read.append(header)
+        return real_header_key(header)
+
+    monkeypatch.setattr(reading, "header_key", counting)
+    response = upload(client, FOUR_MB_ONE_LINE, name="one-line.csv")
+    assert response.status_code == 413
+    assert alert_text(response) == (
+        "This file is larger than the site screens in one request (10,000 characters on a "
+        "line): one-line.csv, line 1: longer than 10,000 characters. Screen it from the command "
+        "line, which reads any size: receipts screen FILE --profile dhs --format csv -o report.csv"
+    )
+    assert headers_read == []  # the million-cell header was never split and compared
+    assert len(response.content) < 20_000  # and the page does not echo it
+
+
+def test_a_long_line_further_down_is_named_by_its_line(client: Client) -> None:
+    make_world()
+    data = b"Ticker,Name\n" + b"AMZN,Amazon\n" * 20_000 + b"AMZN," + b"x" * 20_000 + b"\n"
+    response = upload(client, data, name="long.csv")
+    assert response.status_code == 413
+    assert "long.csv, line 20002: longer than 10,000 characters" in alert_text(response)
+
+
+def test_a_long_cell_is_a_422_naming_its_line_and_column(client: Client) -> None:
+    make_world()
+    response = upload(client, b"Ticker,Name\nAMZN,Amazon\nPLTR," + b"P" * 5000 + b"\n")
+    assert response.status_code == 422
+    html_text = html.unescape(response.content.decode())
+    assert (
+        "portfolio.csv, line 3: the 'Name' cell holds 5,000 characters; at most 1,000 are read "
+        "in a cell here" in html_text
+    )
+    assert "Flagged (" not in html_text
+
+
+def test_a_quoted_cell_spanning_short_lines_is_held_to_the_cell_limit(client: Client) -> None:
+    make_world()
+    spanning = b'"' + b"x" * 50 + (b"\n" + b"x" * 50) * 40 + b'"'
+    response = upload(client, b"Ticker,Notes\nAMZN," + spanning + b"\n")
+    assert response.status_code == 422
+    assert "line 42: the 'Notes' cell holds 2,090 characters" in html.unescape(
+        response.content.decode()
+    )
+
+
+def test_a_header_of_too_many_columns_is_refused(client: Client) -> None:
+    make_world()
+    header = ",".join(["Ticker", *(f"c{i}" for i in range(300))]).encode()
+    response = upload(client, header + b"\nAMZN\n")
+    assert response.status_code == 413
+    assert "line 1: the header has 301 columns, more than 200" in alert_text(response)
+
+
+def test_screening_past_its_processor_time_stops_with_a_413(client: Client, settings) -> None:
+    make_world()
+    settings.SCREEN_CPU_SECONDS = 0
+    response = upload(client)
+    assert response.status_code == 413
+    text = alert_text(response)
+    assert "(0 seconds of processor time): portfolio.csv: screening stopped at line 2" in text
+    assert "receipts screen FILE --profile dhs" in text
+    assert "Flagged (" not in response.content.decode()
+
+
+def test_anonymous_uploads_past_the_rate_are_refused_with_429(client: Client, settings) -> None:
+    make_world()
+    settings.SCREEN_RATE_PER_MINUTE = 3
+    # Three per minute; a run that crosses a minute boundary gets one more window.
+    codes = [upload(client).status_code for _ in range(3)]
+    refused = upload(client)
+    while refused.status_code == 200 and len(codes) < 7:
+        codes.append(200)
+        refused = upload(client)
+    assert codes[:3] == [200, 200, 200] and len(codes) <= 6
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    assert alert_text(refused).startswith(
+        "Too many files have been screened from this connection (3 a minute and 100 a day "
+        "without signing in). Nothing was read from this one; try again in about 1 minute"
+    )
+    assert "Flagged (" not in refused.content.decode()
+    # Another address has its own count; the client's address itself is never stored.
+    assert upload(Client(REMOTE_ADDR="192.0.2.7")).status_code == 200
+    assert not RateLimitBucket.objects.filter(client_key__contains="127.0.0.1").exists()
+
+
+def test_the_daily_rate_says_when_to_come_back(client: Client, settings) -> None:
+    make_world()
+    settings.SCREEN_RATE_PER_DAY = 2
+    codes = [upload(client).status_code for _ in range(5)]
+    assert codes[:2] == [200, 200] and 429 in codes  # a run across midnight gets a new day
+    refused = upload(client)
+    assert refused.status_code == 429
+    assert "try again in about" in alert_text(refused)
+    assert "hour" in alert_text(refused) or int(refused["Retry-After"]) <= 3600
+
+
+def test_a_signed_in_editor_is_not_rate_limited(client: Client, settings) -> None:
+    make_world()
+    settings.SCREEN_RATE_PER_MINUTE = 1
+    editor = User.objects.create_user("editor", password="a long passphrase 7")
+    client.force_login(editor)
+    assert [upload(client).status_code for _ in range(4)] == [200, 200, 200, 200]
+    assert not RateLimitBucket.objects.exists()
+
+
+def test_the_upload_page_sends_big_files_to_the_command_line(client: Client) -> None:
+    make_world()
+    text = html.unescape(client.get("/screen/").content.decode())
+    assert "lines of at most 10,000 characters, 5 files a minute without signing in" in text
+    assert "Big files go through the command line, which reads any size" in text
+    assert "receipts screen FILE --format csv -o report.csv" in text

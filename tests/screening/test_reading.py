@@ -11,7 +11,9 @@ import pytest
 
 from receipts.screening.reading import (
     HoldingsFile,
+    ReadLimits,
     ScreeningInputError,
+    TooLarge,
     TooManyLines,
     header_key,
     parse_number,
@@ -220,3 +222,46 @@ def test_stream_reads_a_large_file_quickly() -> None:
     assert count == 100_000
     assert source.bytes_read == len(data)
     assert time.perf_counter() - started < 10
+
+
+def test_line_length_limit_names_the_line_across_chunks(tmp_path: Path) -> None:
+    # Far more than one read chunk (64 KB) of short lines before the long one.
+    path = write_file(tmp_path, "f.csv", "ticker\n" + "AMZN\n" * 30_000 + "A" * 500 + "\n")
+    with pytest.raises(TooLarge, match=r"f\.csv, line 30002: longer than 400 characters") as exc:
+        read(path, limits=ReadLimits(line_chars=400))
+    assert exc.value.limit == "400 characters on a line"
+    # A line may end exactly at the limit, and an unended last line counts too.
+    _source, lines = read(
+        write_file(tmp_path, "ok.csv", "ticker\n" + "A" * 400), limits=ReadLimits(line_chars=400)
+    )
+    assert len(lines) == 1
+
+
+def test_a_line_split_over_two_chunks_is_measured_whole(tmp_path: Path) -> None:
+    head = "ticker\n" + "AMZN\n" * 13_075  # 65,382 bytes; a read chunk is 65,536
+    # 154 characters of the line in the first chunk, 100 in the second: each part
+    # is under the limit, the line is not.
+    path = write_file(tmp_path, "f.csv", head + "C" * 254 + "\n")
+    with pytest.raises(TooLarge, match="line 13077: longer than 200"):
+        read(path, limits=ReadLimits(line_chars=200))
+
+
+def test_without_limits_long_lines_and_cells_are_read(tmp_path: Path) -> None:
+    """The command line reads what the web upload refuses."""
+    notes = "n" * 50_000
+    path = write_file(
+        tmp_path,
+        "wide.csv",
+        ",".join(["ticker", *(f"c{i}" for i in range(500))]) + f"\nAMZN,{notes}\n",
+    )
+    source, lines = read(path)
+    assert [line.identifiers for line in lines] == [{"ticker": "AMZN"}]
+    assert source.columns is not None and len(source.columns.headers) == 501
+
+
+def test_a_refusal_names_a_few_headers_not_all(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "f.csv", ",".join(f"h{i}" for i in range(1000)) + "\n1\n")
+    with pytest.raises(ScreeningInputError) as exc:
+        read(path)
+    assert "'h19' and 980 more; expected" in str(exc.value)
+    assert "'h20'" not in str(exc.value)

@@ -85,7 +85,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(autouse=True)
 def watch_settings(settings: Any) -> Any:
-    settings.WATCH_ALLOW_PRIVATE_WEBHOOKS = True
+    settings.ALLOW_PRIVATE_ADDRESSES = True
     settings.WATCH_SITE_URL = "https://receipts.example"
     settings.WATCH_WEBHOOK_TIMEOUT = 5
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -15,7 +16,7 @@ from django.utils import timezone
 from receipts.campaigns.models import DemandStatus, MemberRole, Visibility
 from receipts.campaigns.services import change_demand_status
 from receipts.ingest.services import merge_entities
-from receipts.watch import services
+from receipts.watch import services, webhooks
 from receipts.watch.delivery import backoff, send_pending
 from receipts.watch.models import Delivery, DeliveryAttempt, DeliveryStatus
 from receipts.watch.queries import events_for
@@ -246,23 +247,63 @@ def test_webhook_targets_that_are_never_allowed(url: str) -> None:
 
 
 def test_loopback_and_private_targets_need_the_setting(settings) -> None:
-    settings.WATCH_ALLOW_PRIVATE_WEBHOOKS = False
+    settings.ALLOW_PRIVATE_ADDRESSES = False
     watchlist = make_watchlist(make_entity("Amazon"))
     for url in ("http://127.0.0.1:8080/hook", "http://localhost/hook", "https://10.0.0.5/hook"):
-        with pytest.raises(services.WatchError, match="non-public address"):
+        with pytest.raises(services.WatchError, match="not a public address"):
             services.add_webhook(watchlist, url, SECRET)
-    settings.WATCH_ALLOW_PRIVATE_WEBHOOKS = True
+    settings.ALLOW_PRIVATE_ADDRESSES = True
     assert services.add_webhook(watchlist, "http://127.0.0.1:8080/hook", SECRET).pk
 
 
 def test_a_webhook_refused_at_send_time_is_logged_not_sent(receiver: Receiver, settings) -> None:
     case = make_case()
     make_watchlist(case.amazon, webhook_url=receiver.url, webhook_secret=SECRET)
-    settings.WATCH_ALLOW_PRIVATE_WEBHOOKS = False  # turned off after the webhook was added
+    settings.ALLOW_PRIVATE_ADDRESSES = False  # turned off after the webhook was added
     make_tie(case.aws, "hosting", case.ice, case.source)
     send_pending()
     assert receiver.requests == []
-    assert Delivery.objects.get().last_error.startswith("refused: 127.0.0.1 resolves to")
+    assert Delivery.objects.get().last_error.startswith(
+        "refused: 127.0.0.1 is a loopback address: not a public address"
+    )
+
+
+def test_webhooks_go_through_the_guard(receiver: Receiver, settings) -> None:
+    """A real receiver on 127.0.0.1: refused without the setting, reached with it."""
+    mapped = receiver.url.replace("127.0.0.1", "[::ffff:127.0.0.1]")
+    settings.ALLOW_PRIVATE_ADDRESSES = False
+    for url in (receiver.url, mapped):
+        result = webhooks.post(url, b"{}", SECRET, delivery_id="d-1")
+        assert result.status_code is None
+        assert result.error.startswith("refused: ")
+        assert "loopback" in result.error
+    assert receiver.requests == []
+
+    settings.ALLOW_PRIVATE_ADDRESSES = True
+    result = webhooks.post(receiver.url, b"{}", SECRET, delivery_id="d-2")
+    assert result.ok, result.error
+    assert [r.verified for r in receiver.requests] == [True]
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    receiver: Receiver, settings, monkeypatch
+) -> None:
+    """A name answering another address on a second look-up (DNS rebinding) is not looked up again."""
+    settings.ALLOW_PRIVATE_ADDRESSES = True
+    real = socket.getaddrinfo
+    answers = ["127.0.0.1"]  # then 127.0.0.2, where nothing listens
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "rebind.test":
+            host = answers.pop(0) if answers else "127.0.0.2"
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = receiver.url.replace("127.0.0.1", "rebind.test")
+    result = webhooks.post(url, b"{}", SECRET, delivery_id="d-3")
+    assert result.ok, result.error
+    assert len(receiver.requests) == 1
+    assert receiver.requests[0].headers["Host"].startswith("rebind.test")
 
 
 def test_a_short_secret_is_refused() -> None:

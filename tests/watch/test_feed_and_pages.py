@@ -113,7 +113,7 @@ def test_an_organiser_makes_a_watchlist_and_adds_channels(
     assert f"http://testserver/watch/{watchlist.feed_token}/feed.atom" in page
 
     bad = client.post(f"/watch/{watchlist.pk}/webhooks/", {"url": "http://169.254.169.254/x"})
-    assert bad.status_code == 400 and "non-public address" in bad.content.decode()
+    assert bad.status_code == 400 and "not a public address" in bad.content.decode()
     ok = client.post(f"/watch/{watchlist.pk}/webhooks/", {"url": receiver.url, "secret": SECRET})
     assert ok.status_code == 302
     client.post(f"/watch/{watchlist.pk}/emails/", {"recipients": "org@example.org"})

@@ -279,9 +279,14 @@ TASKS = {
 WATCH_AWARD_THRESHOLD = os.environ.get("RECEIPTS_WATCH_AWARD_THRESHOLD", "1000000")
 # Links in webhooks and emails point here.
 WATCH_SITE_URL = os.environ.get("RECEIPTS_SITE_URL", "http://127.0.0.1:8000")
-# Webhooks to loopback and private addresses (a receiver on this machine or
-# network); link-local and multicast ones are refused whatever this says.
-WATCH_ALLOW_PRIVATE_WEBHOOKS = _env_bool("RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS", DEBUG)
+# Requests the server sends (webhooks) may go to loopback and private addresses
+# (a receiver on this machine or intranet); link-local (cloud metadata),
+# multicast and reserved ones are refused whatever this says (receipts.outbound).
+# RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS is the older name of the same setting.
+ALLOW_PRIVATE_ADDRESSES = _env_bool(
+    "RECEIPTS_ALLOW_PRIVATE_ADDRESSES",
+    _env_bool("RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS", DEBUG),
+)
 WATCH_WEBHOOK_TIMEOUT = float(os.environ.get("RECEIPTS_WATCH_WEBHOOK_TIMEOUT", 10))
 # A failed send is tried again after 1, 2, 4... times this, up to this many attempts.
 WATCH_RETRY_SECONDS = float(os.environ.get("RECEIPTS_WATCH_RETRY_SECONDS", 60))
@@ -298,6 +303,13 @@ EMAIL_HOST_USER = os.environ.get("RECEIPTS_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("RECEIPTS_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("RECEIPTS_EMAIL_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("RECEIPTS_EMAIL_FROM", "receipts@localhost")
+
+# Screening uploads (/screen/) run within the request: each stops past this
+# much processor time, and an anonymous client may screen this many files a
+# minute and a day (signed-in users are not counted). Larger files: the CLI.
+SCREEN_CPU_SECONDS = float(os.environ.get("RECEIPTS_SCREEN_CPU_SECONDS", 10))
+SCREEN_RATE_PER_MINUTE = int(os.environ.get("RECEIPTS_SCREEN_RATE_PER_MINUTE", 5))
+SCREEN_RATE_PER_DAY = int(os.environ.get("RECEIPTS_SCREEN_RATE_PER_DAY", 100))
 
 # How deep a rollup walks ownership and part_of ties. Real corporate families
 # and agency trees are far shallower; the bound keeps a bad graph harmless.

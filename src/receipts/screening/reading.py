@@ -13,6 +13,11 @@ A header with no identifier or name column, two columns read as one field,
 text that is not UTF-8, a row with more cells than the header, a cell of
 more than ``MAX_CELL_CHARS`` characters: each is a refusal. Fewer cells than the header read as empty cells; empty lines are
 skipped and counted.
+
+A caller that reads within a web request sets ``ReadLimits``: lines, line
+length, columns and cell length. A file past one is refused as soon as the
+reader meets it, before the header is parsed when a line is too long, so a
+hostile file costs little more than reading its bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import codecs
 import csv
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
@@ -69,6 +74,9 @@ _CURRENCIES = frozenset({"usd", "eur", "gbp", "chf", "jpy", "cad", "aud", "sek",
 # No name, identifier or number is longer; a longer cell is a broken file, not a holding.
 MAX_CELL_CHARS = 10_000
 
+# Headers named in the refusal of a header with no column to screen by.
+SHOWN_HEADERS = 20
+
 DELIMITERS = ",;\t|"
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SNIFF_BYTES = 1024
@@ -85,12 +93,30 @@ class ScreeningInputError(ValueError):
     """A file that cannot be screened whole. The message names the file and where."""
 
 
-class TooManyLines(ScreeningInputError):
-    """More lines than the caller accepts (the web upload's limit)."""
+class TooLarge(ScreeningInputError):
+    """A file past a limit the caller set (the web upload's); ``limit`` says which, as text."""
 
-    def __init__(self, message: str, limit: int) -> None:
+    def __init__(self, message: str, limit: str) -> None:
         super().__init__(message)
         self.limit = limit
+
+
+class TooManyLines(TooLarge):
+    """More lines than the caller accepts."""
+
+
+class CellTooLong(ScreeningInputError):
+    """A cell longer than the reader accepts; the message names the line and the column."""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on one read, for a file screened within a web request; None leaves one open."""
+
+    lines: int | None = None
+    line_chars: int | None = None
+    columns: int | None = None
+    cell_chars: int | None = None
 
 
 def header_key(header: str) -> str:
@@ -133,7 +159,11 @@ def recognise_columns(headers: list[str], display: str) -> Columns:
             )
         index[found] = i
     if not any(f in index for f in (*IDENTIFIER_FIELDS, "name")):
-        shown = ", ".join(repr(h.strip()) for h in headers if h.strip()) or "none"
+        named = [h.strip() for h in headers if h.strip()]
+        # A broken file can have a million headers: the message names a few.
+        shown = ", ".join(repr(h[:60]) for h in named[:SHOWN_HEADERS]) or "none"
+        if len(named) > SHOWN_HEADERS:
+            shown += f" and {len(named) - SHOWN_HEADERS:,} more"
         expected = "; ".join(
             f"{f}: " + " or ".join(sorted(HEADER_SYNONYMS[f], key=len)[:3])
             for f in (*IDENTIFIER_FIELDS, "name")
@@ -242,17 +272,20 @@ class HoldingsFile:
         *,
         size: int | None = None,
         max_lines: int | None = None,
+        limits: ReadLimits | None = None,
     ) -> None:
         self.stream = stream
         self.display = display
         self.size = size
-        self.max_lines = max_lines
+        self.limits = limits or ReadLimits()
+        self.max_lines = max_lines if max_lines is not None else self.limits.lines
         self.bytes_read = 0
         self.delimiter = ","
         self.encoding = "utf-8"
         self.blank_lines = 0
         self.columns: Columns | None = None
         self._lines_decoded = 0
+        self._line_run = 0  # characters of the line not yet ended, for the line limit
 
     # --- bytes to text ---------------------------------------------------------
 
@@ -298,12 +331,31 @@ class HoldingsFile:
                     f"{self.display}: the file holds NUL bytes (line {self._lines_decoded + 1}); "
                     "it is not a text CSV file"
                 )
+            if self.limits.line_chars is not None:
+                self._check_line_length(text, self.limits.line_chars)
             self._lines_decoded += text.count("\n")
             if text:
                 yield text
             if final:
                 return
             chunk = self.stream.read(_CHUNK_BYTES)
+
+    def _check_line_length(self, text: str, limit: int) -> None:
+        """Refuse at the first line longer than ``limit``, before anything parses it."""
+        pieces = text.split("\n")
+        run = self._line_run + len(pieces[0])
+        if run <= limit and (len(pieces) == 1 or max(map(len, pieces[1:])) <= limit):
+            self._line_run = run if len(pieces) == 1 else len(pieces[-1])
+            return
+        for number, piece in enumerate(pieces):
+            length = run if number == 0 else len(piece)
+            if length > limit:
+                line = self._lines_decoded + number + 1
+                raise TooLarge(
+                    f"{self.display}, line {line}: longer than {limit:,} characters",
+                    f"{limit:,} characters on a line",
+                )
+        raise AssertionError("a piece was over the limit")  # pragma: no cover
 
     def _text_lines(self, chunks: Iterator[str], head: str) -> Iterator[str]:
         """Lines with their endings, as the csv module wants them."""
@@ -365,6 +417,7 @@ class HoldingsFile:
                 header = next(reader, None)
             if header is None:
                 raise ScreeningInputError(f"{self.display}: the file has no header line")
+            self._check_header(header, reader.line_num)
             columns = self.columns = recognise_columns(header, self.display)
             yield from self._lines(reader, columns)
         except csv.Error as exc:
@@ -375,6 +428,29 @@ class HoldingsFile:
                 f"{self.display}, line {reader.line_num}: not readable as CSV ({why})"
             ) from None
 
+    def _check_header(self, header: list[str], line: int) -> None:
+        most = self.limits.columns
+        if most is not None and len(header) > most:
+            raise TooLarge(
+                f"{self.display}, line {line}: the header has {len(header):,} columns, more "
+                f"than {most:,}",
+                f"{most:,} columns",
+            )
+        if self.limits.cell_chars is not None:
+            self._check_cells(header, line, [f"column {i + 1}" for i in range(len(header))])
+
+    def _check_cells(self, cells: list[str], line: int, names: Sequence[str]) -> None:
+        """Every cell within the caller's cell limit (a quoted cell can span many short lines)."""
+        limit = self.limits.cell_chars
+        if limit is None or max(map(len, cells), default=0) <= limit:
+            return
+        i = next(i for i, cell in enumerate(cells) if len(cell) > limit)
+        name = repr(names[i]) if i < len(names) and names[i] else f"column {i + 1}"
+        raise CellTooLong(
+            f"{self.display}, line {line}: the {name} cell holds {len(cells[i]):,} characters; "
+            f"at most {limit:,} are read in a cell here"
+        )
+
     def _lines(self, reader: Any, columns: Columns) -> Iterator[InputLine]:
         width = len(columns.headers)
         index = columns.index
@@ -383,6 +459,7 @@ class HoldingsFile:
         name_column = index.get("name")
         number_columns = [(f, index[f]) for f in ("value", "weight") if f in index]
         used_columns = sorted(index.values())
+        check_cells = self.limits.cell_chars is not None
         count = 0
         # Called once per row of files of 100,000 rows: keep it to dict and str work.
         for cells in reader:
@@ -398,11 +475,14 @@ class HoldingsFile:
             count += 1
             if self.max_lines is not None and count > self.max_lines:
                 raise TooManyLines(
-                    f"{self.display}: more than {self.max_lines:,} lines", self.max_lines
+                    f"{self.display}: more than {self.max_lines:,} lines",
+                    f"{self.max_lines:,} lines",
                 )
+            if check_cells:
+                self._check_cells(cells, reader.line_num, columns.headers)
             for i in used_columns:
                 if i < len(cells) and len(cells[i]) > MAX_CELL_CHARS:
-                    raise ScreeningInputError(
+                    raise CellTooLong(
                         f"{self.display}, line {reader.line_num}: the {columns.headers[i]!r} cell "
                         f"holds {len(cells[i]):,} characters, more than {MAX_CELL_CHARS:,}"
                     )

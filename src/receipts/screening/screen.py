@@ -24,6 +24,10 @@ flagged. A line that matches nothing is *clear*, "not found".
 Lines sharing an entity share one finding: identifiers are looked up in
 batches of lines, names once each, and the ties behind each entity once,
 for a whole batch at a time (``flags.ProfileTies``).
+
+A caller within a web request gives ``cpu_seconds``: the screen stops with
+``OverBudget`` once it has used that much processor time of its thread,
+checked as each line is read and as each is matched.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from receipts.ingest.resolution import REVIEW_THRESHOLD, _NameIndex, name_key
 
 from .flags import EntityFinding, ProfileTies
 from .queries import ProfileSpec
-from .reading import IDENTIFIER_FIELDS, Columns, HoldingsFile, InputLine
+from .reading import IDENTIFIER_FIELDS, Columns, HoldingsFile, InputLine, ReadLimits, TooLarge
 
 FLAGGED = "flagged"
 POSSIBLE = "possible"
@@ -69,6 +73,31 @@ T = TypeVar("T")
 
 def _no_progress(bytes_done: int, bytes_total: int | None, lines: int) -> None:
     pass
+
+
+class OverBudget(TooLarge):
+    """The screen used more processor time than its caller allows; nothing is reported."""
+
+
+class CpuBudget:
+    """Processor time of the calling thread, counted from creation; ``check`` raises past it.
+
+    Thread time, not wall time: a server thread waiting for its turn on a busy
+    machine is not charged for the wait.
+    """
+
+    def __init__(self, seconds: float, display: str) -> None:
+        self.seconds = seconds
+        self.display = display
+        self.started = time.thread_time()
+
+    def check(self, line: int) -> None:
+        if time.thread_time() - self.started >= self.seconds:
+            raise OverBudget(
+                f"{self.display}: screening stopped at line {line:,}, past "
+                f"{self.seconds:g} seconds of processor time",
+                f"{self.seconds:g} seconds of processor time",
+            )
 
 
 def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -166,8 +195,9 @@ def cusip_in_isin(isin: str) -> str:
 class Screener:
     """Screens lines against one profile, caching what lines share."""
 
-    def __init__(self, profile: ProfileSpec) -> None:
+    def __init__(self, profile: ProfileSpec, budget: CpuBudget | None = None) -> None:
         self.profile = profile
+        self.budget = budget
         self.ties = ProfileTies(profile)
         self._entities: dict[int, Entity] = {}
         self._identifiers: dict[tuple[str, str], int | None] = {}
@@ -275,7 +305,11 @@ class Screener:
 
     def screen_lines(self, lines: Sequence[InputLine]) -> list[ScreenedLine]:
         self._lookup_identifiers(lines)
-        resolutions = [self._resolve(line) for line in lines]
+        resolutions = []
+        for line in lines:
+            if self.budget is not None:
+                self.budget.check(line.line)
+            resolutions.append(self._resolve(line))
         ids = {
             i
             for r in resolutions
@@ -366,16 +400,20 @@ def screen_file(
     profile: ProfileSpec,
     *,
     size: int | None = None,
-    max_lines: int | None = None,
+    limits: ReadLimits | None = None,
+    cpu_seconds: float | None = None,
     progress: Progress = _no_progress,
 ) -> ScreeningReport:
     """Screen a whole CSV file; raises ``ScreeningInputError`` rather than report part of one."""
     started = time.perf_counter()
-    source = HoldingsFile(stream, display, size=size, max_lines=max_lines)
-    screener = Screener(profile)
+    budget = None if cpu_seconds is None else CpuBudget(cpu_seconds, display)
+    source = HoldingsFile(stream, display, size=size, limits=limits)
+    screener = Screener(profile, budget)
     screened: list[ScreenedLine] = []
     batch: list[InputLine] = []
     for line in source:
+        if budget is not None:
+            budget.check(line.line)
         batch.append(line)
         if len(batch) >= BATCH_LINES:
             screened.extend(screener.screen_lines(batch))

@@ -1,17 +1,25 @@
 """Screening pages: upload a list and get a printable report; profiles at shareable addresses.
 
 An upload is screened within the request, so it is bounded: at most
-``UPLOAD_MAX_LINES`` lines and ``UPLOAD_MAX_BYTES`` bytes. Larger files get a
-413 page pointing to ``receipts screen``, which streams any size with a
-progress bar (there is no task queue to hand them to yet). The uploaded file
-is read once and never stored.
+``UPLOAD_MAX_BYTES`` bytes, ``UPLOAD_MAX_LINES`` lines of at most
+``UPLOAD_MAX_LINE_CHARS`` characters, ``UPLOAD_MAX_COLUMNS`` columns, and
+``SCREEN_CPU_SECONDS`` of processor time. A file past one gets a 413 page
+naming the limit and pointing to ``receipts screen``, which streams any size
+with a progress bar (there is no task queue to hand them to yet); a cell of
+more than ``UPLOAD_MAX_CELL_CHARS`` characters gets a 422 naming its line and
+column. Anonymous clients may screen ``SCREEN_RATE_PER_MINUTE`` files a
+minute and ``SCREEN_RATE_PER_DAY`` a day (429 past that, before the upload is
+read); signed-in users are not counted. The uploaded file is read once and
+never stored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
@@ -22,6 +30,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from receipts.evidence.queries import family_paths, surviving_entity
+from receipts.outreach.views import client_key
 
 from . import report as reports
 from . import services
@@ -38,19 +47,50 @@ from .queries import (
     listed_profiles,
     profile_spec,
 )
-from .reading import DELIMITER_NAMES, ScreeningInputError, TooManyLines
+from .reading import DELIMITER_NAMES, CellTooLong, ReadLimits, ScreeningInputError, TooLarge
 from .screen import CLEAR, FLAGGED, POSSIBLE, screen_file
 
 # What a request may screen: about the size of a large fund's holdings file.
 UPLOAD_MAX_LINES = 20_000
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+# Far past any holdings or vendor list, and what keeps a hostile file cheap:
+# a file of one 4 MB line is refused at its first 10,000 characters, before the
+# header is parsed (comparing a header of two million cells took 8 s of CPU).
+UPLOAD_MAX_LINE_CHARS = 10_000
+UPLOAD_MAX_COLUMNS = 200
+UPLOAD_MAX_CELL_CHARS = 1_000
 # The form's other fields and multipart boundaries around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
 TOO_LARGE = (
-    "This file is larger than the site screens in one request ({limit}). Screen it from the "
-    "command line, which reads any size: receipts screen FILE --profile {profile} "
+    "This file is larger than the site screens in one request ({limit}){detail}. Screen it "
+    "from the command line, which reads any size: receipts screen FILE --profile {profile} "
     "--format csv -o report.csv"
 )
+THROTTLED = (
+    "Too many files have been screened from this connection ({per_minute} a minute and "
+    "{per_day} a day without signing in). Nothing was read from this one; try again in about "
+    "{wait}, sign in, or screen the file from the command line: receipts screen FILE"
+)
+
+
+def _limits() -> dict[str, int]:
+    """What the upload form tells people about its limits."""
+    return {
+        "limit_lines": UPLOAD_MAX_LINES,
+        "limit_mb": UPLOAD_MAX_BYTES >> 20,
+        "limit_line_chars": UPLOAD_MAX_LINE_CHARS,
+        "limit_per_minute": settings.SCREEN_RATE_PER_MINUTE,
+    }
+
+
+def upload_limits() -> ReadLimits:
+    """How the reader bounds an upload: the constants above, read when called."""
+    return ReadLimits(
+        lines=UPLOAD_MAX_LINES,
+        line_chars=UPLOAD_MAX_LINE_CHARS,
+        columns=UPLOAD_MAX_COLUMNS,
+        cell_chars=UPLOAD_MAX_CELL_CHARS,
+    )
 
 
 class UploadLimit(FileUploadHandler):
@@ -87,6 +127,12 @@ def _download_name(upload_name: str, extension: str) -> str:
 def screen_page(request: HttpRequest) -> HttpResponse:
     """The upload form (GET) and its report (POST): HTML, or CSV or JSON to download."""
     if request.method == "POST":
+        if not request.user.is_authenticated:
+            # Counted before the body is read: a throttled client costs a query.
+            try:
+                services.take_anonymous_screening(client_key(request))
+            except services.ScreeningThrottled as exc:
+                return _throttled(request, exc.retry_after)
         declared = request.META.get("CONTENT_LENGTH") or ""
         if declared.isdigit() and int(declared) > UPLOAD_MAX_BYTES + FORM_OVERHEAD_BYTES:
             return _too_large(request, f"{UPLOAD_MAX_BYTES >> 20} MB")
@@ -98,8 +144,16 @@ def screen_page(request: HttpRequest) -> HttpResponse:
     return _screen(request, None)
 
 
-def _too_large(request: HttpRequest, limit: str, form: ScreenForm | None = None) -> HttpResponse:
-    """The 413 page; reads no body (it may answer before the upload is parsed)."""
+def _refused(
+    request: HttpRequest,
+    status: int,
+    message: Callable[[str], str],
+    form: ScreenForm | None = None,
+) -> HttpResponse:
+    """The upload page with one refusal at its top, ``message(profile slug)``.
+
+    Reads no body: it may answer before the upload is parsed.
+    """
     chosen = getattr(form, "cleaned_data", {}).get("profile") if form is not None else None
     wanted = chosen or request.GET.get("profile") or DEFAULT_SLUG
     profiles = listed_profiles(extra=wanted)
@@ -107,11 +161,38 @@ def _too_large(request: HttpRequest, limit: str, form: ScreenForm | None = None)
         wanted = DEFAULT_SLUG
     context = {
         "form": form or ScreenForm(profiles=profiles, initial={"profile": wanted}),
-        "too_large": TOO_LARGE.format(limit=limit, profile=wanted),
-        "limit_lines": UPLOAD_MAX_LINES,
-        "limit_mb": UPLOAD_MAX_BYTES >> 20,
+        "refusal": message(wanted),
+        **_limits(),
     }
-    return render(request, "screening/screen.html", context, status=413)
+    return render(request, "screening/screen.html", context, status=status)
+
+
+def _too_large(
+    request: HttpRequest, limit: str, form: ScreenForm | None = None, detail: str = ""
+) -> HttpResponse:
+    """413: past a limit of the site, pointing to the command line."""
+    shown = f": {detail}" if detail else ""
+    return _refused(
+        request,
+        413,
+        lambda profile: TOO_LARGE.format(limit=limit, detail=shown, profile=profile),
+        form,
+    )
+
+
+def _throttled(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """429: too many anonymous screenings from this client; says when to come back."""
+    minutes = max(1, round(retry_after / 60))
+    wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    if retry_after > 3600:
+        hours = round(retry_after / 3600)
+        wait = f"{hours} hour{'s' if hours != 1 else ''}"
+    message = THROTTLED.format(
+        per_minute=settings.SCREEN_RATE_PER_MINUTE, per_day=settings.SCREEN_RATE_PER_DAY, wait=wait
+    )
+    response = _refused(request, 429, lambda _profile: message)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -121,7 +202,7 @@ def _screen(request: HttpRequest, limit: UploadLimit | None) -> HttpResponse:
     profiles = listed_profiles(extra=wanted)
     if wanted not in dict(profiles):
         wanted = DEFAULT_SLUG
-    context: dict[str, Any] = {"limit_lines": UPLOAD_MAX_LINES, "limit_mb": UPLOAD_MAX_BYTES >> 20}
+    context: dict[str, Any] = _limits()
     if request.method != "POST":
         form = ScreenForm(profiles=profiles, initial={"profile": wanted})
         return render(request, "screening/screen.html", {**context, "form": form})
@@ -135,10 +216,18 @@ def _screen(request: HttpRequest, limit: UploadLimit | None) -> HttpResponse:
     try:
         spec = profile_spec(form.cleaned_data["profile"])
         result = screen_file(
-            upload, upload.name, spec, size=upload.size, max_lines=UPLOAD_MAX_LINES
+            upload,
+            upload.name,
+            spec,
+            size=upload.size,
+            limits=upload_limits(),
+            cpu_seconds=settings.SCREEN_CPU_SECONDS,
         )
-    except TooManyLines as exc:
-        return _too_large(request, f"{exc.limit:,} lines", form)
+    except TooLarge as exc:
+        return _too_large(request, exc.limit, form, detail=str(exc))
+    except CellTooLong as exc:
+        form.add_error("file", str(exc))
+        return render(request, "screening/screen.html", {**context, "form": form}, status=422)
     except (ScreeningInputError, ProfileNotFound, ProfileWithoutAgencies) as exc:
         form.add_error("file", str(exc))
         return render(request, "screening/screen.html", {**context, "form": form}, status=400)
@@ -207,8 +296,7 @@ def profile_page(request: HttpRequest, slug: str) -> HttpResponse:
             "share_url": request.build_absolute_uri(f"/screen/?profile={slug}"),
             "form": ScreenForm(profiles=profiles, initial={"profile": slug}),
             "can_change": saved is not None and can_change(saved, request.user),
-            "limit_lines": UPLOAD_MAX_LINES,
-            "limit_mb": UPLOAD_MAX_BYTES >> 20,
+            **_limits(),
         },
     )
 

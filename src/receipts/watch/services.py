@@ -33,6 +33,7 @@ from django.db.models import Max, Min, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
+from receipts import outbound
 from receipts.campaigns.models import CampaignCitation, DemandStatusChange
 from receipts.evidence import bulk
 from receipts.evidence.models import Citation, Entity, Tie, TieKind, TieStatus
@@ -535,12 +536,10 @@ def add_webhook(watchlist: Watchlist, url: str, secret: str = "") -> Channel:
     Without a secret a random one is made; the caller shows it once to the
     person who configures the receiver.
     """
-    from .webhooks import TargetRefused, check_target
-
     url = str(url or "").strip()
     try:
-        check_target(url)
-    except TargetRefused as exc:
+        outbound.check_url(url)
+    except outbound.Refused as exc:
         raise WatchError(f"url: {exc}") from exc
     secret = str(secret or "").strip() or new_webhook_secret()
     if len(secret) < 16:

@@ -6,14 +6,10 @@ secret of ``<timestamp>.<body>``. Signing the timestamp with the body lets a
 receiver refuse a captured request replayed later: ``verify_signature`` below
 is the whole check, written to be copied into a receiver.
 
-Targets are http(s) URLs whose host resolves only to public addresses: a
-webhook must not become a way to reach the machine's own services or its
-network. ``RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS`` (on when ``RECEIPTS_DEBUG``
-is) also allows loopback and private ranges, for a receiver on the same
-laptop or network; link-local (cloud metadata), multicast and unspecified
-addresses are never allowed. The address checked is the one connected to, so
-a name that resolves differently a second time cannot slip past the check,
-and redirects are not followed.
+Targets are http(s) URLs whose host resolves only to public addresses: every
+POST goes through ``receipts.outbound``, which checks each address the host
+resolves to and connects to a checked one (``RECEIPTS_ALLOW_PRIVATE_ADDRESSES``
+also allows loopback and private networks).
 """
 
 from __future__ import annotations
@@ -21,14 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import ipaddress
-import socket
-import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
+
+from receipts import outbound
 
 SIGNATURE_HEADER = "X-Receipts-Signature"
 TIMESTAMP_HEADER = "X-Receipts-Timestamp"
@@ -74,87 +68,6 @@ def verify_signature(
     return hmac.compare_digest(expected.encode(), str(signature or "").strip().encode())
 
 
-class TargetRefused(ValueError):
-    """A webhook URL that may not be called; the message says why."""
-
-
-@dataclass(frozen=True)
-class Target:
-    scheme: str
-    host: str
-    port: int
-    path: str
-    address: str
-
-
-def _address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
-        return False
-    if ip.is_global:
-        return True
-    if settings.WATCH_ALLOW_PRIVATE_WEBHOOKS:
-        return ip.is_loopback or ip.is_private
-    return False
-
-
-def check_target(url: str) -> Target:
-    """Parse and resolve a webhook URL; refuse it unless every address it has may be called."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise TargetRefused(f"{url!r} is not an http or https URL")
-    if not parts.hostname:
-        raise TargetRefused(f"{url!r} has no host")
-    if parts.username or parts.password:
-        raise TargetRefused("credentials do not belong in the URL; the signature authenticates")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise TargetRefused(f"{url!r} has a bad port") from exc
-    try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"{parts.hostname} does not resolve ({exc})") from exc
-    addresses = [str(info[4][0]) for info in infos]
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not _address_allowed(ip):
-            hint = (
-                ""
-                if settings.WATCH_ALLOW_PRIVATE_WEBHOOKS or ip.is_link_local
-                else "; RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS=1 allows loopback and private ones"
-            )
-            raise TargetRefused(f"{parts.hostname} resolves to {ip}, a non-public address{hint}")
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    return Target(parts.scheme, parts.hostname, port, path, addresses[0])
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the address that was checked, whatever the name resolves to now."""
-
-    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """As above, with TLS checked against the URL's host name."""
-
-    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 @dataclass(frozen=True)
 class PostResult:
     status_code: int | None
@@ -173,10 +86,6 @@ def post(url: str, body: bytes, secret: str, *, delivery_id: str) -> PostResult:
     def took() -> int:
         return int((time.perf_counter() - started) * 1000)
 
-    try:
-        target = check_target(url)
-    except TargetRefused as exc:
-        return PostResult(None, f"refused: {exc}", took())
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -185,18 +94,15 @@ def post(url: str, body: bytes, secret: str, *, delivery_id: str) -> PostResult:
         SIGNATURE_HEADER: sign(body, secret, timestamp),
         DELIVERY_HEADER: delivery_id,
     }
-    timeout = float(settings.WATCH_WEBHOOK_TIMEOUT)
-    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    conn = connection_class(target.host, target.port, address=target.address, timeout=timeout)
     try:
-        conn.request("POST", target.path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read(64 * 1024)  # a receiver's reply is not kept; read a little to finish
-        status = response.status
+        # A receiver's reply is not kept; a little is read to finish the exchange.
+        response = outbound.request(
+            "POST", url, body=body, headers=headers, timeout=float(settings.WATCH_WEBHOOK_TIMEOUT)
+        )
+    except outbound.Refused as exc:
+        return PostResult(None, f"refused: {exc}", took())
     except (OSError, http.client.HTTPException) as exc:
         return PostResult(None, f"{exc.__class__.__name__}: {exc}"[:1000], took())
-    finally:
-        conn.close()
-    if not 200 <= status < 300:
-        return PostResult(status, f"HTTP {status}", took())
-    return PostResult(status, "", took())
+    if not 200 <= response.status < 300:
+        return PostResult(response.status, f"HTTP {response.status}", took())
+    return PostResult(response.status, "", took())
