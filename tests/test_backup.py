@@ -324,45 +324,43 @@ def test_sqlite_backup_with_a_schema_the_migrations_do_not_make_is_refused(
     _refuses_tampered_backups(tmp_path)
 
 
+def _changed_copy(backup: Path, name: str, *statements: str) -> Path:
+    changed = backup.with_name(name)
+    changed.write_bytes(backup.read_bytes())
+    con = sqlite3.connect(changed)
+    try:
+        for statement in statements:
+            con.execute(statement)
+        con.commit()
+    finally:
+        con.close()
+    return changed
+
+
 @pytest.mark.database("sqlite")
-def test_sqlite_backup_with_a_broken_foreign_key_is_refused(
+def test_sqlite_backup_with_a_broken_foreign_key_or_an_unknown_migration_is_refused(
     sqlite_file: Path, tmp_path: Path
 ) -> None:
     _demo_with_a_supporter()
     before = _counts()
     backup = tmp_path / "receipts.backup"
     backup_database(backup)
-    con = sqlite3.connect(backup)
-    try:
-        con.execute("PRAGMA foreign_keys = OFF")
-        con.execute("DELETE FROM outreach_supporter")
-        con.commit()
-    finally:
-        con.close()
+    orphans = _changed_copy(
+        backup, "orphans.backup", "PRAGMA foreign_keys = OFF", "DELETE FROM outreach_supporter"
+    )
     with pytest.raises(
         BackupError, match="refused, row .* refers to a row of outreach_supporter that is not there"
     ):
-        restore_database(backup, force=True)
+        restore_database(orphans, force=True)
     assert _counts() == before
-
-
-@pytest.mark.database("sqlite")
-def test_sqlite_backup_of_a_newer_version_is_refused(sqlite_file: Path, tmp_path: Path) -> None:
-    _demo_with_a_supporter()
-    before = _counts()
-    backup = tmp_path / "receipts.backup"
-    backup_database(backup)
-    con = sqlite3.connect(backup)
-    try:
-        con.execute(
-            "INSERT INTO django_migrations (app, name, applied) "
-            "VALUES ('outreach', '0099_future', '2027-01-01')"
-        )
-        con.commit()
-    finally:
-        con.close()
+    newer = _changed_copy(
+        backup,
+        "newer.backup",
+        "INSERT INTO django_migrations (app, name, applied) "
+        "VALUES ('outreach', '0099_future', '2027-01-01')",
+    )
     with pytest.raises(BackupError, match=r"outreach\.0099_future, which this version"):
-        restore_database(backup, force=True)
+        restore_database(newer, force=True)
     assert _counts() == before
 
 
