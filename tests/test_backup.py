@@ -104,6 +104,9 @@ def _round_trip(tmp_path: Path) -> None:
     form = SignupForm.objects.select_related("campaign").get()
     # The same keys, kept outside the database, still open the restored rows.
     assert _opened_names(form) == [ANSWERS["name"]]
+    # The sequences came back too: new rows get fresh ids.
+    make_entity("Added After The Restore Inc")
+    sign_up(form, person())
 
 
 def _refuses_a_corrupt_file(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ or column (``receipts.restore_checks``). It refuses a database that already
 holds data unless forced, and changes nothing unless the whole backup goes in: on SQLite
 the backup is copied to a temporary file beside the database and renamed over
 it in one step (the site must be stopped, so that no writer holds the old
-file); on PostgreSQL ``pg_restore`` runs in a single transaction.
+file); on PostgreSQL one transaction runs the archive's checked schema
+statements and copies its rows in (``pg_restore`` only reads the archive).
 """
 
 from __future__ import annotations
@@ -332,19 +333,17 @@ def _postgresql_has_data(database: Mapping[str, Any]) -> bool:
 
 
 def _restore_postgresql(path: Path, database: Mapping[str, Any]) -> None:
-    args, env = _connection_args(database)
-    _run(
-        [
-            postgresql_program("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            *args,
-            str(path),
-        ],
-        env,
-        f"pg_restore into {database['NAME']} (nothing was changed)",
-    )
+    # pg_restore would run the archive's SQL as written; the archive is only
+    # read as text, and checked statements and rows go in (restore_checks).
+    import psycopg
+
+    from receipts.restore_checks import SchemaError, restore_postgresql_archive
+
+    try:
+        restore_postgresql_archive(path, database)
+    except SchemaError as exc:
+        raise BackupError(f"{path}: refused, nothing was changed: {exc}") from None
+    except psycopg.Error as exc:
+        raise BackupError(
+            f"{path}: restore into {database['NAME']} failed, nothing was changed ({exc})"
+        ) from None

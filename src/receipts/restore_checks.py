@@ -15,15 +15,17 @@ pass ``PRAGMA integrity_check`` and ``PRAGMA foreign_key_check``, and its
 the reference's.
 
 PostgreSQL: a custom-format archive is SQL text that ``pg_restore`` runs as
-the database role, so even a scratch restore of a hostile archive could act
-on the live database (drop it, alter the role). Nothing of the archive is
-run before it is checked: ``pg_restore --list`` must name only tables,
-sequences, constraints, indexes and their data; the schema script
-``pg_restore`` would run (with its ``--clean`` drops) must be, statement for
-statement, the script of a dump of the reference database; and the data
-script may hold nothing but ``COPY`` into the reference's tables with their
-columns, ``setval`` of its sequences and the settings lines ``pg_restore``
-writes itself.
+the database role as written, so even a scratch restore of a hostile archive
+could act on the live database (drop it, alter the role), and a ``COPY``
+statement stored with a table's rows may carry more than a COPY. So the
+archive is only ever read as text (``pg_restore --file=-``), never run:
+``pg_restore --list`` must name only tables, sequences, constraints, indexes
+and their data; the schema script (with its ``--clean`` drops) must be,
+statement for statement, the script of a dump of the reference database; the
+data script may hold nothing but rows for the reference's tables and columns,
+``setval`` of its sequences and the settings lines ``pg_restore`` writes
+itself. ``restore_postgresql_archive`` then runs those checked statements and
+copies the rows in with COPY statements of its own, in one transaction.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ ARCHIVE_KINDS = frozenset(
         "ACL",
     }
 )
-# pg_restore's own flags for the restore; the checked scripts are rendered with the same.
+# How the schema script is rendered: drops first (the restore replaces tables), no owners or grants.
 RESTORE_FLAGS = ("--clean", "--if-exists", "--no-owner", "--no-privileges")
 _TOC_LINE = re.compile(r"^\d+; \d+ \d+ (.+)$")
 _COPY = re.compile(r"^COPY public\.(\"?[a-z0-9_]+\"?) \(([^)]*)\) FROM stdin;$")
@@ -276,17 +278,20 @@ def _run(command: list[str], env: dict[str, str] | None, what: str) -> str:
     return result.stdout
 
 
-def statements(script: str) -> Counter[str]:
-    """The SQL statements of a pg_restore script, whitespace collapsed; comments left out."""
+def split_statements(script: str) -> list[str]:
+    """The SQL statements of a pg_restore script, as written; comments and meta-commands left out."""
     lines = [
         line
         for line in script.splitlines()
         if line.strip() and not line.startswith("--") and not _RESTRICT.match(line)
     ]
-    text = "\n".join(lines)
-    return Counter(
-        _normalised(part) + ";" for part in re.split(r";\s*\n", text + "\n") if part.strip()
-    )
+    text = "\n".join(lines) + "\n"
+    return [part.strip() + ";" for part in re.split(r";\s*\n", text) if part.strip()]
+
+
+def statements(script: str) -> Counter[str]:
+    """The statements of a pg_restore script with whitespace collapsed, counted."""
+    return Counter(_normalised(statement) for statement in split_statements(script))
 
 
 def _schema_script(pg_restore: str, archive: Path) -> str:
@@ -413,61 +418,94 @@ def _check_toc(pg_restore: str, archive: Path) -> None:
         raise SchemaError(f"its entries {shown} are not made by the migrations")
 
 
-def _check_data_script(pg_restore: str, archive: Path, reference: PostgresqlReference) -> None:
-    """Stream the data script: only COPY into known tables, setval and pg_restore's settings."""
-    process = subprocess.Popen(
-        [pg_restore, "--data-only", "--file=-", str(archive)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="surrogateescape",
-    )
-    assert process.stdout is not None
-    problem: str | None = None
-    in_copy = False
-    try:
-        for number, raw in enumerate(process.stdout, start=1):
-            line = raw.rstrip("\n")
-            if in_copy:
-                in_copy = line != "\\."
-                continue
-            if not line or line.startswith("--") or _RESTRICT.match(line):
-                continue
-            if line in reference.settings_lines:
-                continue
-            copy_line = _COPY.match(line)
-            if copy_line is not None:
-                table = copy_line.group(1).strip('"')
-                columns = frozenset(c.strip().strip('"') for c in copy_line.group(2).split(","))
-                if table not in reference.columns:
-                    problem = f"its data goes into a table {table!r} the migrations do not make"
-                elif columns != reference.columns[table]:
-                    extra = sorted(columns - reference.columns[table])
-                    problem = (
-                        f"table {table!r} has a column {extra[0]!r} the migrations do not make"
-                        if extra
-                        else f"its data for {table!r} lacks columns the migrations make"
-                    )
-                in_copy = problem is None
-            else:
+@dataclass(frozen=True)
+class TableData:
+    """One table's rows in the data script: where they go, and the rows in COPY text format."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: Iterator[bytes]
+
+
+def _rows(lines: Iterator[bytes]) -> Iterator[bytes]:
+    """COPY text rows up to the end marker, in chunks of about a megabyte."""
+    buffer = bytearray()
+    for raw in lines:
+        if raw.rstrip(b"\r\n") == b"\\.":
+            break
+        buffer += raw
+        if len(buffer) >= 1 << 20:
+            yield bytes(buffer)
+            buffer.clear()
+    else:
+        raise SchemaError("its data ends inside a table's rows")
+    if buffer:
+        yield bytes(buffer)
+
+
+def data_script(
+    pg_restore: str, archive: Path, reference: PostgresqlReference
+) -> Iterator[TableData | str]:
+    """The archive's data, read as text: each table's rows (``TableData``) and ``setval`` calls.
+
+    Anything else in the script, or rows for a table or column the
+    migrations do not make, raises SchemaError. The archive's own COPY
+    statements are never run: the caller copies the rows with its own.
+    Each ``TableData``'s rows must be read to the end before the next step.
+    """
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [pg_restore, "--data-only", "--file=-", str(archive)],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
+        assert process.stdout is not None
+        lines = iter(process.stdout)
+        finished = False
+        try:
+            for raw in lines:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if not line or line.startswith("--") or _RESTRICT.match(line):
+                    continue
+                if line in reference.settings_lines:
+                    continue  # pg_restore's own SET lines, as in the reference's script
+                copy_line = _COPY.match(line)
                 setval = _SETVAL.match(line)
-                if setval is None or setval.group(1) not in reference.sequences:
-                    problem = f"line {number} of its data script is not data: {line[:80]!r}"
-            if problem is not None:
-                break
-    finally:
-        process.stdout.close()
-        if problem is not None:
-            process.kill()
-        returncode = process.wait()
-        stderr = process.stderr.read() if process.stderr is not None else ""
-        if process.stderr is not None:
-            process.stderr.close()
-    if problem is not None:
-        raise SchemaError(problem)
-    if returncode != 0:
-        first = next((line for line in stderr.splitlines() if line.strip()), str(returncode))
-        raise SchemaError(f"its data cannot be read ({first})")
+                if copy_line is not None:
+                    table = copy_line.group(1).strip('"')
+                    columns = tuple(c.strip().strip('"') for c in copy_line.group(2).split(","))
+                    known = reference.columns.get(table)
+                    if known is None:
+                        raise SchemaError(
+                            f"its data goes into a table {table!r} the migrations do not make"
+                        )
+                    extra = sorted(set(columns) - known)
+                    if extra:
+                        raise SchemaError(
+                            f"table {table!r} has a column {extra[0]!r} the migrations do not make"
+                        )
+                    if set(columns) != known:
+                        raise SchemaError(
+                            f"its data for {table!r} lacks columns the migrations make"
+                        )
+                    yield TableData(table, columns, _rows(lines))
+                elif setval is not None and setval.group(1) in reference.sequences:
+                    yield line
+                else:
+                    raise SchemaError(
+                        f"its data script holds a statement that is not data: {line[:80]!r}"
+                    )
+            finished = True
+        finally:
+            if not finished:
+                process.kill()
+            process.stdout.close()
+            returncode = process.wait()
+        if returncode != 0:
+            errors.seek(0)
+            text = errors.read().decode("utf-8", "replace")
+            first = next((line for line in text.splitlines() if line.strip()), str(returncode))
+            raise SchemaError(f"its data cannot be read ({first})")
 
 
 def _schema_differences(found: Counter[str], reference: Counter[str]) -> list[str]:
@@ -504,8 +542,9 @@ def _schema_differences(found: Counter[str], reference: Counter[str]) -> list[st
     return differences
 
 
-def check_postgresql_archive(archive: Path, database: Mapping[str, Any]) -> None:
-    """Raise SchemaError unless the archive holds exactly the migrated schema and its data."""
+def _checked_schema(
+    archive: Path, database: Mapping[str, Any]
+) -> tuple[str, list[str], PostgresqlReference]:
     from receipts.backup import postgresql_program
 
     pg_restore = postgresql_program("pg_restore")
@@ -515,9 +554,58 @@ def check_postgresql_archive(archive: Path, database: Mapping[str, Any]) -> None
         (k, str(database.get(k) or "")) for k in ("NAME", "USER", "PASSWORD", "HOST", "PORT")
     )
     reference = postgresql_reference(applied, key)
-    differences = _schema_differences(
-        statements(_schema_script(pg_restore, archive)), reference.schema
-    )
+    schema = split_statements(_schema_script(pg_restore, archive))
+    found = Counter(_normalised(statement) for statement in schema)
+    differences = _schema_differences(found, reference.schema)
     if differences:
         raise SchemaError(_say(differences))
-    _check_data_script(pg_restore, archive, reference)
+    return pg_restore, schema, reference
+
+
+def check_postgresql_archive(archive: Path, database: Mapping[str, Any]) -> None:
+    """Raise SchemaError unless the archive holds exactly the migrated schema and its data."""
+    pg_restore, _, reference = _checked_schema(archive, database)
+    for step in data_script(pg_restore, archive, reference):
+        if isinstance(step, TableData):
+            for _ in step.rows:
+                pass
+
+
+def restore_postgresql_archive(archive: Path, database: Mapping[str, Any]) -> None:
+    """Replace the database's tables with the archive's, in one transaction, running only checked SQL.
+
+    ``pg_restore`` only renders the archive as text. The schema statements
+    run here are the archive's only after they matched the reference's; the
+    rows go in through COPY statements written here, into the reference's
+    tables and columns. Everything is checked again as it runs (the file may
+    have changed since the first check); any problem rolls the whole restore back.
+    """
+    import psycopg
+    from psycopg import sql
+
+    pg_restore, schema, reference = _checked_schema(archive, database)
+    with (
+        psycopg.connect(
+            dbname=database["NAME"],
+            user=database.get("USER") or None,
+            password=database.get("PASSWORD") or None,
+            host=database.get("HOST") or None,
+            port=database.get("PORT") or None,
+        ) as conn,
+        conn.transaction(),
+    ):
+        for statement in schema:
+            conn.execute(statement.encode())
+        with conn.cursor() as cursor:
+            for step in data_script(pg_restore, archive, reference):
+                if isinstance(step, str):
+                    cursor.execute(step.encode())
+                    continue
+                command = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+                    sql.Identifier("public"),
+                    sql.Identifier(step.table),
+                    sql.SQL(", ").join(sql.Identifier(c) for c in step.columns),
+                )
+                with cursor.copy(command) as copy:
+                    for chunk in step.rows:
+                        copy.write(chunk)
