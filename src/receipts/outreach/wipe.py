@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from .models import ConsentRecord, Submission, Supporter, SupporterKey
 
@@ -64,7 +64,14 @@ def _wipe() -> list[str]:
     wiper = wipers.get(connection.vendor)
     if wiper is None:
         return [f"erased rows are deleted, but {connection.vendor} files are not wiped"]
-    return wiper()
+    if connection.in_atomic_block:
+        # Reached only when commit callbacks are run early, inside a transaction.
+        return ["erased rows are deleted; their bytes are wiped only outside a transaction"]
+    try:
+        return wiper()
+    except DatabaseError as exc:
+        # The erasure is committed; the operator learns the files still need it.
+        return [f"erased rows are deleted, but wiping them from the files failed ({exc})"]
 
 
 def _wipe_sqlite() -> list[str]:
