@@ -1,4 +1,4 @@
-"""Backups and restores of the real database: round trips with sealed supporter data, bad files refused.
+"""Backups and restores of the real database: round trips with sealed supporter data; damaged or changed backups refused.
 
 SQLite: pytest-django keeps the SQLite test database in memory; the
 ``sqlite_file`` fixture puts Django's connection on a freshly migrated
