@@ -12,12 +12,14 @@ are sealed, recovery codes and sessions kept only as digests, and the keys are
 kept apart from it on purpose: whoever holds a database backup must not also
 hold its keys, nor find in it anything that logs in.
 
-Restoring checks the file first (SQLite: ``PRAGMA integrity_check``;
-PostgreSQL: ``pg_restore --list``), refuses a database that already holds data
-unless forced, and changes nothing unless the whole backup goes in: on SQLite
+Restoring checks the file first and trusts nothing in it: it must be whole
+and hold exactly the schema the migrations make, no extra trigger, view, table
+or column (``receipts.restore_checks``). It refuses a database that already
+holds data unless forced, and changes nothing unless the whole backup goes in: on SQLite
 the backup is copied to a temporary file beside the database and renamed over
 it in one step (the site must be stopped, so that no writer holds the old
-file); on PostgreSQL ``pg_restore`` runs in a single transaction.
+file); on PostgreSQL one transaction runs the archive's checked schema
+statements and copies its rows in (``pg_restore`` only reads the archive).
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def verify_backup(path: Path, database: Mapping[str, Any] | None = None) -> None
     if _vendor(database) == "sqlite":
         _verify_sqlite(path)
     else:
-        _verify_postgresql(path)
+        _verify_postgresql(path, database)
 
 
 def database_has_data(database: Mapping[str, Any] | None = None) -> bool:
@@ -160,12 +162,17 @@ def _sqlite_check(conn: sqlite3.Connection, where: Path) -> None:
         raise BackupError(f"{where}: not a Receipts database (it has no django_migrations table)")
 
 
-def _verify_sqlite(path: Path) -> None:
+def _verify_sqlite(path: Path, where: Path | None = None) -> None:
+    """Integrity, foreign keys and the exact migrated schema; ``where`` names the file in errors."""
+    from receipts.restore_checks import SchemaError, check_sqlite_file
+
+    where = where or path
     try:
-        with _sqlite_readonly(path) as conn:
-            _sqlite_check(conn, path)
+        check_sqlite_file(path)
+    except SchemaError as exc:
+        raise BackupError(f"{where}: refused, {exc}") from None
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{path}: not a readable SQLite database ({exc})") from exc
+        raise BackupError(f"{where}: not a readable SQLite database ({exc})") from exc
 
 
 def _temporary_beside(target: Path, suffix: str) -> Path:
@@ -218,6 +225,9 @@ def _restore_sqlite(backup: Path, target: Path) -> None:
     try:
         with _sqlite_readonly(backup) as source:
             _sqlite_copy(source, temporary)
+        # The copy is what goes live: check it again, so a file changed since
+        # the first check cannot slip in.
+        _verify_sqlite(temporary, where=backup)
         if target.exists():
             # Fold the write-ahead log into the old file and empty it: a log
             # left beside the new file must not be replayed into it.
@@ -297,10 +307,16 @@ def _backup_postgresql(database: Mapping[str, Any], output: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _verify_postgresql(path: Path) -> None:
+def _verify_postgresql(path: Path, database: Mapping[str, Any]) -> None:
+    from receipts.restore_checks import SchemaError, check_postgresql_archive
+
     listing = _run([postgresql_program("pg_restore"), "--list", str(path)], None, f"{path}: check")
     if "django_migrations" not in listing:
         raise BackupError(f"{path}: not a Receipts database (it has no django_migrations table)")
+    try:
+        check_postgresql_archive(path, database)
+    except SchemaError as exc:
+        raise BackupError(f"{path}: refused, {exc}") from None
 
 
 def _postgresql_has_data(database: Mapping[str, Any]) -> bool:
@@ -329,19 +345,17 @@ def _postgresql_has_data(database: Mapping[str, Any]) -> bool:
 
 
 def _restore_postgresql(path: Path, database: Mapping[str, Any]) -> None:
-    args, env = _connection_args(database)
-    _run(
-        [
-            postgresql_program("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            *args,
-            str(path),
-        ],
-        env,
-        f"pg_restore into {database['NAME']} (nothing was changed)",
-    )
+    # pg_restore would run the archive's SQL as written; the archive is only
+    # read as text, and checked statements and rows go in (restore_checks).
+    import psycopg
+
+    from receipts.restore_checks import SchemaError, restore_postgresql_archive
+
+    try:
+        restore_postgresql_archive(path, database)
+    except SchemaError as exc:
+        raise BackupError(f"{path}: refused, nothing was changed: {exc}") from None
+    except psycopg.Error as exc:
+        raise BackupError(
+            f"{path}: restore into {database['NAME']} failed, nothing was changed ({exc})"
+        ) from None

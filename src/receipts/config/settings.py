@@ -150,9 +150,12 @@ else:
                 # the upgrade deadlock of deferred write transactions.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
+                # secure_delete zeroes deleted rows in the file, so an erased
+                # supporter's sealed bytes do not linger in free space.
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000; "
+                    "PRAGMA secure_delete=ON;"
                 ),
             },
         }

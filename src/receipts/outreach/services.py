@@ -33,7 +33,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from receipts.campaigns.models import Action, Campaign, Goal, GoalProgress
 
-from . import crypto
+from . import crypto, wipe
 from .models import (
     SEALED_COLUMNS,
     AuditAction,
@@ -636,18 +636,21 @@ def erase_supporters(
     channel: str = AuditChannel.WEB,
     action: str = AuditAction.ERASE,
     rotate: bool = True,
+    wipe_files: bool = True,
 ) -> ErasureResult:
     """Delete supporters everywhere: submissions, consent records and their wrapped keys.
 
-    With the wrapped key gone, any remaining copy of the ciphertext (a WAL
-    page, a replica, a backup) cannot be opened; the rotation that follows
-    retires the KEK that could open an old backup's copy of the wrapped key.
-    Old backups then open for no one, which is the price of the guarantee:
-    take a fresh backup after an erasure. The audit event records the count,
-    not who.
+    The deleted rows' bytes are then wiped from the live database files
+    (``wipe.wipe_erased_rows``): no sealed field, wrapped key or blind index
+    of the person stays there for a copy of the key file to open. The
+    rotation that follows retires the KEK that could open an old backup's
+    copy of the wrapped key. Old backups then open for no one with the
+    current key file, which is the price of the guarantee: take a fresh
+    backup after an erasure. The audit event records the count, not who.
     """
     ids = [s.pk for s in supporters if s.campaign_id == campaign.pk]
     with transaction.atomic():
+        wipe.prepare_erasure()
         doomed = Supporter.objects.filter(pk__in=ids, campaign=campaign)
         count = doomed.count()
         doomed.delete()
@@ -657,6 +660,9 @@ def erase_supporters(
     notes: list[str] = []
     if count and rotate:
         rotations, notes = _rotate_after_removal([organisation_for(campaign)])
+    if count and wipe_files:
+        # After the rotation: it rewrites every other key, and its old versions go too.
+        notes += wipe.wipe_erased_rows()
     return ErasureResult(count, rotations, notes)
 
 
@@ -679,13 +685,20 @@ def purge_expired_supporters(
     for campaign in Campaign.objects.filter(pk__in=list(campaign_ids)):
         expired = list(Supporter.objects.filter(campaign=campaign, last_submitted_at__lt=cutoff))
         result = erase_supporters(
-            campaign, expired, channel=channel, action=AuditAction.PURGE, rotate=False
+            campaign,
+            expired,
+            channel=channel,
+            action=AuditAction.PURGE,
+            rotate=False,
+            wipe_files=False,
         )
         total += result.erased
         organisation = organisation_for(campaign)
         touched[organisation.pk] = organisation
     RateLimitBucket.objects.filter(window_start__lt=now - timedelta(days=2)).delete()
     rotations, notes = _rotate_after_removal(touched.values())
+    if total:
+        notes += wipe.wipe_erased_rows()
     return ErasureResult(total, rotations, notes)
 
 
