@@ -114,7 +114,7 @@ def _stored_values(supporter: Supporter) -> dict[str, bytes]:
 
 def _opens_with(keyring_text: str, supporter: Supporter, values: dict[str, bytes]) -> str:
     """The person's name, opened from the stored bytes with a copy of the key file."""
-    keyring = crypto._parse(keyring_text, "erasure-drive", "file", None)
+    keyring = crypto._parse(keyring_text, "erasure-drive", "file", None, "key copy")
     key = SupporterKey.objects.get(supporter=supporter)
     data_key = crypto.unwrap_data_key(
         keyring, values["wrapped key"], supporter_uid=supporter.uid, version=key.kek_version
