@@ -214,8 +214,8 @@ TWO_FACTOR_VIEWS = frozenset(
         "outreach-attribution",
     }
 )
-# The admin's logout stays open, like the site's own.
-TWO_FACTOR_EXEMPT_VIEWS = frozenset({"admin:logout"})
+# The admin's way in and out stay open, like the site's own login and logout.
+TWO_FACTOR_EXEMPT_VIEWS = frozenset({"admin:login", "admin:logout"})
 
 # Login throttling (django-axes): wrong passwords are counted per username and,
 # separately, per client address; either count reaching the limit within the
