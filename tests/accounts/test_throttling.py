@@ -165,3 +165,42 @@ def test_failed_logins_leave_the_page_cache_warm(settings: Any) -> None:
         _log_in(client, "ada", WRONG)
     assert AccessAttempt.objects.exists()
     assert generation.current() == before
+
+
+@pytest.mark.parametrize(
+    "username", ["a" * 10_000, "ada\x00", "<script>alert(1)</script>", "' OR 1=1 --"]
+)
+def test_hostile_usernames_get_the_form_error_and_are_counted_safely(username: str) -> None:
+    make_user_with_password("ada")
+    answer = _log_in(_from("198.51.100.7"), username, WRONG)
+    assert answer.status_code == 200
+    assert "<script>alert(1)</script>" not in answer.content.decode()
+    assert AccessAttempt.objects.filter(username=username).count() <= 1
+
+
+def _via_proxy(forwarded_for: str) -> Client:
+    return Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for)
+
+
+def test_behind_a_proxy_each_client_address_is_counted_and_spoofing_it_does_not_help(
+    settings: Any,
+) -> None:
+    settings.LOGIN_PROXY_COUNT = 1
+    settings.AXES_FAILURE_LIMIT = 3
+    make_user_with_password("ada")
+    # One client, writing a new address of its own into the header each time.
+    for n in range(3):
+        _log_in(_via_proxy(f"192.0.2.{n + 1}, 198.51.100.7"), f"guess{n}", WRONG)
+    refused = _log_in(_via_proxy("192.0.2.99, 198.51.100.7"), "ada", PASSWORD)
+    assert refused.status_code == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.7"}
+    # Another client behind the same proxy is not locked out with it.
+    assert _log_in(_via_proxy("203.0.113.9"), "ada", PASSWORD).status_code == 302
+
+
+def test_without_proxies_the_forwarded_header_is_ignored(settings: Any) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    make_user_with_password("ada")
+    for n in range(3):
+        _log_in(_via_proxy(f"192.0.2.{n + 1}"), f"guess{n}", WRONG)
+    assert _log_in(_via_proxy("203.0.113.9"), "ada", PASSWORD).status_code == 429

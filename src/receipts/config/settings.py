@@ -232,6 +232,10 @@ AXES_RESET_ON_SUCCESS = False
 AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "receipts.accounts.throttle.locked_out"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "receipts.accounts.throttle.client_address"
+# Reverse proxies in front of the site that append the client's address to
+# X-Forwarded-For; 0 counts the address the server sees.
+LOGIN_PROXY_COUNT = int(os.environ.get("RECEIPTS_PROXY_COUNT", 0))
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
