@@ -175,7 +175,7 @@ def test_hostile_usernames_get_the_form_error_and_are_counted_safely(username: s
     answer = _log_in(_from("198.51.100.7"), username, WRONG)
     assert answer.status_code == 200
     assert "<script>alert(1)</script>" not in answer.content.decode()
-    assert AccessAttempt.objects.filter(username=username).count() <= 1
+    assert AccessAttempt.objects.count() <= 1
 
 
 def _via_proxy(forwarded_for: str) -> Client:

@@ -28,6 +28,21 @@ from django.shortcuts import render
 from django.utils import timezone
 
 LOGIN_TEMPLATE = "registration/login.html"
+# The length of django-axes' username column.
+USERNAME_STORED = 255
+
+
+def counted_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """The username failures are counted under (django-axes' ``AXES_USERNAME_CALLABLE``).
+
+    Django's login form checks no length before it authenticates, so the name
+    is cut to what the table holds: PostgreSQL refuses a longer one, and the
+    login would fail with a server error instead of the form's.
+    """
+    username = credentials.get("username") if credentials else request.POST.get("username")
+    if username is None:
+        return None
+    return str(username).replace("\x00", "0x00")[:USERNAME_STORED]
 
 
 def client_address(request: HttpRequest) -> str | None:

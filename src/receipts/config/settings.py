@@ -233,6 +233,7 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "receipts.accounts.throttle.locked_out"
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "receipts.accounts.throttle.client_address"
+AXES_USERNAME_CALLABLE = "receipts.accounts.throttle.counted_username"
 # Reverse proxies in front of the site that append the client's address to
 # X-Forwarded-For; 0 counts the address the server sees.
 LOGIN_PROXY_COUNT = int(os.environ.get("RECEIPTS_PROXY_COUNT", 0))
