@@ -1,4 +1,4 @@
-"""Test set-up shared by every app: archive and key folders per test, and the browser.
+"""Test set-up shared by every app: archive and key folders per test, the admin client, and the browser.
 
 In CI (``CI`` or ``RECEIPTS_REQUIRE_SERVICES`` set) a missing browser is a
 failure, never a skip.
@@ -33,6 +33,18 @@ def archive_dir(settings: Any, tmp_path: Path) -> Path:
     folder = tmp_path / "archive"
     settings.ARCHIVE_DIR = folder
     return folder
+
+
+@pytest.fixture
+def admin_client(admin_user: Any) -> Any:
+    """pytest-django's admin client, logged in as having given a second factor, as the admin asks."""
+    from django.test import Client
+
+    from tests.factories import login_verified
+
+    client = Client()
+    login_verified(client, admin_user)
+    return client
 
 
 @pytest.fixture(autouse=True)

@@ -123,3 +123,81 @@ def test_organiser_who_turns_it_on_from_the_redirect_comes_back_verified() -> No
     done = client.post(TURN_ON, {"code": next_code(device), "next": PROTECTED})
     assert f'href="{PROTECTED}"' in done.content.decode()
     assert client.get(PROTECTED).status_code == 200
+
+
+# --- the site-wide check: the admin and other pages of accounts, tokens, keys ---------
+
+ADMIN = "/admin/"
+API_TOKENS = "/admin/api/apitoken/"
+
+
+def _superuser(username: str = "root") -> Any:
+    from django.contrib.auth.models import User
+
+    return User.objects.create_superuser(username, password=None)
+
+
+def test_superuser_without_a_device_is_sent_from_the_admin_to_turn_it_on() -> None:
+    client = _client_for(_superuser())
+    for path in (ADMIN, API_TOKENS, "/admin/auth/user/", "/admin/otp_totp/totpdevice/"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith(f"{TURN_ON}?next="), path
+
+
+def test_the_admin_refuses_a_password_reset_by_a_superuser_without_a_device() -> None:
+    organiser = make_member(make_campaign(), "olu", MemberRole.ORGANISER)
+    client = _client_for(_superuser())
+    url = f"/admin/auth/user/{organiser.pk}/password/"
+    posted = client.post(url, {"password1": "x" * 20, "password2": "x" * 20})
+    assert posted["Location"].startswith(TURN_ON)
+    organiser.refresh_from_db()
+    assert not organiser.has_usable_password()
+
+
+def test_superuser_who_turns_it_on_from_the_admin_comes_back_to_it() -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    root = _superuser()
+    client = _client_for(root)
+    to_turn_on = client.get(API_TOKENS)["Location"]
+    client.get(to_turn_on)
+    device = TOTPDevice.objects.get(user=root)
+    done = client.post(TURN_ON, {"code": next_code(device), "next": API_TOKENS})
+    assert f'href="{API_TOKENS}"' in done.content.decode()
+    assert client.get(API_TOKENS).status_code == 200
+
+
+def test_htmx_request_to_the_admin_is_sent_to_turn_it_on_whole() -> None:
+    response = _client_for(_superuser()).get(ADMIN, headers={"HX-Request": "true"})
+    assert response["HX-Redirect"].startswith(TURN_ON)
+
+
+def test_the_admin_login_and_logout_stay_open() -> None:
+    assert Client().get("/admin/login/").status_code == 200
+    client = _client_for(_superuser())
+    logged_out = client.post("/admin/logout/")
+    assert logged_out.status_code == 302 and logged_out["Location"] == "/"
+    assert "_auth_user_id" not in client.session
+
+
+def test_organiser_without_a_device_cannot_change_campaign_members_or_its_password() -> None:
+    campaign = make_campaign()
+    organiser = make_member(campaign, "olu", MemberRole.ORGANISER)
+    client = _client_for(organiser)
+    members = f"/edit/campaigns/{campaign.slug}/members/"
+    added = client.post(members, {"username": "olu", "role": "viewer"})
+    assert added["Location"].startswith(TURN_ON)
+    assert client.get("/accounts/password_change/")["Location"].startswith(TURN_ON)
+    # Pages of public evidence and campaigns are not held back.
+    assert client.get(f"/edit/campaigns/{campaign.slug}/").status_code == 200
+
+
+def test_a_verified_superuser_opens_the_admin() -> None:
+    root = make_user_with_password("root", is_staff=True, is_superuser=True)
+    device = enrol(root).device
+    client = Client()
+    password_login(client, root, next_path=ADMIN)
+    assert client.get(ADMIN)["Location"].startswith(VERIFY)
+    client.post(VERIFY, {"code": next_code(device), "next": ADMIN})
+    assert client.get(API_TOKENS).status_code == 200

@@ -23,7 +23,7 @@ from receipts.evidence.models import Source, Tie
 from receipts.evidence.services import end_tie
 from tests.api.test_docs import AssetCollector
 from tests.campaigns.factories import cite, make_campaign, make_demand, make_member
-from tests.factories import make_entity, make_source, make_tie
+from tests.factories import login_verified, make_entity, make_source, make_tie
 
 pytestmark = pytest.mark.django_db
 
@@ -409,7 +409,7 @@ def test_hostile_text_is_escaped(client: Client):
 def test_superusers_see_campaigns_in_the_admin(client: Client, demo: Campaign):
     from django.contrib.auth.models import User
 
-    client.force_login(User.objects.create_superuser("root", password=None))
+    login_verified(client, User.objects.create_superuser("root", password=None))
     for path in (
         "/admin/campaigns/campaign/",
         f"/admin/campaigns/campaign/{demo.pk}/change/",
@@ -446,7 +446,7 @@ def test_the_admin_saves_through_the_services(client: Client, demo: Campaign):
     from django.contrib.auth.models import User
 
     root = User.objects.create_superuser("root", password=None)
-    client.force_login(root)
+    login_verified(client, root)
     url = f"/admin/campaigns/campaign/{demo.pk}/change/"
     refused = client.post(url, _admin_form(demo, start_date="2026"))
     assert refused.status_code == 200

@@ -16,6 +16,7 @@ from django.test import Client
 from receipts.outreach.models import RateLimitBucket
 from receipts.screening import reading, services, views
 from receipts.screening.models import ScreeningProfile
+from tests.factories import login_verified
 from tests.screening.factories import REPORT_TITLE, make_world
 
 pytestmark = pytest.mark.django_db
@@ -200,7 +201,10 @@ def test_profile_form_refuses_a_company_as_agency(client: Client) -> None:
 
 def test_admin_saves_profiles_through_the_service(client: Client) -> None:
     world = make_world()
-    client.force_login(User.objects.create_superuser("root", "root@example.org", "correct horse"))
+    # The admin asks for two-factor login.
+    login_verified(
+        client, User.objects.create_superuser("root", "root@example.org", "correct horse")
+    )
     response = client.post(
         "/admin/screening/screeningprofile/add/",
         {

@@ -4,9 +4,14 @@ The routes are read from the resolver, the API's included, so a new route
 without a rule in ``RULES`` fails ``test_every_route_has_a_rule``. Each route
 is then opened (GET, or the API operation's own method) by each role and the
 answer sorted into allowed (2xx, or a redirect elsewhere than a login or
-two-factor page) or refused (a login redirect, 401, 403, 404, 405). Routes of
-a campaign run twice: on the public demo campaign and on a private one, where
-anyone but a member answers 404.
+two-factor page) or refused (a login or two-factor redirect, 401, 403, 404,
+405). Routes of a campaign run twice: on the public demo campaign and on a
+private one, where anyone but a member answers 404.
+
+An organiser and a superuser who have not turned two-factor login on open
+what their verified selves open, except the pages that show or change
+accounts, tokens, keys or supporters (the rules in ``TWO_FACTOR_RULES``, the
+whole admin among them): there they are sent to turn it on.
 """
 
 from __future__ import annotations
@@ -52,18 +57,29 @@ from tests.campaigns.factories import (
 from tests.factories import login_verified, make_editor
 from tests.outreach.factories import make_flyer, make_form, sign_up
 
-ROLES = ("anonymous", "outsider", "viewer", "editor", "organiser", "superuser")
-MEMBERS = frozenset({"viewer", "editor", "organiser"})
+VERIFIED_ROLES = ("anonymous", "outsider", "viewer", "editor", "organiser", "superuser")
+# Users who must use two-factor login but have not turned it on, and their verified selves.
+UNVERIFIED = {"organiser-no-2fa": "organiser", "superuser-no-2fa": "superuser"}
+ROLES = VERIFIED_ROLES + tuple(UNVERIFIED)
+MEMBERS = frozenset({"viewer", "editor", "organiser", "organiser-no-2fa"})
+SUPERUSERS = frozenset({"superuser", "superuser-no-2fa"})
 
-# What each rule allows: the roles that open the route.
+# Pages that show or change accounts, tokens, keys or supporters: they need two factors.
+TWO_FACTOR_RULES = frozenset({"admin", "account", "campaign-members", "supporter-data"})
+
+# What each rule allows: the verified roles that open the route.
 ALLOWED: dict[str, frozenset[str]] = {
-    "public": frozenset(ROLES),
-    "signed-in": frozenset(ROLES) - {"anonymous"},
+    "public": frozenset(VERIFIED_ROLES),
+    "signed-in": frozenset(VERIFIED_ROLES) - {"anonymous"},
+    # The password pages of one's own account.
+    "account": frozenset(VERIFIED_ROLES) - {"anonymous"},
     # Evidence editors hold evidence.add_tie; the organiser here does not.
     "evidence-editor": frozenset({"editor", "superuser"}),
-    "campaign-viewer": frozenset(ROLES),
+    "campaign-viewer": frozenset(VERIFIED_ROLES),
     "campaign-editor": frozenset({"editor", "organiser", "superuser"}),
     "campaign-organiser": frozenset({"organiser", "superuser"}),
+    # Who is a member of the campaign, in which role (the organiser role opens supporter data).
+    "campaign-members": frozenset({"organiser", "superuser"}),
     # Supporter data: the campaign's own organisers only, never staff by status.
     "supporter-data": frozenset({"organiser"}),
     # The sample watchlist belongs to the organiser; anyone else's is not found.
@@ -71,6 +87,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # The sample screening profile has no creator: superusers only may change it.
     "profile-changer": frozenset({"superuser"}),
     "superuser": frozenset({"superuser"}),
+    # Django's admin: accounts, API tokens, two-factor devices, supporters' organisations.
+    "admin": frozenset({"superuser"}),
     # A form action: GET answers 405 (or a login redirect) to everyone.
     "post-only": frozenset(),
     # An API write: session cookies never authenticate one, so 401 to everyone.
@@ -78,15 +96,25 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Nothing to show to a GET here (no setup under way, a catch-all for 404s).
     "nobody": frozenset(),
     # Non-staff are sent to the admin index (which sends them to sign in); staff get 405.
-    "admin-logout": frozenset(ROLES) - {"superuser"},
+    "admin-logout": frozenset(VERIFIED_ROLES) - {"superuser"},
     # Sign-up forms are open to anyone with the link, a private campaign's too
     # (its form does not name the campaign).
-    "sign-up-form": frozenset(ROLES),
+    "sign-up-form": frozenset(VERIFIED_ROLES),
 }
+
+
+def allowed_roles(rule: str) -> frozenset[str]:
+    """The roles that open a route under ``rule``, unverified ones included."""
+    verified = ALLOWED[rule]
+    if rule in TWO_FACTOR_RULES or rule == "watchlist-owner":
+        # Two factors needed; or the sample watchlist is the verified organiser's own.
+        return verified
+    return verified | {role for role, itself in UNVERIFIED.items() if itself in verified}
+
 
 RULES: dict[str, str] = {
     # Django's admin: staff pages, except its login page.
-    "admin:*": "superuser",
+    "admin:*": "admin",
     "admin:login": "public",
     "admin:logout": "admin-logout",
     "admin:(?P<url>.*)$": "nobody",
@@ -127,11 +155,15 @@ RULES: dict[str, str] = {
     "admin:api_apitoken_delete": "nobody",
     "admin:accounts_recoverycodeset_add": "nobody",
     "admin:accounts_codeattempts_add": "nobody",
+    # Login failures are counted by django-axes alone.
+    "admin:axes_accessattempt_add": "nobody",
+    "admin:axes_accesslog_add": "nobody",
+    "admin:axes_accessfailurelog_add": "nobody",
     # Accounts.
     "login": "public",
     "logout": "post-only",
-    "password_change": "signed-in",
-    "password_change_done": "signed-in",
+    "password_change": "account",
+    "password_change_done": "account",
     "password_reset": "public",
     "password_reset_done": "public",
     "password_reset_confirm": "public",
@@ -212,7 +244,7 @@ RULES: dict[str, str] = {
     "goal-new": "campaign-editor",
     "goal-edit": "campaign-editor",
     "goal-progress": "campaign-editor",
-    "campaign-members": "campaign-organiser",
+    "campaign-members": "campaign-members",
     "campaign-member-remove": "post-only",
     # Outreach.
     "outreach-flyer-short": "campaign-viewer",
@@ -396,7 +428,7 @@ def _private_campaign(entity: Entity, members: dict[str, User]) -> CampaignSampl
     campaigns.add_coalition_member(campaign, make_organisation())
     campaigns.set_goal(campaign, metric="new members", target=10)
     for role, user in members.items():
-        campaigns.add_campaign_member(campaign, user, role)
+        campaigns.add_campaign_member(campaign, user, UNVERIFIED.get(role, role))
     organisation = outreach.save_organisation("private-org", "Private organisation")
     outreach.assign_organisation(campaign, organisation)
     form = make_form(campaign)
@@ -421,18 +453,26 @@ def world(django_db_setup: None, django_db_blocker: Any, module_folder: Path) ->
             "editor": make_editor("editor"),
             "organiser": make_user("organiser"),
             "superuser": User.objects.create_superuser("root", password=None),
+            "organiser-no-2fa": make_user("organiser-no-2fa"),
+            "superuser-no-2fa": User.objects.create_superuser("root-no-2fa", password=None),
         }
-        members = {role: users[role] for role in ("viewer", "editor", "organiser")}
+        members = {
+            role: users[role] for role in ("viewer", "editor", "organiser", "organiser-no-2fa")
+        }
         for role, user in members.items():
-            make_member(public, user.username, MemberRole(role))
+            make_member(public, user.username, MemberRole(UNVERIFIED.get(role, role)))
         entity = Entity.objects.get(ftm_id=f"{demo.PREFIX}amazon")
         form = SignupForm.objects.get(campaign=public, slug=demo.EMPLOYEE_FORM_SLUG)
         flyer = Flyer.objects.get(code=demo.FLYER_CODE)
         # One verified login per role, reused by every test (each rolls its changes back).
+        # The unverified ones log in with a password alone and have no device.
         sessions = {}
         for role, user in users.items():
             client = Client()
-            login_verified(client, user)
+            if role in UNVERIFIED:
+                client.force_login(user)
+            else:
+                login_verified(client, user)
             sessions[role] = client.session.session_key
         yield World(
             sessions=sessions,
@@ -526,19 +566,21 @@ def _pk(route: Route, world: World, sample: CampaignSample | None) -> int:
 
 # --- the outcome of a request ------------------------------------------------------------
 
-REFUSED = {"login", "401", "403", "404", "405"}
+REFUSED = {"login", "second-factor", "401", "403", "404", "405"}
 # Where a signed-in user is sent to give or set up a second factor.
 SECOND_FACTOR = ("/accounts/two-factor/verify/", "/accounts/two-factor/turn-on/")
 
 
 def outcome(response: Any) -> str:
-    """``allowed``, ``login`` (sent to sign in or give a second factor) or the status code."""
+    """``allowed``, ``login``, ``second-factor`` (sent to set up or give one) or the status code."""
     status = response.status_code
     if 200 <= status < 300:
         return "allowed"
     if status in (301, 302, 303, 307, 308):
         location = response["Location"]
-        if "/login/" in location or location.startswith(SECOND_FACTOR):
+        if location.startswith(SECOND_FACTOR):
+            return "second-factor"
+        if "/login/" in location:
             return "login"
         return "allowed"
     return str(status)
@@ -562,6 +604,7 @@ def test_every_route_has_a_rule() -> None:
     missing = sorted(route.key for route in ROUTES if rule_for(route.key) is None)
     assert missing == [], f"routes without a rule in RULES: {missing}"
     assert {rule_for(route.key) for route in ROUTES} <= set(ALLOWED)
+    assert set(ALLOWED) >= TWO_FACTOR_RULES
 
 
 def test_every_rule_names_a_route() -> None:
@@ -575,15 +618,28 @@ def test_every_rule_names_a_route() -> None:
     assert covered == set(RULES)
 
 
+def test_the_site_asks_two_factors_of_every_route_the_rules_say_needs_them() -> None:
+    """The middleware's list (settings) and the rules here name the same pages."""
+    keys = {route.key for route in ROUTES}
+    assert keys >= settings.TWO_FACTOR_VIEWS
+    needing = {
+        route.key
+        for route in ROUTES
+        if rule_for(route.key) in TWO_FACTOR_RULES
+        and not route.key.startswith(tuple(f"{ns}:" for ns in settings.TWO_FACTOR_NAMESPACES))
+    }
+    assert needing <= settings.TWO_FACTOR_VIEWS
+
+
 def test_a_route_without_a_rule_is_caught() -> None:
     assert rule_for("brand-new-page") is None
-    assert rule_for("admin:brand_new_changelist") == "superuser"
+    assert rule_for("admin:brand_new_changelist") == "admin"
 
 
 def test_the_matrix_covers_every_route_and_role() -> None:
     assert len(ROUTES) > 100
     assert {case.values[0].key for case in CASES} == {route.key for route in ROUTES}
-    assert len(ROLES) == 6
+    assert len(ROLES) == 8
 
 
 @pytest.mark.django_db
@@ -599,9 +655,9 @@ def test_route_answers_each_role(world: World, route: Route, visibility: str) ->
         kwargs["sha256"] = world.source.archive_sha256
     url = _url(route, kwargs)
     private = visibility == "private"
-    allowed = ALLOWED[rule]
+    allowed = allowed_roles(rule)
     if private and rule != "sign-up-form":
-        allowed = allowed & (MEMBERS | {"superuser"})
+        allowed = allowed & (MEMBERS | SUPERUSERS)
     wrong = {}
     for role in ROLES:
         client = _client(world, role)
@@ -618,6 +674,12 @@ def test_route_answers_each_role(world: World, route: Route, visibility: str) ->
 def _as_expected(got: str, role: str, rule: str, allowed: frozenset[str], private: bool) -> bool:
     if role in allowed:
         return got == "allowed"
+    if rule in TWO_FACTOR_RULES and UNVERIFIED.get(role) in allowed:
+        # Its verified self opens the page: without two factors it is sent to turn them on.
+        return got == "second-factor"
+    if rule in TWO_FACTOR_RULES and role in UNVERIFIED and got == "second-factor":
+        # Sent to turn two factors on before the page looks anything up: that tells nothing.
+        return True
     if got not in REFUSED:
         return False
     if rule == "token-write":

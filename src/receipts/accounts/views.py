@@ -1,18 +1,22 @@
-"""Two-factor login pages: status, turning on (QR code, first code, recovery codes), the code page, turning off.
+"""Two-factor login pages: status, turning on (QR code, first code, recovery codes), the code page, turning off; and the password-reset request.
 
 The secret key is shown only while the device waits for its first code; once
 confirmed, no page shows it again. Recovery codes appear once, in the response
-that confirms the device, and are never stored in the session.
+that confirms the device, and are never stored in the session. The reset page
+says an email went out only when the email backend took it.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 from base64 import b32encode
+from typing import Any
 
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -23,9 +27,15 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import queries, services
-from .forms import CodeForm
+from .forms import CodeForm, EmailNotSent, PasswordResetForm
 from .twofactor import is_verified, mark_verified
 
+logger = logging.getLogger(__name__)
+
+EMAIL_NOT_SENT = (
+    "Could not send the email: the site's mail server did not take it. "
+    "Nothing was changed. Ask an administrator to check the site's email settings."
+)
 QR_SCALE = 4
 QR_BORDER = 4
 
@@ -188,3 +198,23 @@ def turn_off(request: HttpRequest) -> HttpResponse:
         {"form": form, "must": queries.must_use_two_factor(user)},
         status=400 if form.is_bound and form.errors else 200,
     )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, through the configured email backend; a failed send is said, not hidden."""
+
+    form_class = PasswordResetForm
+    template_name = "accounts/password_reset_form.html"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        try:
+            return super().form_valid(form)
+        except EmailNotSent:
+            logger.exception("a password-reset email could not be sent")
+            form.add_error(None, EMAIL_NOT_SENT)
+            # The server failed, not the request: 503, and the form to try again.
+            return self.render_to_response(self.get_context_data(form=form), status=503)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"

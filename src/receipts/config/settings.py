@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "receipts.watch",
     "receipts.pagecache",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +115,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a login refused for too many
+    # failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "receipts.config.urls"
@@ -198,6 +203,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # Session rows are filed under a digest of the cookie's value: the session
 # table of a database copy or a backup holds no cookie that logs anyone in.
 SESSION_ENGINE = "receipts.accounts.sessions"
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -208,6 +218,48 @@ LOGOUT_REDIRECT_URL = "/"
 OTP_TOTP_ISSUER = "Receipts"
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Pages that show or change accounts, tokens, keys or supporters: staff,
+# superusers and organisers open them only with two-factor login on and a code
+# given in this login (receipts.accounts.middleware). The whole admin is one.
+TWO_FACTOR_NAMESPACES = frozenset({"admin"})
+TWO_FACTOR_VIEWS = frozenset(
+    {
+        "password_change",
+        "password_change_done",
+        "campaign-members",
+        "campaign-member-remove",
+        "outreach-review",
+        "outreach-decide",
+        "outreach-supporters",
+        "outreach-export",
+        "outreach-erase",
+        "outreach-attribution",
+    }
+)
+# The admin's way in and out stay open, like the site's own login and logout.
+TWO_FACTOR_EXEMPT_VIEWS = frozenset({"admin:login", "admin:logout"})
+
+# Login throttling (django-axes): wrong passwords are counted per username and,
+# separately, per client address; either count reaching the limit within the
+# cool-off stops all password checks for that username or from that address
+# until the cool-off has passed since the last counted failure. Failures while
+# locked out are not counted (so the wait shown is the real one), a success
+# resets nothing (it would let one account's login clear an address's count),
+# and successful logins are not logged (no record of who logged in from where).
+AXES_FAILURE_LIMIT = int(os.environ.get("RECEIPTS_LOGIN_FAILURE_LIMIT", 10))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("RECEIPTS_LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "receipts.accounts.throttle.locked_out"
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "receipts.accounts.throttle.client_address"
+AXES_USERNAME_CALLABLE = "receipts.accounts.throttle.counted_username"
+# Reverse proxies in front of the site that append the client's address to
+# X-Forwarded-For; 0 counts the address the server sees.
+LOGIN_PROXY_COUNT = int(os.environ.get("RECEIPTS_PROXY_COUNT", 0))
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

@@ -6,7 +6,7 @@ from receipts.api.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/two-factor/", include("receipts.accounts.urls")),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("receipts.accounts.auth_urls")),
     path("api/", api.urls),
     path("", include("receipts.outreach.urls")),
     path("", include("receipts.campaigns.urls")),

@@ -32,11 +32,12 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 # Writes to these never change what an anonymous reader is shown: sessions,
-# two-factor devices and codes, the task queue, watchlists and their
-# deliveries, the admin's log, this app's own row; users (a login stamps
-# last_login), API tokens (each call stamps last_used_at) and supporters'
-# sealed sign-up data, which no public page shows. Every other table moves the
-# generation on, so a model added later is covered without being listed here.
+# two-factor devices and codes, counted login failures (axes), the task
+# queue, watchlists and their deliveries, the admin's log, this app's own row;
+# users (a login stamps last_login), API tokens (each call stamps
+# last_used_at) and supporters' sealed sign-up data, which no public page
+# shows. Every other table moves the generation on, so a model added later is
+# covered without being listed here.
 PRIVATE_APPS = (
     "sessions",
     "otp_totp",
@@ -45,6 +46,7 @@ PRIVATE_APPS = (
     "watch",
     "admin",
     "pagecache",
+    "axes",
 )
 PRIVATE_MODELS = (
     "auth.User",
