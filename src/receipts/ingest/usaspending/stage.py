@@ -477,6 +477,7 @@ class Stage:
         rows from a file far faster than from parameters."""
         path = self.workdir / "recipient-ids.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
+            # Plain csv, not receipts.spreadsheet: DuckDB reads the names back exactly.
             writer = csv.writer(handle)
             writer.writerow(["uei", "duns", "name", "cage", "entity_id"])
             writer.writerows([r.uei, r.duns, r.name, r.cage, pk] for r, pk in ids.items())
