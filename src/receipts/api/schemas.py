@@ -238,6 +238,15 @@ class SourcePageOut(Schema):
 
 # --- input ------------------------------------------------------------------------
 
+# The widest key both databases hold (a signed 64-bit integer). An id outside
+# 1..MAX_ROW_ID in a body is refused here with a 422 and never reaches the
+# database, where SQLite raises OverflowError on it.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[
+    int,
+    Field(ge=1, le=MAX_ROW_ID, description="A row id: a whole number from 1 to 2**63 - 1."),
+]
+
 Alias = Annotated[str, Field(max_length=_max_length(Entity, "name"))]
 PartialDate = Annotated[str, Field(max_length=10, description=PARTIAL_DATE)]
 _AMOUNT_FIELD = Tie._meta.get_field("amount")
@@ -323,7 +332,7 @@ class PatchIn(Schema):
 
 
 class CitationIn(Schema):
-    source_id: int = Field(
+    source_id: RowId = Field(
         description="The id of the cited source (create one with POST /api/sources)."
     )
     quote: str = Field(default="", description="The words in the source that back the claim.")
