@@ -16,6 +16,7 @@ from ninja import Schema
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from receipts.evidence.models import (
+    LONG_TEXT_MAX_LENGTH,
     Citation,
     Entity,
     EntityKind,
@@ -335,7 +336,11 @@ class CitationIn(Schema):
     source_id: RowId = Field(
         description="The id of the cited source (create one with POST /api/sources)."
     )
-    quote: str = Field(default="", description="The words in the source that back the claim.")
+    quote: str = Field(
+        default="",
+        max_length=LONG_TEXT_MAX_LENGTH,
+        description="The words in the source that back the claim.",
+    )
     locator: str = Field(
         default="",
         max_length=_max_length(Citation, "locator"),
@@ -355,7 +360,9 @@ class EntityIn(Schema):
         "already held by another entity is refused.",
     )
     country: str = Field(default="", max_length=2, description="ISO 3166-1 alpha-2 code.")
-    summary: str = Field(default="", description="A short description.")
+    summary: str = Field(
+        default="", max_length=LONG_TEXT_MAX_LENGTH, description="A short description."
+    )
     slug: str | None = Field(
         default=None,
         max_length=_max_length(Entity, "slug"),
@@ -377,7 +384,9 @@ class EntityPatch(PatchIn):
         "list removes that scheme's identifiers.",
     )
     country: str | None = Field(default=None, max_length=2, description="A new country code.")
-    summary: str | None = Field(default=None, description="A new summary.")
+    summary: str | None = Field(
+        default=None, max_length=LONG_TEXT_MAX_LENGTH, description="A new summary."
+    )
     slug: str | None = Field(
         default=None, max_length=_max_length(Entity, "slug"), description="A new slug."
     )
@@ -417,7 +426,9 @@ class TieIn(Schema):
     currency: str = Field(
         default="", max_length=3, description="ISO 4217 code; needed with an amount."
     )
-    summary: str = Field(default="", description="A short account of the tie.")
+    summary: str = Field(
+        default="", max_length=LONG_TEXT_MAX_LENGTH, description="A short account of the tie."
+    )
     citations: list[CitationIn] = Field(
         description="The sources behind the tie. Required: a tie without a citation is refused."
     )
@@ -441,7 +452,9 @@ class TiePatch(PatchIn):
     currency: str | None = Field(
         default=None, max_length=3, description="A new ISO 4217 code; null clears it."
     )
-    summary: str | None = Field(default=None, description="A new summary.")
+    summary: str | None = Field(
+        default=None, max_length=LONG_TEXT_MAX_LENGTH, description="A new summary."
+    )
     citation: CitationIn | None = Field(
         default=None,
         description="The source reporting the change; required when the status or end date "
