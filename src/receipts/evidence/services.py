@@ -69,9 +69,7 @@ def _check_model(instance: models.Model) -> None:
             problems[field.name] = [UNSTORABLE_PROBLEM]
     related = [f.name for f in instance._meta.concrete_fields if f.is_relation]
     try:
-        instance.full_clean(
-            exclude=related, validate_unique=False, validate_constraints=False
-        )
+        instance.full_clean(exclude=related, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             problems.setdefault(name, messages)
