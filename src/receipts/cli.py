@@ -10,7 +10,6 @@ here is handed to Django's management commands (``receipts migrate``,
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -357,7 +356,9 @@ def ties(
         output.write("\n")
         return
     if fmt == "csv":
-        writer = csv.writer(output)
+        from receipts import spreadsheet
+
+        writer = spreadsheet.writer(output)
         columns = [
             "path",
             "subject",

@@ -303,6 +303,22 @@ def test_goal_needs_a_positive_target_and_takes_no_deadline():
     assert services.set_goal(campaign, metric="donors", target=5).deadline == ""
 
 
+def test_a_count_no_column_holds_is_refused_by_the_service_for_every_caller():
+    """Forms and the API both end here: a count past 2**31 - 1 is one error, never an overflow."""
+    campaign = make_campaign()
+    too_many = 2**31
+    with pytest.raises(CampaignError, match="target: 2147483648 is more than 2,147,483,647"):
+        services.set_goal(campaign, metric="donors", target=too_many)
+    with pytest.raises(CampaignError, match="attendance_max: 2147483648 is more than"):
+        _action(campaign, attendance_min=1, attendance_max=too_many)
+    goal = services.set_goal(campaign, metric="donors", target=2**31 - 1)
+    with pytest.raises(CampaignError, match="value: 99999999999999999999 is more than"):
+        services.update_goal_counter(goal, 99999999999999999999, citation=cite())
+    goal.refresh_from_db()
+    assert (goal.target, goal.value) == (2**31 - 1, 0)
+    assert not Action.objects.exists() and not GoalUpdate.objects.exists()
+
+
 def test_the_last_organiser_stays_one():
     owner = make_user("owner")
     campaign = make_campaign(created_by=owner)

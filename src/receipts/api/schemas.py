@@ -16,6 +16,7 @@ from ninja import Schema
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from receipts.evidence.models import (
+    LONG_TEXT_MAX_LENGTH,
     Citation,
     Entity,
     EntityKind,
@@ -238,6 +239,15 @@ class SourcePageOut(Schema):
 
 # --- input ------------------------------------------------------------------------
 
+# The widest key both databases hold (a signed 64-bit integer). An id outside
+# 1..MAX_ROW_ID in a body is refused here with a 422 and never reaches the
+# database, where SQLite raises OverflowError on it.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[
+    int,
+    Field(ge=1, le=MAX_ROW_ID, description="A row id: a whole number from 1 to 2**63 - 1."),
+]
+
 Alias = Annotated[str, Field(max_length=_max_length(Entity, "name"))]
 PartialDate = Annotated[str, Field(max_length=10, description=PARTIAL_DATE)]
 _AMOUNT_FIELD = Tie._meta.get_field("amount")
@@ -323,10 +333,14 @@ class PatchIn(Schema):
 
 
 class CitationIn(Schema):
-    source_id: int = Field(
+    source_id: RowId = Field(
         description="The id of the cited source (create one with POST /api/sources)."
     )
-    quote: str = Field(default="", description="The words in the source that back the claim.")
+    quote: str = Field(
+        default="",
+        max_length=LONG_TEXT_MAX_LENGTH,
+        description="The words in the source that back the claim.",
+    )
     locator: str = Field(
         default="",
         max_length=_max_length(Citation, "locator"),
@@ -346,7 +360,9 @@ class EntityIn(Schema):
         "already held by another entity is refused.",
     )
     country: str = Field(default="", max_length=2, description="ISO 3166-1 alpha-2 code.")
-    summary: str = Field(default="", description="A short description.")
+    summary: str = Field(
+        default="", max_length=LONG_TEXT_MAX_LENGTH, description="A short description."
+    )
     slug: str | None = Field(
         default=None,
         max_length=_max_length(Entity, "slug"),
@@ -368,7 +384,9 @@ class EntityPatch(PatchIn):
         "list removes that scheme's identifiers.",
     )
     country: str | None = Field(default=None, max_length=2, description="A new country code.")
-    summary: str | None = Field(default=None, description="A new summary.")
+    summary: str | None = Field(
+        default=None, max_length=LONG_TEXT_MAX_LENGTH, description="A new summary."
+    )
     slug: str | None = Field(
         default=None, max_length=_max_length(Entity, "slug"), description="A new slug."
     )
@@ -408,7 +426,9 @@ class TieIn(Schema):
     currency: str = Field(
         default="", max_length=3, description="ISO 4217 code; needed with an amount."
     )
-    summary: str = Field(default="", description="A short account of the tie.")
+    summary: str = Field(
+        default="", max_length=LONG_TEXT_MAX_LENGTH, description="A short account of the tie."
+    )
     citations: list[CitationIn] = Field(
         description="The sources behind the tie. Required: a tie without a citation is refused."
     )
@@ -432,7 +452,9 @@ class TiePatch(PatchIn):
     currency: str | None = Field(
         default=None, max_length=3, description="A new ISO 4217 code; null clears it."
     )
-    summary: str | None = Field(default=None, description="A new summary.")
+    summary: str | None = Field(
+        default=None, max_length=LONG_TEXT_MAX_LENGTH, description="A new summary."
+    )
     citation: CitationIn | None = Field(
         default=None,
         description="The source reporting the change; required when the status or end date "

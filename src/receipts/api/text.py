@@ -9,7 +9,6 @@ lookup or a search with one matches nothing instead of failing.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,7 +16,8 @@ from django.http import HttpRequest
 from ninja.errors import HttpError
 from pydantic import BaseModel
 
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+from receipts.evidence.services import UNSTORABLE, UNSTORABLE_PROBLEM
+
 READS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -55,9 +55,7 @@ def storable_text(view: Callable[..., Any]) -> Callable[..., Any]:
             top = "" if isinstance(value, BaseModel) else name
             for where, text in _strings(value, top):
                 if UNSTORABLE.search(text):
-                    raise HttpError(
-                        400, f"{where}: may not hold a NUL character or a lone surrogate"
-                    )
+                    raise HttpError(400, f"{where}: {UNSTORABLE_PROBLEM}")
         return view(request, *args, **kwargs)
 
     return checked

@@ -18,6 +18,9 @@ from receipts.evidence.dates import validate_partial_date
 from receipts.evidence.models import Entity, Source, Tie
 
 PARTIAL_DATE_HELP = "YYYY, YYYY-MM or YYYY-MM-DD; leave out what the source does not say."
+# The largest count a PositiveIntegerField holds on every supported database
+# (attendance, goal targets and progress): a larger one is refused, not overflowed.
+MAX_COUNT = 2**31 - 1
 
 
 def new_key() -> str:

@@ -18,10 +18,12 @@ from receipts.api.schemas import (
     EntityReference,
     PartialDate,
     PatchIn,
+    RowId,
 )
 from receipts.evidence.models import EntityKind, TieKind, TieStatus
 
 from .models import (
+    MAX_COUNT,
     ActionKind,
     CampaignStatus,
     CoalitionRole,
@@ -124,7 +126,7 @@ class GoalUpdateOut(Schema):
 class GoalOut(Schema):
     id: int = Field(description="The goal's id within its campaign's addresses.")
     metric: str = Field(description="What is counted.")
-    target: int = Field(description="The count aimed for.")
+    target: int = Field(le=MAX_COUNT, description="The count aimed for.")
     deadline: str | None = Field(description=f"The deadline, if any. {PARTIAL_DATE}")
     progress_source: GoalProgress = Field(description="Where the progress comes from.")
     value: int = Field(description="The count so far.")
@@ -209,7 +211,7 @@ class CampaignPatch(PatchIn):
 
 class DemandIn(Schema):
     text: str = Field(max_length=500, description="The demand, as the campaign words it.")
-    ties: list[int] = Field(
+    ties: list[RowId] = Field(
         default_factory=list,
         max_length=200,
         description="Ids of the ties the demand asks to end. A tie of an unrelated entity is "
@@ -220,7 +222,7 @@ class DemandIn(Schema):
 
 class DemandPatch(PatchIn):
     text: str | None = Field(default=None, max_length=500, description="New words.")
-    ties: list[int] | None = Field(
+    ties: list[RowId] | None = Field(
         default=None, max_length=200, description="The full new list of linked tie ids."
     )
     position: int | None = Field(default=None, ge=0, le=32767, description="A new position.")
@@ -255,8 +257,12 @@ class ActionIn(Schema):
     title: str = Field(max_length=200, description="A short name for the timeline.")
     date: PartialDate = Field(description="When it happened; not before the campaign's start.")
     place: str = Field(default="", max_length=300, description="Where it happened.")
-    attendance_min: int | None = Field(default=None, description="The low end of attendance.")
-    attendance_max: int | None = Field(default=None, description="The high end of attendance.")
+    attendance_min: int | None = Field(
+        default=None, le=MAX_COUNT, description="The low end of attendance."
+    )
+    attendance_max: int | None = Field(
+        default=None, le=MAX_COUNT, description="The high end of attendance."
+    )
     speakers: str = Field(
         default="", max_length=5000, description="Speakers, in their public role only."
     )
@@ -276,8 +282,12 @@ class ActionPatch(PatchIn):
     title: str | None = Field(default=None, max_length=200, description="A new title.")
     date: PartialDate | None = Field(default=None, description="A new date.")
     place: str | None = Field(default=None, max_length=300, description="A new place.")
-    attendance_min: int | None = Field(default=None, description="A new low end; null clears it.")
-    attendance_max: int | None = Field(default=None, description="A new high end; null clears it.")
+    attendance_min: int | None = Field(
+        default=None, le=MAX_COUNT, description="A new low end; null clears it."
+    )
+    attendance_max: int | None = Field(
+        default=None, le=MAX_COUNT, description="A new high end; null clears it."
+    )
     speakers: str | None = Field(default=None, max_length=5000, description="New speakers.")
     participants: list[EntityReference] | None = Field(
         default=None, max_length=200, description="The full new list of participants."
@@ -300,13 +310,13 @@ class CoalitionIn(Schema):
 
 class GoalIn(Schema):
     metric: str = Field(max_length=200, description="What is counted.")
-    target: int = Field(description="The count aimed for; above zero.")
+    target: int = Field(le=MAX_COUNT, description="The count aimed for; above zero.")
     deadline: PartialDate = Field(default="", description="The deadline, if any.")
 
 
 class GoalPatch(PatchIn):
     metric: str | None = Field(default=None, max_length=200, description="A new metric.")
-    target: int | None = Field(default=None, description="A new target.")
+    target: int | None = Field(default=None, le=MAX_COUNT, description="A new target.")
     deadline: PartialDate | None = Field(default=None, description="A new deadline.")
 
     @field_validator("metric", "target", "deadline")
@@ -316,7 +326,7 @@ class GoalPatch(PatchIn):
 
 
 class GoalProgressIn(Schema):
-    value: int = Field(description="The new count.")
+    value: int = Field(le=MAX_COUNT, description="The new count.")
     note: Text = Field(default="", description="What the count is based on.")
     citation: CitationIn | None = Field(
         default=None, description="The source reporting the count. Required."

@@ -23,6 +23,7 @@ from receipts.evidence.services import CitationInput
 
 from . import queries, signals
 from .models import (
+    MAX_COUNT,
     Action,
     ActionKind,
     Campaign,
@@ -404,6 +405,8 @@ def _count(value: Any, field: str) -> int | None:
         raise CampaignError(f"{field}: {value!r} is not a whole number") from exc
     if number < 0:
         raise CampaignError(f"{field}: attendance cannot be negative ({number})")
+    if number > MAX_COUNT:
+        raise CampaignError(f"{field}: {number} is more than {MAX_COUNT:,}")
     return number
 
 
@@ -543,6 +546,8 @@ def set_goal(
         raise CampaignError(f"target: {target!r} is not a whole number") from exc
     if count < 1:
         raise CampaignError("target: a goal needs a target above zero")
+    if count > MAX_COUNT:
+        raise CampaignError(f"target: {count} is more than {MAX_COUNT:,}")
     due = _date(deadline, "deadline")
     if goal is None and key:
         goal = Goal.objects.filter(key=key).first()

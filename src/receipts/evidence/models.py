@@ -10,10 +10,27 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.urls import reverse
 
 from .dates import validate_partial_date
+
+# The longest summary or quote kept: a few pages of text. Forms, the API, the
+# command line and imports refuse a longer one alike (the services check it).
+LONG_TEXT_MAX_LENGTH = 10_000
+
+
+def _long_text(**kwargs: object) -> models.TextField:
+    """A TextField that refuses more than LONG_TEXT_MAX_LENGTH characters on validation.
+
+    A validator, not max_length: the column stays as it is, so the migration
+    changes no table (SQLite would rebuild one for a new max_length).
+    """
+    return models.TextField(
+        validators=[MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def _new_ftm_id(prefix: str) -> str:
@@ -49,7 +66,7 @@ class Entity(models.Model):
         default=list, blank=True, help_text="Other names: abbreviations, former names, spellings."
     )
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code.")
-    summary = models.TextField(blank=True)
+    summary = _long_text(blank=True)
     merged_into = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -227,7 +244,7 @@ class Tie(models.Model):
     )
     amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
-    summary = models.TextField(blank=True)
+    summary = _long_text(blank=True)
     ftm_id = models.CharField(
         max_length=200,
         unique=True,
@@ -277,7 +294,7 @@ class Citation(models.Model):
         blank=True,
         help_text="Set when the citation backs a fact about an entity rather than a tie.",
     )
-    quote = models.TextField(blank=True, help_text="The words in the source that back the claim.")
+    quote = _long_text(blank=True, help_text="The words in the source that back the claim.")
     locator = models.CharField(
         max_length=500, blank=True, help_text="Where in the source: page, paragraph, record key."
     )

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -46,6 +46,52 @@ class EvidenceError(ValidationError):
     """A write that would break an invariant. The message names what and where."""
 
 
+# Text no database here holds alike: PostgreSQL stores neither a NUL character nor
+# a lone surrogate (SQLite would), so every write path refuses both on both.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_PROBLEM = "may not hold a NUL character or a lone surrogate"
+# The largest value a BigIntegerField holds on every supported database.
+MAX_BIG_INTEGER = 2**63 - 1
+
+
+def _check_model(instance: models.Model) -> None:
+    """Refuse what the model refuses (lengths, choices, partial dates) and unstorable text.
+
+    Forms and the API check the same before they call a service; the command
+    line and importers reach the services directly, so the services check
+    again, for every path in. Related rows and uniqueness are checked by the
+    callers (they come from the database, or are looked up by name), so this
+    asks the database nothing.
+    """
+    problems: dict[str, list[str]] = {}
+    for field in instance._meta.concrete_fields:
+        value = getattr(instance, field.attname)
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and UNSTORABLE.search(text) for text in texts):
+            problems[field.name] = [UNSTORABLE_PROBLEM]
+    related = [f.name for f in instance._meta.concrete_fields if f.is_relation]
+    try:
+        instance.full_clean(exclude=related, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            problems.setdefault(name, messages)
+    if problems:
+        # "field: problem", as every refusal of the services reads.
+        raise EvidenceError(
+            [f"{name}: {message}" for name, messages in problems.items() for message in messages]
+        )
+
+
+def _check_text(value: str, field: str, max_length: int | None) -> str:
+    if UNSTORABLE.search(value):
+        raise EvidenceError(f"{field}: {UNSTORABLE_PROBLEM}")
+    if max_length is not None and len(value) > max_length:
+        raise EvidenceError(
+            f"{field}: {len(value):,} characters where at most {max_length:,} are kept"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class CitationInput:
     """What a new citation needs: the source and, ideally, the words that back the claim."""
@@ -69,7 +115,9 @@ def _check_choice(value: str, choices: type, field: str) -> str:
 
 def normalise_identifier(scheme: str, value: str) -> str:
     """Canonical form of an identifier value, so one company has one UEI row."""
-    text = str(value).strip()
+    text = _check_text(
+        str(value).strip(), "identifier", Identifier._meta.get_field("value").max_length
+    )
     if scheme == IdentifierScheme.DUNS:
         digits = re.sub(r"\D", "", text)
         if not digits:
@@ -118,9 +166,10 @@ def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
 
 
 def _clean_aliases(name: str, aliases: Iterable[str]) -> list[str]:
+    longest = Entity._meta.get_field("name").max_length
     out: list[str] = []
     for alias in aliases:
-        a = " ".join(str(alias).split())
+        a = _check_text(" ".join(str(alias).split()), "aliases", longest)
         if a and a != name and a not in out:
             out.append(a)
     return out
@@ -171,6 +220,7 @@ def save_entity(
     elif not entity.slug:
         entity.slug = _unique_slug(name, exclude_pk=entity.pk)
     entity.search_text = _search_text(entity)
+    _check_model(entity)
     entity.save()
     if identifiers is not None:
         set_identifiers(entity, identifiers)
@@ -251,7 +301,7 @@ def save_source(
     source.url = url.strip()
     source.published = parse_partial_date(published, "published")
     source.retrieved = parse_partial_date(retrieved, "retrieved")
-    source.full_clean(exclude=["ftm_id"])
+    _check_model(source)
     source.save()
     return source
 
@@ -368,6 +418,8 @@ def record_archive_fingerprint(
         raise EvidenceError(f"archive: media type {media_type!r} is not one of {allowed}")
     if size is not None and size < 0:
         raise EvidenceError(f"archive: size {size} is negative")
+    if size is not None and size > MAX_BIG_INTEGER:
+        raise EvidenceError(f"archive: size {size} is more than {MAX_BIG_INTEGER} bytes")
     source.archive_sha256 = sha256
     source.archive_media_type = media_type
     source.archive_filename = Path(filename).name[:255] if filename else ""
@@ -534,6 +586,7 @@ def record_tie(
     tie.amount = value
     tie.currency = currency
     tie.summary = summary.strip()
+    _check_model(tie)
     tie.save()
     cited = [_add_citation(tie, c, created_by) for c in citations]
     # Change events (receipts.watch): a new tie, or a known one that ended.
@@ -554,13 +607,16 @@ def _add_citation(tie: Tie, c: CitationInput, created_by: Any = None) -> Citatio
     ).first()
     if found is not None:
         return found
-    return Citation.objects.create(
+    citation = Citation(
         tie=tie,
         source=c.source,
         quote=c.quote.strip(),
         locator=c.locator.strip(),
         created_by=created_by if getattr(created_by, "pk", None) else None,
     )
+    _check_model(citation)
+    citation.save()
+    return citation
 
 
 @transaction.atomic
@@ -608,6 +664,7 @@ def update_tie(
     tie.subject, tie.object, tie.kind, tie.status = subject, obj, kind, status
     tie.start_date, tie.end_date, tie.amount, tie.currency = start, end, value, currency
     tie.summary = str(changes.get("summary", tie.summary)).strip()
+    _check_model(tie)
     tie.save()
     cited = _add_citation(tie, citation, created_by) if citation is not None else None
     if was_status != TieStatus.ENDED and status == TieStatus.ENDED:

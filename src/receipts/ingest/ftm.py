@@ -475,6 +475,38 @@ class _Plan:
     not_imported: Counter[str]
 
 
+class _NotANumber:
+    """NaN, Infinity or -Infinity, which JSON does not have: held to be refused, never read."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _value_problem(raw: object) -> str | None:
+    """Why a property value is refused before FollowTheMoney's cleaning sees it, or None.
+
+    FtM's cleaning would write NaN as "nan", round a fraction to three places
+    and drop a NUL character without a word; the forms and the API refuse such
+    input, so the import does too. Whole numbers are exact and read as text.
+    """
+    if isinstance(raw, _NotANumber):
+        return f"{raw.text} is not a value JSON has: write values as strings"
+    if isinstance(raw, float):
+        # 1e400 reads as infinity and 0.1 as a binary fraction: either is already changed.
+        return (
+            f"{raw!r} is a JSON number with a fraction or an exponent, which may already "
+            "be rounded: write it as a string"
+        )
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        return f"{_show(raw)} is not a string"
+    if isinstance(raw, str) and services.UNSTORABLE.search(raw):
+        return services.UNSTORABLE_PROBLEM
+    return None
+
+
 def _parse_line(file_name: str, number: int, text: str) -> _Line | None:
     """Check one line as an FtM entity that Receipts imports; None for a blank line."""
     if not text.strip():
@@ -484,7 +516,7 @@ def _parse_line(file_name: str, number: int, text: str) -> _Line | None:
         return FtmImportError(file_name, number, prop, problem)
 
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_NotANumber)
     except json.JSONDecodeError as exc:
         raise fail(None, f"not JSON ({exc.msg} at column {exc.colno})") from exc
     if not isinstance(data, dict):
@@ -526,8 +558,9 @@ def _parse_line(file_name: str, number: int, text: str) -> _Line | None:
             raise fail(name, "values must be a list of strings")
         values = []
         for raw in raw_values:
-            if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-                raise fail(name, f"{_show(raw)} is not a string")
+            problem = _value_problem(raw)
+            if problem is not None:
+                raise fail(name, problem)
             value = sanitize_text(raw)
             if value is not None:
                 values.append(value)
@@ -634,6 +667,8 @@ def _read_archive(line: _Line) -> dict[str, Any] | None:
     size_text = line.one("fileSize")
     if size_text is not None and not size_text.isdigit():
         raise line.fail("fileSize", f"{_show(size_text)} is not a whole number of bytes")
+    if size_text is not None and int(size_text) > services.MAX_BIG_INTEGER:
+        raise line.fail("fileSize", f"{_show(size_text)} bytes is more than any file holds")
     return {
         "sha256": digest,
         "media_type": media_type,
@@ -887,6 +922,9 @@ _SERVICE_FIELDS = {
     "currency": "currency",
     "status": "status",
     "citation": "proof",
+    "aliases": "alias",
+    "quote": "description",
+    "locator": "description",
 }
 
 M = TypeVar("M", bound=models.Model)

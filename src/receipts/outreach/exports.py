@@ -1,30 +1,26 @@
 """Supporter data as CSV: a campaign's accepted supporters, or everything held on one person.
 
-Callers audit the export before writing it. Cells that a spreadsheet would
-read as a formula get a leading apostrophe, so a hostile sign-up cannot run
-anything on an organiser's computer.
+Callers audit the export before writing it. Every cell passes through
+``receipts.spreadsheet``, so a hostile sign-up cannot run anything on an
+organiser's computer.
 """
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.views.decorators.debug import sensitive_variables
+
+from receipts import spreadsheet
 
 from .models import ConsentRecord, FormField
 from .queries import OpenedSubmission, OpenedSupporter
 
 
-def csv_cell(value: str) -> str:
-    """The value as a spreadsheet shows text: formula-like values get a leading apostrophe."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @sensitive_variables()
 def write_supporters_csv(out: Any, people: list[OpenedSupporter]) -> None:
     """One row a person: their newest answer to each field and every source they came from."""
-    writer = csv.writer(out)
+    writer = spreadsheet.writer(out)
     writer.writerow(
         ["supporter", "first_signed_up", "last_signed_up", *FormField.values, "sources"]
     )
@@ -36,7 +32,7 @@ def write_supporters_csv(out: Any, people: list[OpenedSupporter]) -> None:
                 str(person.supporter.uid),
                 person.supporter.created_at.isoformat(),
                 person.supporter.last_submitted_at.isoformat(),
-                *[csv_cell(latest.get(f, "")) for f in FormField.values],
+                *[latest.get(f, "") for f in FormField.values],
                 " ".join(sources),
             ]
         )
@@ -49,7 +45,7 @@ def write_person_csv(out: Any, opened: list[OpenedSubmission]) -> None:
         c.submission_id: c
         for c in ConsentRecord.objects.filter(submission__in=[o.submission for o in opened])
     }
-    writer = csv.writer(out)
+    writer = spreadsheet.writer(out)
     writer.writerow(
         [
             "submission",
@@ -72,7 +68,7 @@ def write_person_csv(out: Any, opened: list[OpenedSubmission]) -> None:
                 s.form.title,
                 s.status,
                 s.source_code,
-                *[csv_cell(o.values.get(f, "")) for f in FormField.values],
+                *[o.values.get(f, "") for f in FormField.values],
                 consent.consent_sha256 if consent else "",
                 consent.consented_at.isoformat() if consent else "",
             ]

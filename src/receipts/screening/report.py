@@ -11,10 +11,11 @@ lines, saying how many clear lines it leaves to the CSV.
 
 from __future__ import annotations
 
-import csv
 import json
 from decimal import Decimal
 from typing import IO, Any, Protocol
+
+from receipts import spreadsheet
 
 from .flags import EntityFinding
 from .reading import FIELDS
@@ -165,7 +166,7 @@ class TextSink(Protocol):
 
 def write_csv(report: ScreeningReport, output: TextSink) -> None:
     """One row per line, in the order of the file."""
-    writer = csv.writer(output)
+    writer = spreadsheet.writer(output)
     writer.writerow(CSV_COLUMNS)
     for line in report.lines:
         found = line.finding

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from receipts.evidence.dates import parse_partial_date
 from receipts.evidence.models import (
+    LONG_TEXT_MAX_LENGTH,
     Entity,
     EntityKind,
     IdentifierScheme,
@@ -57,7 +58,11 @@ class EntityForm(forms.Form):
         + ", ".join(IdentifierScheme.values),
     )
     country = forms.CharField(max_length=2, required=False, help_text="Two-letter ISO code.")
-    summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    summary = forms.CharField(
+        required=False,
+        max_length=LONG_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     def clean_aliases(self) -> list[str]:
         return [a.strip() for a in self.cleaned_data["aliases"].splitlines() if a.strip()]
@@ -93,6 +98,7 @@ class ArchiveForm(forms.Form):
 class CitationFields(forms.Form):
     source = forms.ModelChoiceField(queryset=Source.objects.order_by("title"))
     quote = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="The words in the source that back the claim.",
@@ -114,7 +120,11 @@ class TieForm(CitationFields):
     end_date = PartialDateField(label="End date")
     amount = forms.DecimalField(required=False, max_digits=20, decimal_places=2)
     currency = forms.CharField(max_length=3, required=False)
-    summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    summary = forms.CharField(
+        required=False,
+        max_length=LONG_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     field_order = [
         "subject",

@@ -11,7 +11,6 @@ completes it without duplicates.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import os
@@ -27,6 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from receipts import spreadsheet
 from receipts.evidence import bulk, services
 from receipts.evidence.models import Source, SourceKind, Tie, TieKind
 from receipts.ingest.models import (
@@ -327,7 +327,7 @@ def _write_report(
         path = folder / f"usaspending-run-{run_id}-rejected.csv"
     # Owner-only: a rejected row may quote a record's text.
     with open_private(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = spreadsheet.writer(handle)
         writer.writerow(["file", "row", "column", "reason"])
         writer.writerows(rejects)
         for problem in problems:

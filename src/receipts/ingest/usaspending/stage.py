@@ -18,8 +18,12 @@ from typing import Any
 
 import duckdb
 
+from receipts.evidence.models import Entity
+
 from .files import CsvInput, InputError
 from .formats import TRANSACTIONS, column_map
+
+ENTITY_NAME_MAX_LENGTH = Entity._meta.get_field("name").max_length
 
 _STAGE_COLUMNS = """
     file_no INTEGER, row_no BIGINT,
@@ -195,6 +199,22 @@ class Stage:
                 "CASE WHEN parent_duns IS NOT NULL AND NOT regexp_full_match(parent_duns, '\\d{1,9}') "
                 "THEN 'recipient_parent_duns: ' || parent_duns || ' is not a DUNS number' END",
                 "recipient_parent_duns",
+            ),
+            # A name becomes an entity's name, which the evidence services refuse past its
+            # column's width: the row is rejected here, named, instead of the whole import.
+            *(
+                (
+                    f"CASE WHEN length({sql}) > {ENTITY_NAME_MAX_LENGTH} THEN '{header}: ' || "
+                    f"length({sql}) || ' characters where at most {ENTITY_NAME_MAX_LENGTH} "
+                    "are kept' END",
+                    header,
+                )
+                for sql, header in (
+                    ("recipient_name", "recipient_name"),
+                    ("parent_name", "recipient_parent_name"),
+                    ("awarding_agency_name", "awarding_agency_name"),
+                    ("awarding_sub_agency_name", "awarding_sub_agency_name"),
+                )
             ),
         ]
 
@@ -477,6 +497,7 @@ class Stage:
         rows from a file far faster than from parameters."""
         path = self.workdir / "recipient-ids.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
+            # Plain csv, not receipts.spreadsheet: DuckDB reads the names back exactly.
             writer = csv.writer(handle)
             writer.writerow(["uei", "duns", "name", "cage", "entity_id"])
             writer.writerows([r.uei, r.duns, r.name, r.cage, pk] for r, pk in ids.items())
