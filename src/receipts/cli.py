@@ -638,17 +638,38 @@ def export_ftm_command(output: IO[str]) -> None:
 
 @main.group("import")
 def import_group() -> None:
-    """Read evidence in from files."""
+    """Read evidence in from files, one import at a time."""
+
+
+def wait_option(func: F) -> F:
+    return click.option(
+        "--wait",
+        is_flag=True,
+        help="When another import is running, wait for it to finish instead of stopping "
+        "with exit code 75.",
+    )(func)
+
+
+def _one_import_at_a_time(importer: str, wait: bool) -> Any:
+    """The import lock, taken before migrating: the holder runs alone from start to end."""
+    from receipts.ingest.import_lock import Holder, import_lock
+
+    def waiting(holder: Holder) -> None:
+        click.echo(f"waiting for the import running{holder.describe()} to finish", err=True)
+
+    return import_lock(importer, wait=wait, on_wait=waiting)
 
 
 @import_group.command("ftm")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-def import_ftm_command(file: IO[str]) -> None:
+@wait_option
+def import_ftm_command(file: IO[str], wait: bool) -> None:
     """Read FollowTheMoney JSON lines from FILE (or - for stdin); all or nothing."""
-    _migrate()  # a new data directory starts with an empty database
-    from receipts.ingest.ftm import import_ftm
+    with _one_import_at_a_time("ftm", wait):
+        _migrate()  # a new data directory starts with an empty database
+        from receipts.ingest.ftm import import_ftm
 
-    summary = import_ftm(file, name=getattr(file, "name", "-"))
+        summary = import_ftm(file, name=getattr(file, "name", "-"))
     click.echo(summary.describe())
 
 
@@ -670,10 +691,23 @@ def import_ftm_command(file: IO[str]) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Summary format."
 )
+@wait_option
 def import_usaspending_command(
-    paths: tuple[Path, ...], date_format: str | None, report: Path | None, batch_size: int, fmt: str
+    paths: tuple[Path, ...],
+    date_format: str | None,
+    report: Path | None,
+    batch_size: int,
+    fmt: str,
+    wait: bool,
 ) -> None:
     """Import USAspending contract downloads: CSV files, zips or folders of them."""
+    with _one_import_at_a_time("usaspending", wait):
+        _import_usaspending(paths, date_format, report, batch_size, fmt)
+
+
+def _import_usaspending(
+    paths: tuple[Path, ...], date_format: str | None, report: Path | None, batch_size: int, fmt: str
+) -> None:
     _migrate()  # a new data directory starts with an empty database
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
