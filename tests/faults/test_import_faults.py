@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from benchmarks.make_usaspending import generate, read_truth
 
-from receipts.cli import EXIT_DATABASE_GONE
+from receipts.cli import EXIT_DATABASE_GONE, EXIT_DISK_FULL
 from receipts.ingest.import_lock import EXIT_IMPORT_RUNNING, LOCK_FILE_NAME
 from tests.conftest import skip_or_fail
 
@@ -482,6 +482,13 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (2 * 1024 * 1024, 2 * 1024 * 1024))
 
 
+def assert_says_disk_full(error: str) -> None:
+    """The one line says what happened, that nothing partial was kept, and what to do."""
+    assert error.startswith("Error: the disk is full ("), error
+    assert "nothing partial was kept (batches committed before it stay whole" in error, error
+    assert "once space is freed running the command again is safe" in error, error
+
+
 @pytest.mark.database("sqlite")
 def test_full_disk_is_one_clear_line_and_nothing_is_corrupted(download, target, tmp_path):
     paths, truth = download
@@ -502,6 +509,9 @@ def test_full_disk_is_one_clear_line_and_nothing_is_corrupted(download, target, 
         error = one_line_error(failed.stderr)
         assert "disk" in error.lower() or "space" in error.lower(), error
         if mounted:
+            assert failed.returncode == EXIT_DISK_FULL, failed.stderr
+            assert_says_disk_full(error)
+            assert f"writing the database {small / 'receipts.sqlite3'}" in error, error
             # The limit lifted: the same files, on a disk with room.
             shutil.rmtree(target.data_dir)
             shutil.copytree(small, target.data_dir)
@@ -515,6 +525,56 @@ def test_full_disk_is_one_clear_line_and_nothing_is_corrupted(download, target, 
     rerun = target.run(*import_args(paths))
     assert rerun.returncode == 0, rerun.stderr
     assert_complete(target, truth)
+
+
+@pytest.mark.database("postgresql")
+def test_full_disk_on_postgres_is_one_clear_line_and_a_rerun_completes(
+    download, private_server, tmp_path
+):
+    # The database lives in a tablespace on a small tmpfs of its own: the server's
+    # write-ahead log stays on its own disk, so only this database's files run out of room.
+    paths, truth = download
+    server = private_server
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        skip_or_fail("mounting a small tmpfs needs root")
+    folder = Path(tempfile.mkdtemp(prefix="receipts-pg-full-"))
+    owner = pwd.getpwnam(server.os_user) if server.os_user else None
+    uid = owner.pw_uid if owner else os.geteuid()
+    name = f"full_{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size=64m,mode=0700,uid={uid}", "tmpfs", str(folder)],
+        check=True,
+    )
+    try:
+        server.admin(f"CREATE TABLESPACE {name} OWNER receipts LOCATION '{folder}'")
+        server.admin(
+            f"CREATE DATABASE {name} TEMPLATE receipts_migrated OWNER receipts TABLESPACE {name}"
+        )
+        # Room for about a third of the import, then the disk is full.
+        usage = os.statvfs(folder)
+        used_kb = (usage.f_blocks - usage.f_bfree) * usage.f_frsize // 1024
+        subprocess.run(["mount", "-o", f"remount,size={used_kb + 1536}k", str(folder)], check=True)
+        target = Target(tmp_path / "full", server.url(name))
+
+        failed = target.run(*import_args(paths))
+        assert failed.returncode == EXIT_DISK_FULL, failed.stderr
+        error = one_line_error(failed.stderr)
+        assert_says_disk_full(error)
+        assert "could not extend file" in error, error
+        assert f"on the database server's disk (database {name} on 127.0.0.1)" in error, error
+        assert_consistent(target)
+        total, _ = transactions(target)
+        assert total % BATCH == 0
+
+        subprocess.run(["mount", "-o", "remount,size=64m", str(folder)], check=True)  # freed
+        rerun = target.run(*import_args(paths))
+        assert rerun.returncode == 0, rerun.stderr
+        assert_complete(target, truth)
+    finally:
+        server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        server.admin(f"DROP TABLESPACE IF EXISTS {name}")
+        subprocess.run(["umount", str(folder)], check=True)
+        folder.rmdir()
 
 
 # --- two imports at once ---------------------------------------------------------------

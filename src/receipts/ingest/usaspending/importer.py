@@ -299,6 +299,8 @@ def _import_usaspending(
             try:
                 _store(stage, inputs, summary, today, batch_size, progress)
             except BaseException as exc:
+                if phase_started:  # where it stopped, for the error message
+                    exc.add_note(f"during the import step {list(phase_started)[-1]!r}")
                 # On a full disk or a lost connection this record may not be writable
                 # either: the error that stopped the import is the one to report.
                 with contextlib.suppress(DatabaseError):
