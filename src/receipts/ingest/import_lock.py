@@ -19,8 +19,10 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
 # The advisory lock's key on PostgreSQL: "receipts" in ASCII, a positive bigint.
 ADVISORY_KEY = int.from_bytes(b"receipts", "big")
@@ -91,7 +93,7 @@ def import_lock(
     connection = connections[using]
     if connection.vendor == "postgresql":
         held = _advisory_lock(importer, wait, on_wait, using)
-    elif connection.vendor == "sqlite" and not connection.is_in_memory_db():
+    elif isinstance(connection, SQLiteWrapper) and not connection.is_in_memory_db():
         held = _file_lock(Path(connection.settings_dict["NAME"]).parent, importer, wait, on_wait)
     else:
         held = _thread_lock(wait, on_wait)
@@ -184,9 +186,9 @@ _HOLDER_SQL = """
 _APPLICATION = "receipts import"
 
 
-def _pg_holder(cursor: object) -> Holder:
-    cursor.execute(_HOLDER_SQL, [ADVISORY_KEY >> 32, ADVISORY_KEY & 0xFFFFFFFF])  # type: ignore[attr-defined]
-    row = cursor.fetchone()  # type: ignore[attr-defined]
+def _pg_holder(cursor: Any) -> Holder:
+    cursor.execute(_HOLDER_SQL, [ADVISORY_KEY >> 32, ADVISORY_KEY & 0xFFFFFFFF])
+    row = cursor.fetchone()
     if row is None:
         return Holder(None, None)
     name, started = row
