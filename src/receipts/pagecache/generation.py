@@ -153,17 +153,22 @@ def current(using: str = DEFAULT_DB_ALIAS) -> str | None:
     return str(row[0]) if row else None
 
 
-# Databases whose generation table is known to exist: until it is migrated
-# (while ``migrate`` runs the migrations before it) there is nothing to move on.
-_migrated: set[str] = set()
+# Connection attributes: its open transaction changed public content; its commit
+# and rollback are wrapped; the generation table was found through it.
+_OWED = "receipts_content_changed"
+_WRAPPED = "receipts_commit_with_token"
+_HAS_TABLE = "receipts_generation_table_found"
 
 
 def _has_table(connection: BaseDatabaseWrapper) -> bool:
-    if connection.alias not in _migrated:
+    """Whether the generation table exists: not until it is migrated (while ``migrate``
+    runs the migrations before it). Checked once per database connection, since a new
+    connection may reach another database file (a restore, a test's own file)."""
+    if not getattr(connection, _HAS_TABLE, False):
         with connection.cursor() as cursor:
             if _table() not in connection.introspection.table_names(cursor):
                 return False
-        _migrated.add(connection.alias)
+        setattr(connection, _HAS_TABLE, True)
     return True
 
 
@@ -199,12 +204,6 @@ def _token_not_written(exc: DatabaseError) -> None:
     _process_epoch = secrets.token_hex(4)
     # One line, no traceback: the error itself reaches whoever made the change.
     logger.warning("the content generation could not be moved on (%s)", exc)
-
-
-# Connection attributes: its open transaction changed public content; its commit
-# and rollback are wrapped.
-_OWED = "receipts_content_changed"
-_WRAPPED = "receipts_commit_with_token"
 
 
 def content_changed(table: str | None = None, *, using: str | None = None) -> None:
@@ -265,6 +264,7 @@ def _watch_writes(
 
 def watch(connection: BaseDatabaseWrapper) -> None:
     """Notice the writes of this connection, and commit the token with them (idempotent)."""
+    setattr(connection, _HAS_TABLE, False)  # a new connection: look again
     if not getattr(connection, _WRAPPED, False):
         _commit_with_token(connection)
     if _watch_writes not in connection.execute_wrappers:
