@@ -467,11 +467,11 @@ def test_postgres_restart_mid_import_is_one_clear_line_and_a_rerun_completes(
 # --- a full disk -------------------------------------------------------------------------
 
 
-def _mount_small_tmpfs(folder: Path) -> bool:
+def _mount_small_tmpfs(folder: Path, size: str = "2m") -> bool:
     if os.geteuid() != 0 or not shutil.which("mount"):
         return False
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
     )
     return done.returncode == 0
 
@@ -522,6 +522,27 @@ def test_full_disk_is_one_clear_line_and_nothing_is_corrupted(download, target, 
     assert_consistent(target)
     total, _ = transactions(target)
     assert total % BATCH == 0
+    rerun = target.run(*import_args(paths))
+    assert rerun.returncode == 0, rerun.stderr
+    assert_complete(target, truth)
+
+
+def test_full_working_folder_is_one_clear_line_and_stores_nothing(download, target, tmp_path):
+    # The files are staged in a DuckDB database under TMPDIR before anything is stored.
+    paths, truth = download
+    small = tmp_path / "tmp"
+    small.mkdir()
+    if not _mount_small_tmpfs(small, "300k"):
+        skip_or_fail("mounting a small tmpfs needs root")
+    try:
+        failed = target.run(*import_args(paths), env=target.env(TMPDIR=str(small)))
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    assert failed.returncode == EXIT_DISK_FULL, failed.stderr
+    error = one_line_error(failed.stderr)
+    assert_says_disk_full(error)
+    assert f"writing the import's working files in {small}" in error, error
+    assert transactions(target) == (0, 0)
     rerun = target.run(*import_args(paths))
     assert rerun.returncode == 0, rerun.stderr
     assert_complete(target, truth)
