@@ -5,9 +5,8 @@ line on stderr with a non-zero exit code (2 for a name that does not resolve,
 74 for a full disk: free some space and run the command again, 75 for a
 database server that went away or cannot be reached, or an import already
 running: run the command again once it is back or finished); ``--debug`` shows
-the traceback. Any verb not defined
-here is handed to Django's management commands (``receipts migrate``,
-``receipts createsuperuser``).
+the traceback. Any verb not defined here is handed to Django's management
+commands (``receipts migrate``, ``receipts createsuperuser``).
 """
 
 from __future__ import annotations
