@@ -2,10 +2,11 @@
 
 Commands parse arguments, call a service or query and print. Errors are one
 line on stderr with a non-zero exit code (2 for a name that does not resolve,
-75 for a database server that went away or cannot be reached: run the command
-again once it is back); ``--debug`` shows the traceback. Any verb not defined
-here is handed to Django's management commands (``receipts migrate``,
-``receipts createsuperuser``).
+74 for a full disk: free some space and run the command again, 75 for a
+database server that went away or cannot be reached, or an import already
+running: run the command again once it is back or finished); ``--debug`` shows
+the traceback. Any verb not defined here is handed to Django's management
+commands (``receipts migrate``, ``receipts createsuperuser``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_ERROR = 1
 EXIT_NAME = 2
+EXIT_DISK_FULL = 74  # EX_IOERR: free some space, then try again
 EXIT_DATABASE_GONE = 75  # EX_TEMPFAIL: a temporary failure, try again later
 
 # SQLSTATEs of a connection that ended or could not start: the connection exception
@@ -83,6 +85,10 @@ class ReceiptsGroup(click.Group):
                 raise
             from django.core.exceptions import ValidationError
 
+            full = disk_full(exc)
+            if full is not None:
+                click.echo(f"Error: {full}", err=True)
+                ctx.exit(EXIT_DISK_FULL)
             gone = database_gone(exc)
             if gone is not None:
                 click.echo(f"Error: {gone}", err=True)
@@ -93,6 +99,74 @@ class ReceiptsGroup(click.Group):
                 message = str(exc) or exc.__class__.__name__
             click.echo(f"Error: {message}", err=True)
             ctx.exit(getattr(exc, "exit_code", EXIT_ERROR))
+
+
+# SQLSTATE 53100 is disk_full; the texts are SQLite's, PostgreSQL's and the C library's.
+_DISK_FULL_STATE = "53100"
+_DISK_FULL_TEXTS = ("database or disk is full", "could not extend file", "no space left on device")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from or while handling, first the newest."""
+    found: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and all(seen is not f for f in found):
+        found.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return found
+
+
+def _disk_full_where(error: BaseException) -> str:
+    import tempfile
+
+    from django.conf import settings
+    from django.db import DatabaseError
+
+    if isinstance(error, OSError) and error.filename:
+        return f"writing {error.filename}"
+    database = settings.DATABASES["default"]
+    if isinstance(error, DatabaseError) or type(error).__module__.startswith(
+        ("sqlite3", "psycopg")
+    ):
+        if "sqlite" in database["ENGINE"]:
+            return f"writing the database {database['NAME']}"
+        return (
+            f"on the database server's disk (database {database.get('NAME')} "
+            f"on {database.get('HOST') or 'localhost'})"
+        )
+    return (
+        f"writing the import's working files in {tempfile.gettempdir()} (TMPDIR names "
+        "another folder)"
+    )
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """One line for an error meaning a disk filled up; None for any other error.
+
+    Every write is transactional per batch, so what a full disk stopped is rolled
+    back whole: that, and where the disk is full, is what the line says.
+    """
+    import errno
+
+    for error in _chain(exc):
+        text = str(error).strip()
+        state = getattr(error, "sqlstate", None) or getattr(error.__cause__, "sqlstate", None)
+        if not (
+            (isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT))
+            or state == _DISK_FULL_STATE
+            or any(t in text.lower() for t in _DISK_FULL_TEXTS)
+        ):
+            continue
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        detail = lines[0] if lines else "no space left on device"
+        notes = [n for e in _chain(exc) for n in getattr(e, "__notes__", [])]
+        during = f" {notes[0]}" if notes else ""
+        return (
+            f"the disk is full ({detail}) {_disk_full_where(error)}{during}; nothing partial "
+            "was kept (batches committed before it stay whole, the one in progress was rolled "
+            "back), so once space is freed running the command again is safe"
+        )
+    return None
 
 
 def database_gone(exc: BaseException) -> str | None:
@@ -639,17 +713,38 @@ def export_ftm_command(output: IO[str]) -> None:
 
 @main.group("import")
 def import_group() -> None:
-    """Read evidence in from files."""
+    """Read evidence in from files, one import at a time."""
+
+
+def wait_option(func: F) -> F:
+    return click.option(
+        "--wait",
+        is_flag=True,
+        help="When another import is running, wait for it to finish instead of stopping "
+        "with exit code 75.",
+    )(func)
+
+
+def _one_import_at_a_time(importer: str, wait: bool) -> Any:
+    """The import lock, taken before migrating: the holder runs alone from start to end."""
+    from receipts.ingest.import_lock import Holder, import_lock
+
+    def waiting(holder: Holder) -> None:
+        click.echo(f"waiting for the import running{holder.describe()} to finish", err=True)
+
+    return import_lock(importer, wait=wait, on_wait=waiting)
 
 
 @import_group.command("ftm")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-def import_ftm_command(file: IO[str]) -> None:
+@wait_option
+def import_ftm_command(file: IO[str], wait: bool) -> None:
     """Read FollowTheMoney JSON lines from FILE (or - for stdin); all or nothing."""
-    _migrate()  # a new data directory starts with an empty database
-    from receipts.ingest.ftm import import_ftm
+    with _one_import_at_a_time("ftm", wait):
+        _migrate()  # a new data directory starts with an empty database
+        from receipts.ingest.ftm import import_ftm
 
-    summary = import_ftm(file, name=getattr(file, "name", "-"))
+        summary = import_ftm(file, name=getattr(file, "name", "-"))
     click.echo(summary.describe())
 
 
@@ -671,10 +766,23 @@ def import_ftm_command(file: IO[str]) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Summary format."
 )
+@wait_option
 def import_usaspending_command(
-    paths: tuple[Path, ...], date_format: str | None, report: Path | None, batch_size: int, fmt: str
+    paths: tuple[Path, ...],
+    date_format: str | None,
+    report: Path | None,
+    batch_size: int,
+    fmt: str,
+    wait: bool,
 ) -> None:
     """Import USAspending contract downloads: CSV files, zips or folders of them."""
+    with _one_import_at_a_time("usaspending", wait):
+        _import_usaspending(paths, date_format, report, batch_size, fmt)
+
+
+def _import_usaspending(
+    paths: tuple[Path, ...], date_format: str | None, report: Path | None, batch_size: int, fmt: str
+) -> None:
     _migrate()  # a new data directory starts with an empty database
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

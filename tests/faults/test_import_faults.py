@@ -1,11 +1,11 @@
 """Real-process faults in ``receipts import usaspending``: kill -9, a lost database, a
-restarted PostgreSQL server, a full disk.
+restarted PostgreSQL server, a full disk, two imports at once.
 
 Each import runs as its own process (``python -m receipts``) on its own database: a
 file-backed SQLite database in its own data directory, or a PostgreSQL database made for
 the test from a migrated template and dropped after. The restart test runs its own
 throwaway PostgreSQL server, never the shared one. Faults are placed with the importer's
-test hook, ``RECEIPTS_IMPORT_FAULT_AT=<phase>:<n>[:pause]``.
+test hook, ``RECEIPTS_IMPORT_FAULT_AT=<phase>:<n>[:pause|:stop]``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from typing import Any
 import pytest
 from benchmarks.make_usaspending import generate, read_truth
 
-from receipts.cli import EXIT_DATABASE_GONE
+from receipts.cli import EXIT_DATABASE_GONE, EXIT_DISK_FULL
+from receipts.ingest.import_lock import EXIT_IMPORT_RUNNING, LOCK_FILE_NAME
 from tests.conftest import skip_or_fail
 
 ROWS = 1000
@@ -120,9 +121,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             _admin(DATABASE_URL, f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
-@pytest.fixture
-def target(template: Target, tmp_path: Path) -> Iterator[Target]:
-    folder = tmp_path / "data"
+@contextlib.contextmanager
+def copy_of(template: Target, folder: Path) -> Iterator[Target]:
+    """A fresh migrated database in ``folder`` (and on PostgreSQL, a database of its own)."""
     shutil.copytree(template.data_dir, folder)
     if not template.url:
         yield Target(folder)
@@ -133,6 +134,12 @@ def target(template: Target, tmp_path: Path) -> Iterator[Target]:
         yield Target(folder, _url_for(name))
     finally:
         _admin(DATABASE_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def target(template: Target, tmp_path: Path) -> Iterator[Target]:
+    with copy_of(template, tmp_path / "data") as made:
+        yield made
 
 
 def import_args(paths: list[Path]) -> list[str]:
@@ -460,11 +467,11 @@ def test_postgres_restart_mid_import_is_one_clear_line_and_a_rerun_completes(
 # --- a full disk -------------------------------------------------------------------------
 
 
-def _mount_small_tmpfs(folder: Path) -> bool:
+def _mount_small_tmpfs(folder: Path, size: str = "2m") -> bool:
     if os.geteuid() != 0 or not shutil.which("mount"):
         return False
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
     )
     return done.returncode == 0
 
@@ -473,6 +480,13 @@ def _limit_file_size() -> None:
     # Writes past the limit fail with EFBIG instead of the signal ending the process.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (2 * 1024 * 1024, 2 * 1024 * 1024))
+
+
+def assert_says_disk_full(error: str) -> None:
+    """The one line says what happened, that nothing partial was kept, and what to do."""
+    assert error.startswith("Error: the disk is full ("), error
+    assert "nothing partial was kept (batches committed before it stay whole" in error, error
+    assert "once space is freed running the command again is safe" in error, error
 
 
 @pytest.mark.database("sqlite")
@@ -495,6 +509,9 @@ def test_full_disk_is_one_clear_line_and_nothing_is_corrupted(download, target, 
         error = one_line_error(failed.stderr)
         assert "disk" in error.lower() or "space" in error.lower(), error
         if mounted:
+            assert failed.returncode == EXIT_DISK_FULL, failed.stderr
+            assert_says_disk_full(error)
+            assert f"writing the database {small / 'receipts.sqlite3'}" in error, error
             # The limit lifted: the same files, on a disk with room.
             shutil.rmtree(target.data_dir)
             shutil.copytree(small, target.data_dir)
@@ -508,3 +525,220 @@ def test_full_disk_is_one_clear_line_and_nothing_is_corrupted(download, target, 
     rerun = target.run(*import_args(paths))
     assert rerun.returncode == 0, rerun.stderr
     assert_complete(target, truth)
+
+
+def test_full_working_folder_is_one_clear_line_and_stores_nothing(download, target, tmp_path):
+    # The files are staged in a DuckDB database under TMPDIR before anything is stored.
+    paths, truth = download
+    small = tmp_path / "tmp"
+    small.mkdir()
+    if not _mount_small_tmpfs(small, "300k"):
+        skip_or_fail("mounting a small tmpfs needs root")
+    try:
+        failed = target.run(*import_args(paths), env=target.env(TMPDIR=str(small)))
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    assert failed.returncode == EXIT_DISK_FULL, failed.stderr
+    error = one_line_error(failed.stderr)
+    assert_says_disk_full(error)
+    assert f"writing the import's working files in {small}" in error, error
+    assert transactions(target) == (0, 0)
+    rerun = target.run(*import_args(paths))
+    assert rerun.returncode == 0, rerun.stderr
+    assert_complete(target, truth)
+
+
+@pytest.mark.database("postgresql")
+def test_full_disk_on_postgres_is_one_clear_line_and_a_rerun_completes(
+    download, private_server, tmp_path
+):
+    # The database lives in a tablespace on a small tmpfs of its own: the server's
+    # write-ahead log stays on its own disk, so only this database's files run out of room.
+    paths, truth = download
+    server = private_server
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        skip_or_fail("mounting a small tmpfs needs root")
+    folder = Path(tempfile.mkdtemp(prefix="receipts-pg-full-"))
+    owner = pwd.getpwnam(server.os_user) if server.os_user else None
+    uid = owner.pw_uid if owner else os.geteuid()
+    name = f"full_{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size=64m,mode=0700,uid={uid}", "tmpfs", str(folder)],
+        check=True,
+    )
+    try:
+        server.admin(f"CREATE TABLESPACE {name} OWNER receipts LOCATION '{folder}'")
+        server.admin(
+            f"CREATE DATABASE {name} TEMPLATE receipts_migrated OWNER receipts TABLESPACE {name}"
+        )
+        # Room for about a third of the import, then the disk is full.
+        usage = os.statvfs(folder)
+        used_kb = (usage.f_blocks - usage.f_bfree) * usage.f_frsize // 1024
+        subprocess.run(["mount", "-o", f"remount,size={used_kb + 1536}k", str(folder)], check=True)
+        target = Target(tmp_path / "full", server.url(name))
+
+        failed = target.run(*import_args(paths))
+        assert failed.returncode == EXIT_DISK_FULL, failed.stderr
+        error = one_line_error(failed.stderr)
+        assert_says_disk_full(error)
+        assert "could not extend file" in error, error
+        assert f"on the database server's disk (database {name} on 127.0.0.1)" in error, error
+        assert_consistent(target)
+        total, _ = transactions(target)
+        assert total % BATCH == 0
+
+        subprocess.run(["mount", "-o", "remount,size=64m", str(folder)], check=True)  # freed
+        rerun = target.run(*import_args(paths))
+        assert rerun.returncode == 0, rerun.stderr
+        assert_complete(target, truth)
+    finally:
+        server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        server.admin(f"DROP TABLESPACE IF EXISTS {name}")
+        subprocess.run(["umount", str(folder)], check=True)
+        folder.rmdir()
+
+
+# --- two imports at once ---------------------------------------------------------------
+
+
+def _stopped(pid: int) -> bool:
+    # The state is the field after the command's name, which is in parentheses.
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] == "T"
+
+
+@contextlib.contextmanager
+def import_stopped_after_three_batches(
+    paths: list[Path], target: Target
+) -> Iterator[subprocess.Popen[str]]:
+    """An import stopped (SIGSTOP) after committing its 3rd batch, holding the import lock.
+
+    It runs with umask 000, so the lock file it makes shows its own permissions. The
+    caller sends SIGCONT; a process still running on the way out is killed.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "receipts", *import_args(paths)],
+        env=target.env(RECEIPTS_IMPORT_FAULT_AT="storing transactions:4:stop"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.umask(0),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not _stopped(proc.pid) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the import never reached its stop"
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def stored(target: Target) -> dict[str, Any]:
+    """What an import stored, in counts and totals that do not depend on row ids."""
+    return {
+        "transactions": transactions(target),
+        "transaction cents": target.query(
+            "SELECT coalesce(sum(obligation_cents), 0) FROM ingest_contracttransaction"
+        ),
+        "awards": target.query(
+            "SELECT count(*), count(DISTINCT award_key) FROM ingest_contractaward"
+        ),
+        "entities": target.query("SELECT count(*), count(DISTINCT name) FROM evidence_entity"),
+        "ties": target.query("SELECT kind, count(*) FROM evidence_tie GROUP BY kind ORDER BY kind"),
+        "contract totals": target.query(
+            "SELECT count(*), sum(obligated_cents), sum(award_count), sum(transaction_count) "
+            "FROM ingest_contracttotals"
+        ),
+        "citations": target.query("SELECT count(*) FROM evidence_citation"),
+    }
+
+
+@pytest.fixture
+def single_import(download, template: Target, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """What one clean import of the download stores."""
+    paths, _ = download
+    with copy_of(template, tmp_path / "clean") as clean:
+        done = clean.run(*import_args(paths))
+        assert done.returncode == 0, done.stderr
+        yield stored(clean)
+
+
+def test_a_second_import_while_one_runs_exits_75_and_stores_nothing(
+    download, target, single_import, tmp_path
+):
+    paths, truth = download
+    ftm_file = tmp_path / "one.ftm.json"
+    ftm_file.write_text(
+        '{"id": "loser-co", "schema": "Company", "properties": {"name": ["Loser Co"]}}\n'
+    )
+    with import_stopped_after_three_batches(paths, target) as first:
+        during = stored(target)
+        assert during["transactions"] == (3 * BATCH, 3 * BATCH)
+        for second in (target.run(*import_args(paths)), target.run("import", "ftm", str(ftm_file))):
+            assert second.returncode == EXIT_IMPORT_RUNNING, second.stderr
+            error = one_line_error(second.stderr)
+            assert error.startswith("Error: an import is already running (since "), error
+            assert f" UTC, pid {first.pid}); try again when it has finished" in error, error
+            assert stored(target) == during
+        if not target.url:
+            lock = target.data_dir / LOCK_FILE_NAME
+            assert lock.stat().st_mode & 0o777 == 0o600  # owner-only, whatever the umask
+        os.kill(first.pid, signal.SIGCONT)
+        _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr
+    assert_complete(target, truth)
+    assert stored(target) == single_import
+    (loser,) = target.query("SELECT count(*) FROM evidence_entity WHERE name = 'Loser Co'")
+    assert loser == 0
+
+
+def test_a_second_import_with_wait_runs_when_the_first_has_finished(
+    download, target, single_import
+):
+    paths, truth = download
+    with import_stopped_after_three_batches(paths, target) as first:
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "receipts", *import_args(paths), "--wait"],
+            env=target.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # The first line it writes says whom it waits for; only then does it block.
+            assert waiting.stderr is not None
+            line = waiting.stderr.readline()
+            assert line.startswith("waiting for the import running (since "), line
+            assert f"pid {first.pid})" in line, line
+            assert stored(target)["transactions"] == (3 * BATCH, 3 * BATCH)
+            assert waiting.poll() is None
+            os.kill(first.pid, signal.SIGCONT)
+            _, stderr = first.communicate(timeout=120)
+            assert first.returncode == 0, stderr
+            out, err = waiting.communicate(timeout=120)
+        finally:
+            if waiting.poll() is None:
+                waiting.kill()
+                waiting.wait()
+    assert waiting.returncode == 0, err
+    assert "transactions: 0 stored, 0 updated, 1000 unchanged" in out, out
+    assert_complete(target, truth)
+    assert stored(target) == single_import
+
+
+def test_a_killed_import_does_not_block_the_next(download, target, single_import):
+    paths, truth = download
+    with import_stopped_after_three_batches(paths, target) as first:
+        refused = target.run(*import_args(paths))
+        assert refused.returncode == EXIT_IMPORT_RUNNING, refused.stderr
+        first.kill()  # SIGKILL ends a stopped process too
+        first.wait()
+    # Its lock went with it: the next import runs and completes the data.
+    rerun = target.run(*import_args(paths))
+    assert rerun.returncode == 0, rerun.stderr
+    assert_complete(target, truth)
+    assert stored(target) == single_import

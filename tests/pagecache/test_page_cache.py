@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 
 from receipts.campaigns import services as campaigns
@@ -357,3 +357,93 @@ def test_without_a_readable_generation_nothing_is_cached(demo: Campaign, anonymo
     # The next change writes a generation again.
     services.update_tie(Tie.objects.first(), summary="changed")
     assert generation.current()
+
+
+# --- a full disk -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def token_unwritable():
+    """The database refuses to write the content generation, as a full disk would.
+
+    A trigger raises the error a full disk raises (on PostgreSQL its very SQLSTATE,
+    ``disk_full``); the statements go past the write hook, which would otherwise
+    count them as changes. Dropping it frees the space again.
+    """
+    table = "pagecache_contentgeneration"
+    if connection.vendor == "postgresql":
+        install = [
+            "CREATE FUNCTION receipts_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'could not extend file: No space left on device' "
+            "USING ERRCODE = 'disk_full'; END $$",
+            f"CREATE TRIGGER receipts_disk_full BEFORE INSERT OR UPDATE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION receipts_disk_full()",
+        ]
+        remove = [
+            f"DROP TRIGGER receipts_disk_full ON {table}",
+            "DROP FUNCTION receipts_disk_full()",
+        ]
+    else:
+        install = [
+            f"CREATE TRIGGER receipts_disk_full_{verb} BEFORE {verb} ON {table} "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            for verb in ("INSERT", "UPDATE")
+        ]
+        remove = [f"DROP TRIGGER receipts_disk_full_{verb}" for verb in ("INSERT", "UPDATE")]
+
+    installed = []
+
+    def run(statements: list[str]) -> None:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.cursor.execute(sql)
+
+    def free_space() -> None:
+        if installed:
+            run(remove)
+            installed.clear()
+
+    run(install)
+    installed.append(True)
+    yield free_space
+    free_space()
+
+
+def test_a_change_whose_generation_cannot_be_written_is_not_kept(
+    demo: Campaign, anonymous: Client, token_unwritable, caplog
+):
+    tie = Tie.objects.get(ftm_id="receipts-demo-tie-ring-flock-partnership")
+    anonymous.get("/entities/ring/")
+    assert cached(anonymous.get("/entities/ring/")) == "hit"
+    with pytest.raises(DatabaseError):
+        services.update_tie(tie, summary="Written as the disk filled up")
+    # The change and the generation commit together or not at all: the page served
+    # shows what the database holds.
+    stored = Tie.objects.get(pk=tie.pk).summary
+    page = anonymous.get("/entities/ring/").content.decode()
+    assert stored != "Written as the disk filled up"
+    assert "Written as the disk filled up" not in page
+
+    token_unwritable()  # space freed: the next change shows at once
+    services.update_tie(tie, summary="Written once there was room")
+    after = anonymous.get("/entities/ring/")
+    assert cached(after) == "miss"
+    assert "Written once there was room" in after.content.decode()
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+def test_an_autocommitted_change_whose_generation_cannot_be_written_shows_here_at_once(
+    demo: Campaign, anonymous: Client, token_unwritable, caplog
+):
+    tie = Tie.objects.get(ftm_id="receipts-demo-tie-ring-flock-partnership")
+    anonymous.get("/entities/ring/")
+    assert cached(anonymous.get("/entities/ring/")) == "hit"
+    # Outside any transaction the row is committed before the generation can follow.
+    Tie.objects.filter(pk=tie.pk).update(summary="Committed as the disk filled up")
+    after = anonymous.get("/entities/ring/")
+    assert cached(after) == "miss"
+    assert "Committed as the disk filled up" in after.content.decode()
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    warnings = [r.getMessage() for r in caplog.records if r.name == generation.__name__]
+    assert warnings, "the failed generation write went unreported"
+    assert all("could not be moved on" in w for w in warnings), warnings

@@ -1112,10 +1112,13 @@ def import_ftm(stream: IO[str], name: str) -> ImportSummary:
     run through the evidence services in one transaction, so a write they refuse
     rolls the file back too. Rows are matched on their FtM id, so importing the
     same file again changes nothing. A FtmImportError names the file, the line and
-    the field.
+    the field. Raises ImportRunning, having stored nothing, while another import runs.
     """
-    plan = _plan(_read_lines(stream, name))
-    summary = ImportSummary(name=name, not_imported=plan.not_imported)
-    with transaction.atomic():
-        _write(plan, summary)
+    from receipts.ingest.import_lock import import_lock
+
+    with import_lock("ftm"):
+        plan = _plan(_read_lines(stream, name))
+        summary = ImportSummary(name=name, not_imported=plan.not_imported)
+        with transaction.atomic():
+            _write(plan, summary)
     return summary

@@ -8,11 +8,20 @@ of which need to know about the cache. The one write path that does not pass
 the cursor, COPY on PostgreSQL (``evidence.bulk.insert_rows``), calls
 ``content_changed`` itself.
 
-The new token is written when the change commits (``transaction.on_commit``),
-once per transaction however many rows it wrote, and never for a transaction
-that rolls back. A reader that sees the new token therefore also sees the
-change; one that read the old token only ever files its page under the old
-token, which no later request asks for.
+The new token is written inside the transaction that made the change, as its
+last statement before COMMIT, once per transaction however many rows it wrote:
+the change and the token commit together or not at all. A full disk, a lost
+connection or any other failure of that write therefore rolls the change back
+too, instead of leaving committed content under the old token (stale pages
+until they expire). A reader that sees the new token also sees the change; one
+that read the old token only ever files its page under the old token, which no
+later request asks for.
+
+A write made outside any transaction (autocommit) is committed before the token
+can follow it. Should that token write fail, the process changes its own part
+of the cache key, so its pages are fresh at once; other server processes catch
+up at the next change that commits, or when they restart (the page cache lives
+in each process's memory and starts empty).
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
@@ -146,68 +155,100 @@ def current(using: str = DEFAULT_DB_ALIAS) -> str | None:
     return str(row[0]) if row else None
 
 
-# Databases whose generation table is known to exist: until it is migrated
-# (while ``migrate`` runs the migrations before it) there is nothing to move on.
-_migrated: set[str] = set()
+# Connection attributes: its open transaction changed public content; its commit
+# and rollback are wrapped; the generation table was found through it.
+_OWED = "receipts_content_changed"
+_WRAPPED = "receipts_commit_with_token"
+_HAS_TABLE = "receipts_generation_table_found"
 
 
-def _has_table(using: str) -> bool:
-    if using not in _migrated:
-        connection = connections[using]
+def _has_table(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the generation table exists: not until it is migrated (while ``migrate``
+    runs the migrations before it). Checked once per database connection, since a new
+    connection may reach another database file (a restore, a test's own file)."""
+    if not getattr(connection, _HAS_TABLE, False):
         with connection.cursor() as cursor:
             if _table() not in connection.introspection.table_names(cursor):
                 return False
-        _migrated.add(using)
+        setattr(connection, _HAS_TABLE, True)
     return True
 
 
-def _bump(using: str) -> None:
-    """Write a fresh token (creating the row if a flush or a restore took it)."""
-    if not _has_table(using):
+def _write_token(connection: BaseDatabaseWrapper) -> None:
+    """Write a fresh token in one statement (making the row if a flush or a restore took it)."""
+    if not _has_table(connection):
         return
-    model = apps.get_model("pagecache", "ContentGeneration")
-    values = {"token": secrets.token_hex(16), "changed_at": timezone.now()}
-    rows = model.objects.using(using)
-    if rows.filter(pk=1).update(**values):
-        return
-    try:
-        with transaction.atomic(using=using):
-            rows.create(pk=1, **values)
-    except IntegrityError:  # created meanwhile by another writer
-        rows.filter(pk=1).update(**values)
+    quote = connection.ops.quote_name
+    changed_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(_table())} ({quote('id')}, {quote('token')}, "  # noqa: S608 - the model's own table
+            f"{quote('changed_at')}) VALUES (1, %s, %s) ON CONFLICT ({quote('id')}) DO UPDATE "
+            f"SET {quote('token')} = EXCLUDED.{quote('token')}, "
+            f"{quote('changed_at')} = EXCLUDED.{quote('changed_at')}",
+            [secrets.token_hex(16), changed_at],
+        )
 
 
-@functools.cache
-def _bumper(using: str) -> Callable[[], None]:
-    # One callable per database: its identity tells whether a transaction has
-    # already scheduled the bump.
-    def move_content_generation_on() -> None:
-        _bump(using)
+# This process's own part of the cache key: it changes when a token could not be
+# written after an autocommitted change, so this process at least serves no stale page.
+_process_epoch = secrets.token_hex(4)
 
-    return move_content_generation_on
+
+def page_token(using: str = DEFAULT_DB_ALIAS) -> str | None:
+    """The key under which pages of the current content are filed; None if unreadable."""
+    token = current(using)
+    return None if token is None else f"{token}.{_process_epoch}"
+
+
+def _token_not_written(exc: DatabaseError) -> None:
+    global _process_epoch
+    _process_epoch = secrets.token_hex(4)
+    # One line, no traceback: the error itself reaches whoever made the change.
+    logger.warning("the content generation could not be moved on (%s)", exc)
 
 
 def content_changed(table: str | None = None, *, using: str | None = None) -> None:
     """Record that public content changed (in ``table``, if given) on this connection.
 
-    Inside a transaction the new token is written once, when it commits; in
-    autocommit at once. Writes to a private table change nothing.
+    In a transaction the new token is written once, just before it commits, as
+    part of it; in autocommit at once. Writes to a private table change nothing.
     """
+    _changed_on(connections[using or DEFAULT_DB_ALIAS], table)
+
+
+def _changed_on(connection: BaseDatabaseWrapper, table: str | None) -> None:
     if table and table in private_tables():
         return
-    alias = using or DEFAULT_DB_ALIAS
-    connection = connections[alias]
-    bump = _bumper(alias)
-    if connection.in_atomic_block:
-        if not any(entry[1] is bump for entry in connection.run_on_commit):
-            connection.on_commit(bump, robust=True)
+    if connection.in_atomic_block or not connection.get_autocommit():
+        setattr(connection, _OWED, True)
         return
-    # Autocommit: the change is committed already. Under manual transaction
-    # management the token joins the open transaction and commits with it.
     try:
-        bump()
-    except DatabaseError:
-        logger.exception("the content generation could not be moved on")
+        _write_token(connection)
+    except DatabaseError as exc:
+        _token_not_written(exc)
+
+
+def _commit_with_token(connection: BaseDatabaseWrapper) -> None:
+    """Make the connection write the owed token inside each transaction, before COMMIT."""
+    commit, rollback = connection.commit, connection.rollback
+
+    def commit_with_token() -> None:
+        try:
+            if getattr(connection, _OWED, False):
+                # A failure here fails the commit: the caller (``atomic``) rolls back.
+                _write_token(connection)
+            commit()
+        finally:
+            setattr(connection, _OWED, False)
+
+    def rollback_without_token() -> None:
+        setattr(connection, _OWED, False)
+        rollback()
+
+    connection.commit = commit_with_token  # type: ignore[method-assign]
+    connection.rollback = rollback_without_token  # type: ignore[method-assign]
+    setattr(connection, _WRAPPED, True)
 
 
 def _watch_writes(
@@ -215,16 +256,19 @@ def _watch_writes(
 ) -> Any:
     result = execute(sql, params, many, context)
     table = written_table(sql)
-    alias = context["connection"].alias
+    connection = context["connection"]
     # Statements outside the configured databases (``CREATE DATABASE`` on the
     # server's maintenance database) change no content.
-    if table is not None and alias in connections.settings:
-        content_changed(table, using=alias)
+    if table is not None and connection.alias in connections.settings:
+        _changed_on(connection, table)
     return result
 
 
 def watch(connection: BaseDatabaseWrapper) -> None:
-    """Notice the writes of this connection (idempotent)."""
+    """Notice the writes of this connection, and commit the token with them (idempotent)."""
+    setattr(connection, _HAS_TABLE, False)  # a new connection: look again
+    if not getattr(connection, _WRAPPED, False):
+        _commit_with_token(connection)
     if _watch_writes not in connection.execute_wrappers:
         # First, so ``connection.execute_wrapper()`` blocks, which pop the
         # last wrapper on exit, still remove their own.

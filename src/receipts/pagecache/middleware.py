@@ -114,7 +114,7 @@ class PublicPageCacheMiddleware:
             and not connections[DEFAULT_DB_ALIAS].in_atomic_block
         ):
             return self.get_response(request)
-        token = generation.current()
+        token = generation.page_token()
         key = cache_key(request, token) if token else None
         if key is None:
             return self.get_response(request)

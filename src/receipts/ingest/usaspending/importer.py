@@ -11,6 +11,7 @@ completes it without duplicates.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -23,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from receipts import spreadsheet
 from receipts.evidence import bulk, services
 from receipts.evidence.models import Source, SourceKind, Tie, TieKind
+from receipts.ingest.import_lock import import_lock
 from receipts.ingest.models import (
     ContractAward,
     ContractTransaction,
@@ -160,8 +162,9 @@ def _no_progress(phase: str, done: int, total: int | None) -> None:
 
 
 # Fault-injection hook for tests (tests/faults) only: RECEIPTS_IMPORT_FAULT_AT=<phase>:<n>
-# kills this process with SIGKILL when <phase> reports for the n-th time (from 1), and
-# <phase>:<n>:pause sleeps 3 s there instead. Unset, it does nothing.
+# kills this process with SIGKILL when <phase> reports for the n-th time (from 1),
+# <phase>:<n>:pause sleeps 3 s there instead, and <phase>:<n>:stop stops the process
+# (SIGSTOP) until the test sends SIGCONT. Unset, it does nothing.
 _fault_counts: dict[str, int] = {}
 
 
@@ -172,6 +175,8 @@ def _fault_point(phase: str) -> None:
         if _fault_counts[phase] == int(fault.split(":")[1]):
             if fault.endswith(":pause"):
                 time.sleep(3)
+            elif fault.endswith(":stop"):
+                os.kill(os.getpid(), signal.SIGSTOP)
             else:
                 os.kill(os.getpid(), signal.SIGKILL)
 
@@ -224,7 +229,28 @@ def import_usaspending(
     batch_size: int = 50_000,
     progress: Progress = _no_progress,
 ) -> ImportSummary:
-    """Import USAspending contract files; see the module docstring for the guarantees."""
+    """Import USAspending contract files; see the module docstring for the guarantees.
+
+    Raises ImportRunning, having stored nothing, while another import runs.
+    """
+    with import_lock("usaspending"):
+        return _import_usaspending(
+            paths,
+            date_format=date_format,
+            report_path=report_path,
+            batch_size=batch_size,
+            progress=progress,
+        )
+
+
+def _import_usaspending(
+    paths: Sequence[Path],
+    *,
+    date_format: str | None,
+    report_path: Path | None,
+    batch_size: int,
+    progress: Progress,
+) -> ImportSummary:
     started = time.perf_counter()
     summary = ImportSummary()
     outer = progress
@@ -274,11 +300,16 @@ def import_usaspending(
             try:
                 _store(stage, inputs, summary, today, batch_size, progress)
             except BaseException as exc:
-                ImportRun.objects.filter(pk=run.pk).update(
-                    status=ImportRun.Status.FAILED,
-                    error=str(exc)[:2000],
-                    finished_at=timezone.now(),
-                )
+                if phase_started:  # where it stopped, for the error message
+                    exc.add_note(f"during the import step {list(phase_started)[-1]!r}")
+                # On a full disk or a lost connection this record may not be writable
+                # either: the error that stopped the import is the one to report.
+                with contextlib.suppress(DatabaseError):
+                    ImportRun.objects.filter(pk=run.pk).update(
+                        status=ImportRun.Status.FAILED,
+                        error=str(exc)[:2000],
+                        finished_at=timezone.now(),
+                    )
                 raise
             progress("done", 1, 1)
             summary.seconds = time.perf_counter() - started
