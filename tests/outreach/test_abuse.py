@@ -217,7 +217,6 @@ def test_a_thousand_rapid_sign_ups_from_one_client_are_throttled_without_losing_
         campaign, metric="sign-ups", target=10, progress_source=GoalProgress.SIGNUPS
     )
     flood, neighbour = Client(), Client()
-    started = time.monotonic()
     codes: list[int] = []
     accepted_emails: list[str] = []
     for n in range(1000):
@@ -231,8 +230,6 @@ def test_a_thousand_rapid_sign_ups_from_one_client_are_throttled_without_losing_
             assert (
                 post_signup(neighbour, form, person(5000), ip="198.51.100.200").status_code == 303
             )
-    elapsed = time.monotonic() - started
-    assert elapsed < 30, elapsed
     stored = codes.count(303)
     # 5 a minute; a run that crosses a minute boundary may take one more window.
     assert 5 <= stored <= 10

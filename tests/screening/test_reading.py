@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -213,15 +212,13 @@ def test_overlong_cell_is_refused(tmp_path: Path, size: int) -> None:
         read(path)
 
 
-def test_stream_reads_a_large_file_quickly() -> None:
+def test_stream_reads_a_large_file_whole() -> None:
     rows = "".join(f"T{i},Company {i},{i}.50\n" for i in range(100_000))
     data = ("ticker,name,value\n" + rows).encode()
-    started = time.perf_counter()
     source = HoldingsFile(io.BytesIO(data), "big.csv", size=len(data))
     count = sum(1 for _ in source)
     assert count == 100_000
     assert source.bytes_read == len(data)
-    assert time.perf_counter() - started < 10
 
 
 def test_line_length_limit_names_the_line_across_chunks(tmp_path: Path) -> None:
