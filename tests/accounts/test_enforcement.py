@@ -8,6 +8,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from receipts.accounts.models import AuthenticatorApp
 from receipts.campaigns.models import MemberRole
 from tests.campaigns.factories import make_campaign, make_member, make_user
 
@@ -156,13 +157,11 @@ def test_the_admin_refuses_a_password_reset_by_a_superuser_without_a_device() ->
 
 
 def test_superuser_who_turns_it_on_from_the_admin_comes_back_to_it() -> None:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     root = _superuser()
     client = _client_for(root)
     to_turn_on = client.get(API_TOKENS)["Location"]
     client.get(to_turn_on)
-    device = TOTPDevice.objects.get(user=root)
+    device = AuthenticatorApp.objects.get(user=root)
     done = client.post(TURN_ON, {"code": next_code(device), "next": API_TOKENS})
     assert f'href="{API_TOKENS}"' in done.content.decode()
     assert client.get(API_TOKENS).status_code == 200
