@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.db import router
+
 Migrations = frozenset[tuple[str, str]]
 
 # SQLite writes these statistics tables itself (ANALYZE, PRAGMA optimize); they hold no data.
@@ -110,6 +112,19 @@ def _scratch_connection(name: str) -> Iterator[Any]:
         del connections[alias]
 
 
+class _ScratchRouter:
+    """Sends every read and write to the scratch database while its migrations run."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+
+    def db_for_read(self, model: Any, **hints: Any) -> str:
+        return self.alias
+
+    def db_for_write(self, model: Any, **hints: Any) -> str:
+        return self.alias
+
+
 def _migrate(connection: Any, applied: Migrations) -> None:
     """Migrate the scratch database to exactly the migrations ``applied``, or refuse."""
     from django.db.migrations.executor import MigrationExecutor
@@ -133,7 +148,15 @@ def _migrate(connection: Any, applied: Migrations) -> None:
             for other in applied
         )
     ]
-    executor.migrate(targets, plan=executor.migration_plan(targets, clean_start=True))
+    # Data migrations (RunPython) reach their models through the router, which
+    # names the live database: route every query to the scratch one meanwhile,
+    # or building the reference would write into the data being protected.
+    scratch = _ScratchRouter(connection.alias)
+    router.routers.insert(0, scratch)
+    try:
+        executor.migrate(targets, plan=executor.migration_plan(targets, clean_start=True))
+    finally:
+        router.routers.remove(scratch)
     made = set(MigrationRecorder(connection).applied_migrations())
     if made != applied:
         missing = sorted(made - applied)
