@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,32 @@ def outreach_key_dir(settings: Any, tmp_path: Path) -> Path:
     folder = tmp_path / "keys"
     settings.OUTREACH_KEY_DIR = folder
     return folder
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path, django_db_setup: Any, django_db_blocker: Any) -> Iterator[Path]:
+    """Django's connection on a freshly migrated SQLite database file, for one test.
+
+    The SQLite test database is in memory; tests that read raw bytes, take
+    backups or look at file modes need a real file (with its WAL beside it).
+    """
+    from django.core.management import call_command
+    from django.db import connection
+
+    path = tmp_path / "data" / "receipts.sqlite3"
+    path.parent.mkdir()
+    with django_db_blocker.unblock():
+        memory = connection.connection
+        name = connection.settings_dict["NAME"]
+        connection.connection = None
+        connection.settings_dict["NAME"] = str(path)
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+            yield path
+        finally:
+            connection.close()
+            connection.settings_dict["NAME"] = name
+            connection.connection = memory
 
 
 @pytest.fixture(scope="session")

@@ -19,13 +19,11 @@ Each variant runs in the suite's run on its own database (CI runs both).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
@@ -91,27 +89,6 @@ def _sign_up_through_the_pages(campaign_slug: str) -> Any:
         decided_by=organiser,
     )
     return campaign
-
-
-@pytest.fixture
-def sqlite_file(tmp_path: Path, django_db_setup: Any, django_db_blocker: Any) -> Iterator[Path]:
-    """Django's connection on a freshly migrated database file, for one test.
-
-    The test database is in memory; reading raw bytes needs a real file.
-    """
-    path = tmp_path / "receipts.sqlite3"
-    with django_db_blocker.unblock():
-        memory = connection.connection
-        name = connection.settings_dict["NAME"]
-        connection.connection = None
-        connection.settings_dict["NAME"] = str(path)
-        try:
-            call_command("migrate", interactive=False, verbosity=0)
-            yield path
-        finally:
-            connection.close()
-            connection.settings_dict["NAME"] = name
-            connection.connection = memory
 
 
 @pytest.mark.database("sqlite")

@@ -17,13 +17,10 @@ in the table's live files.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from django.core.management import call_command
 from django.db import connection
 
 from receipts.cli import main
@@ -52,25 +49,6 @@ PERSONAL_TABLES = (
     Submission._meta.db_table,
     ConsentRecord._meta.db_table,
 )
-
-
-@pytest.fixture
-def sqlite_file(tmp_path: Path, django_db_setup: Any, django_db_blocker: Any) -> Iterator[Path]:
-    """Django's connection on a freshly migrated database file, for one test."""
-    path = tmp_path / "data" / "receipts.sqlite3"
-    path.parent.mkdir()
-    with django_db_blocker.unblock():
-        memory = connection.connection
-        name = connection.settings_dict["NAME"]
-        connection.connection = None
-        connection.settings_dict["NAME"] = str(path)
-        try:
-            call_command("migrate", interactive=False, verbosity=0)
-            yield path
-        finally:
-            connection.close()
-            connection.settings_dict["NAME"] = name
-            connection.connection = memory
 
 
 def _sign_ups(slug: str) -> Supporter:

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.debug import sensitive_variables
@@ -53,6 +53,7 @@ from .models import (
     Supporter,
     SupporterKey,
 )
+from .ratelimit import take_place
 
 # The longest answer each field takes; the public form refuses more with 400.
 FIELD_MAX_LENGTH: dict[str, int] = {
@@ -309,34 +310,17 @@ def _take_rate_limit(client_key: str, form: SignupForm, now: datetime) -> None:
     """Count one sign-up for the client, or raise ``Throttled`` with nothing counted.
 
     Runs inside the transaction that stores the sign-up: a sign-up that fails
-    later gives its count back. The bucket row is locked (PostgreSQL) or the
-    whole write is serialised (SQLite's immediate transactions), so two
-    requests of one client cannot both take the last place.
+    later gives its count back.
     """
-    minute = now.replace(second=0, microsecond=0)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    windows = [
-        (
-            f"form-{form.pk}/minute",
-            minute,
-            settings.OUTREACH_RATE_PER_MINUTE,
-            minute + timedelta(minutes=1),
-        ),
-        (f"form-{form.pk}/day", day, settings.OUTREACH_RATE_PER_DAY, day + timedelta(days=1)),
-    ]
-    RateLimitBucket.objects.filter(
-        client_key=client_key, window_start__lt=day - timedelta(days=1)
-    ).delete()
-    buckets: list[RateLimitBucket] = []
-    for scope, start, limit, ends in windows:
-        bucket, _ = RateLimitBucket.objects.get_or_create(
-            client_key=client_key, scope=scope, window_start=start
-        )
-        bucket = RateLimitBucket.objects.select_for_update().get(pk=bucket.pk)
-        if bucket.count >= limit:
-            raise Throttled(max(1, int((ends - now).total_seconds())))
-        buckets.append(bucket)
-    RateLimitBucket.objects.filter(pk__in=[b.pk for b in buckets]).update(count=F("count") + 1)
+    wait = take_place(
+        client_key,
+        f"form-{form.pk}",
+        settings.OUTREACH_RATE_PER_MINUTE,
+        settings.OUTREACH_RATE_PER_DAY,
+        now,
+    )
+    if wait is not None:
+        raise Throttled(wait)
 
 
 # --- sign-ups -------------------------------------------------------------------------

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
 from receipts.evidence.models import Entity, EntityKind, TieStatus
 from receipts.evidence.services import EvidenceError
-from receipts.outreach.models import RateLimitBucket
+from receipts.outreach.ratelimit import take_place
 
 from .models import ScreeningProfile
 from .queries import (
@@ -171,29 +170,15 @@ class ScreeningThrottled(Exception):
 def take_anonymous_screening(client_key: str, now: datetime | None = None) -> None:
     """Count one anonymous screening for the client, or raise ``ScreeningThrottled``.
 
-    The counts live in the rate-limit buckets the sign-up forms use (a keyed
-    hash of the client's address, never the address), so they hold across
-    server processes. The bucket rows are locked (PostgreSQL) or the write is
-    serialised (SQLite's immediate transactions): two requests cannot both
-    take the last place.
+    The counts live in the rate-limit buckets the sign-up forms use
+    (``receipts.outreach.ratelimit``), so they hold across server processes.
     """
-    now = now or timezone.now()
-    minute = now.replace(second=0, microsecond=0)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    windows = [
-        ("screen/minute", minute, settings.SCREEN_RATE_PER_MINUTE, minute + timedelta(minutes=1)),
-        ("screen/day", day, settings.SCREEN_RATE_PER_DAY, day + timedelta(days=1)),
-    ]
-    RateLimitBucket.objects.filter(
-        client_key=client_key, scope__startswith="screen/", window_start__lt=day - timedelta(days=1)
-    ).delete()
-    taken: list[int] = []
-    for scope, start, limit, ends in windows:
-        bucket, _ = RateLimitBucket.objects.get_or_create(
-            client_key=client_key, scope=scope, window_start=start
-        )
-        bucket = RateLimitBucket.objects.select_for_update().get(pk=bucket.pk)
-        if bucket.count >= limit:
-            raise ScreeningThrottled(max(1, int((ends - now).total_seconds())))
-        taken.append(bucket.pk)
-    RateLimitBucket.objects.filter(pk__in=taken).update(count=F("count") + 1)
+    wait = take_place(
+        client_key,
+        "screen",
+        settings.SCREEN_RATE_PER_MINUTE,
+        settings.SCREEN_RATE_PER_DAY,
+        now or timezone.now(),
+    )
+    if wait is not None:
+        raise ScreeningThrottled(wait)
