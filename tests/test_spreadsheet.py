@@ -24,6 +24,7 @@ from receipts.outreach import services as outreach_services
 from receipts.outreach.models import Submission
 from tests.campaigns.factories import make_campaign, make_member
 from tests.factories import login_verified, make_entity, make_source, make_tie
+from tests.ingest.csv_files import read_rows, write_rows
 from tests.outreach.factories import make_form, person, sign_up
 
 HOSTILE = '=HYPERLINK("http://evil.example/","Open")'
@@ -228,16 +229,11 @@ def test_supporter_export_from_the_organiser_page() -> None:
 @pytest.mark.django_db
 def test_import_reject_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (path,) = generate(5, "transactions", tmp_path / "files", seed=3)
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header, rows = list(reader.fieldnames or []), list(reader)
+    header, rows = read_rows(path)
     rows[1]["federal_action_obligation"] = "=1+1"
     monkeypatch.chdir(tmp_path)
-    named = Path("=HYPERLINK(1).csv")  # the file's name as given on the command line
-    with named.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, header, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    # The file's name as given on the command line.
+    named = write_rows(Path("=HYPERLINK(1).csv"), header, rows)
     report = tmp_path / "rejects.csv"
     summary = import_usaspending([named], report_path=report)
     assert summary.rejected == 1

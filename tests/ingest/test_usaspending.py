@@ -21,6 +21,7 @@ from receipts.evidence.queries import resolve_entity, rollup_ties
 from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
 from receipts.ingest.usaspending.files import InputError
 from receipts.ingest.usaspending.importer import import_usaspending
+from tests.ingest.csv_files import read_rows, write_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -355,16 +356,10 @@ def test_awards_file_without_its_required_columns_names_them(tmp_path):
 
 def test_malformed_value_rejects_only_that_row(generated, tmp_path):
     (path,), truth = generated(300)
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header, rows = reader.fieldnames, list(reader)
+    header, rows = read_rows(path)
     rows[9]["federal_action_obligation"] = "12,5O"
     rows[19]["recipient_uei"] = "NOT-A-UEI"
-    bad = tmp_path / "bad.csv"
-    with bad.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, header, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    bad = write_rows(tmp_path / "bad.csv", header, rows)
     report = tmp_path / "report.csv"
     summary = import_usaspending([bad], report_path=report)
     assert summary.rejected == 2
@@ -502,28 +497,14 @@ def test_a_malformed_csv_line_is_named(generated, tmp_path, damage, reason):
 # --- deltas, overlapping and older downloads ------------------------------------------
 
 
-def _rows_of(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, header, lineterminator="\r\n", restval="")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def _delete_marks(out: Path, header: list[str], keys: list[str], *, awards: bool = False) -> Path:
     """A delta file of deletion marks (D) holding only the keys, as USAspending writes them:
     the mark in front for transactions, after the columns for award summaries."""
     if awards:
         rows = [{"contract_award_unique_key": k, "correction_delete_ind": "D"} for k in keys]
-        return _write(out, [*header, "correction_delete_ind"], rows)
+        return write_rows(out, [*header, "correction_delete_ind"], rows)
     rows = [{"correction_delete_ind": "D", "contract_transaction_unique_key": k} for k in keys]
-    return _write(out, ["correction_delete_ind", *header], rows)
+    return write_rows(out, ["correction_delete_ind", *header], rows)
 
 
 def _stored_cents() -> int:
@@ -532,9 +513,9 @@ def _stored_cents() -> int:
 
 def test_delta_in_the_same_run_as_the_full_file_wins_in_either_order(generated, tmp_path):
     (path,), _ = generated(200)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     corrected, deleted = rows[0], rows[1]
-    delta = _write(
+    delta = write_rows(
         tmp_path / "delta.csv",
         ["correction_delete_ind", *header],
         [
@@ -565,14 +546,14 @@ def test_delta_in_the_same_run_as_the_full_file_wins_in_either_order(generated, 
 
 def test_an_older_download_never_overwrites_newer_records(generated, tmp_path):
     (path,), _ = generated(200)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     row = rows[0]
     newer = {
         **row,
         "federal_action_obligation": "999.00",
         "last_modified_date": "2099-01-01 00:00:00",
     }
-    import_usaspending([_write(tmp_path / "newer.csv", header, [newer, *rows[1:]])])
+    import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer, *rows[1:]])])
     totals = contract_totals_by_pair()
     summary = import_usaspending([path])  # the older download, read afterwards
     assert summary.transactions.updated == 0 and summary.awards.updated == 0
@@ -582,22 +563,22 @@ def test_an_older_download_never_overwrites_newer_records(generated, tmp_path):
 
 
 def test_an_older_award_summary_does_not_replace_a_newer_one(tmp_path):
-    header, rows = _rows_of(AWARDS_SAMPLE)
+    header, rows = read_rows(AWARDS_SAMPLE)
     row = rows[0]
     newer = {
         **row,
         "total_obligated_amount": "5000.00",
         "last_modified_date": "2099-01-01 00:00:00",
     }
-    import_usaspending([_write(tmp_path / "newer.csv", header, [newer])])
-    summary = import_usaspending([_write(tmp_path / "older.csv", header, [row])])
+    import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer])])
+    summary = import_usaspending([write_rows(tmp_path / "older.csv", header, [row])])
     assert summary.awards.unchanged == 1
     award = ContractAward.objects.get(award_key=row["contract_award_unique_key"])
     assert award.summary_obligated_cents == 500000
 
 
 def test_an_award_summary_marked_deleted_removes_the_award_and_its_tie(tmp_path):
-    header, rows = _rows_of(AWARDS_SAMPLE)
+    header, rows = read_rows(AWARDS_SAMPLE)
     import_usaspending([AWARDS_SAMPLE])
     gone = rows[0]
     ties_before = Tie.objects.filter(kind="contract").count()
@@ -685,7 +666,7 @@ def _tx_row(base: dict[str, str], award: str, mod: str, uei: str, name: str, par
 
 def test_parents_are_claimed_only_for_the_recipient_that_reported_them(generated, tmp_path):
     (path,), _ = generated(20)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
 
     def tx(*args: str) -> dict[str, str]:
         return _tx_row(rows[0], *args)
@@ -695,7 +676,7 @@ def test_parents_are_claimed_only_for_the_recipient_that_reported_them(generated
         tx("P1", "1", "DELTA0000001", "DELTA INC", "DELTA0000001", "DELTA INC", "2022-02-10"),
     ]
     owned = tx("K1", "0", "KAPPA0000001", "KAPPA LLC", "KAPPAPAR0001", "KAPPA PARENT", "2021-03-01")
-    import_usaspending([_write(tmp_path / "tx.csv", header, [*novated, owned])])
+    import_usaspending([write_rows(tmp_path / "tx.csv", header, [*novated, owned])])
 
     def owners(uei: str) -> set[str]:
         child = Identifier.objects.get(scheme="uei", value=uei).entity
@@ -717,7 +698,7 @@ def test_parents_are_claimed_only_for_the_recipient_that_reported_them(generated
 
 
 def test_a_delta_without_its_final_line_break_is_read(tmp_path):
-    header, rows = _rows_of(AWARDS_SAMPLE)
+    header, rows = read_rows(AWARDS_SAMPLE)
     import_usaspending([AWARDS_SAMPLE])
     delta = _delete_marks(
         tmp_path / "awards-delta.csv", header, [rows[0]["contract_award_unique_key"]], awards=True
@@ -749,7 +730,7 @@ def test_a_file_cut_inside_its_last_row_is_refused(generated, tmp_path, cut_back
 
 def test_amounts_are_dollars_and_cents_never_rounded_or_guessed(generated, tmp_path):
     (path,), _ = generated(20)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     amounts = [
         "1.23E+11", "2.675", "1,234.56", "$12.00", "(5.00)", "100000000000000",
         "-80", ".5", "1234.", "-0.01", "9999999999999.99",
@@ -759,7 +740,7 @@ def test_amounts_are_dollars_and_cents_never_rounded_or_guessed(generated, tmp_p
     ]
     report = tmp_path / "rejects.csv"
     summary = import_usaspending(
-        [_write(tmp_path / "amounts.csv", header, chosen)], report_path=report
+        [write_rows(tmp_path / "amounts.csv", header, chosen)], report_path=report
     )
     assert summary.rejected == 6
     reasons = [r["reason"] for r in csv.DictReader(report.open())]
@@ -804,7 +785,7 @@ def test_the_closing_summary_accounts_for_repeated_rows_and_unchanged_ties(gener
 
 def test_after_a_novation_each_company_keeps_its_own_obligations(generated, tmp_path):
     (path,), _ = generated(20)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     gamma = ("GAMMA0000001", "GAMMA INC", "", "")
     delta = ("DELTA0000001", "DELTA INC", "", "")
     novated = [
@@ -812,7 +793,7 @@ def test_after_a_novation_each_company_keeps_its_own_obligations(generated, tmp_
         _tx_row(rows[0], "P1", "1", *delta, "2022-02-10", "500.00"),
         _tx_row(rows[0], "P1", "2", *delta, "2022-06-10", "-100.00"),
     ]
-    import_usaspending([_write(tmp_path / "tx.csv", header, novated)])
+    import_usaspending([write_rows(tmp_path / "tx.csv", header, novated)])
 
     def contract(uei: str) -> tuple[int, int, int, dict[str, int]]:
         company = Identifier.objects.get(scheme="uei", value=uei).entity
@@ -827,7 +808,7 @@ def test_after_a_novation_each_company_keeps_its_own_obligations(generated, tmp_
     # A later file moves the first action to DELTA too (a correction): GAMMA's tie goes.
     moved = _tx_row(rows[0], "P1", "0", *delta, "2021-01-10", "1000.00")
     moved["last_modified_date"] = "2023-01-01 00:00:00"
-    summary = import_usaspending([_write(tmp_path / "fix.csv", header, [moved])])
+    summary = import_usaspending([write_rows(tmp_path / "fix.csv", header, [moved])])
     assert summary.ties.removed == 1
     assert contract("DELTA0000001")[:3] == (140000, 1, 3)
     gamma_entity = Identifier.objects.get(scheme="uei", value="GAMMA0000001").entity
@@ -838,7 +819,7 @@ def test_a_deleted_record_stays_deleted_until_a_later_modification(generated, tm
     from receipts.ingest.models import DeletedContractRecord
 
     (path,), truth = generated(200)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     gone = rows[1]
     key = gone["contract_transaction_unique_key"]
     import_usaspending([path])
@@ -853,7 +834,7 @@ def test_a_deleted_record_stays_deleted_until_a_later_modification(generated, tm
     assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == total
 
     revived = {**gone, "last_modified_date": "2099-01-01 00:00:00"}
-    later = import_usaspending([_write(tmp_path / "later.csv", header, [revived])])
+    later = import_usaspending([write_rows(tmp_path / "later.csv", header, [revived])])
     assert later.transactions.stored == 1
     assert ContractTransaction.objects.filter(transaction_key=key).exists()
     assert not DeletedContractRecord.objects.exists()
@@ -861,7 +842,7 @@ def test_a_deleted_record_stays_deleted_until_a_later_modification(generated, tm
 
 
 def test_a_deleted_award_is_not_brought_back_by_its_old_summary(tmp_path):
-    header, rows = _rows_of(AWARDS_SAMPLE)
+    header, rows = read_rows(AWARDS_SAMPLE)
     import_usaspending([AWARDS_SAMPLE])
     key = rows[0]["contract_award_unique_key"]
     delta = _delete_marks(tmp_path / "awards-delta.csv", header, [key], awards=True)
@@ -891,9 +872,9 @@ def test_watchers_hear_when_a_contract_tie_loses_its_last_record(generated, tmp_
     from receipts.watch.models import ChangeEvent, EventKind
 
     (path,), _ = generated(20)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     only = _tx_row(rows[0], "R1", "0", "RHO000000001", "RHO LLC", "", "", "2021-03-01")
-    import_usaspending([_write(tmp_path / "tx.csv", header, [only])])
+    import_usaspending([write_rows(tmp_path / "tx.csv", header, [only])])
     rho = Identifier.objects.get(scheme="uei", value="RHO000000001").entity
     tie = Tie.objects.get(subject=rho, kind="contract")
     delta = _delete_marks(tmp_path / "delta.csv", header, [only["contract_transaction_unique_key"]])
@@ -907,11 +888,11 @@ def test_watchers_hear_when_a_contract_tie_loses_its_last_record(generated, tmp_
 
 def test_a_parent_named_only_by_the_recipients_own_name_is_the_recipient(generated, tmp_path):
     (path,), _ = generated(20)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     row = _tx_row(
         rows[0], "T9", "0", "THETA0000009", "THETA NINE LLC", "", "Theta Nine, LLC", "2022-01-05"
     )
-    import_usaspending([_write(tmp_path / "tx.csv", header, [row])])
+    import_usaspending([write_rows(tmp_path / "tx.csv", header, [row])])
     theta = Identifier.objects.get(scheme="uei", value="THETA0000009").entity
     assert not Tie.objects.filter(kind="owns").exists()
     assert not Entity.objects.filter(name="Theta Nine, LLC").exists()
@@ -921,7 +902,7 @@ def test_a_parent_named_only_by_the_recipients_own_name_is_the_recipient(generat
 @pytest.mark.parametrize("order", ["full+delta", "delta+full", "delta, then full"])
 def test_a_deletion_read_with_or_before_the_full_file_stays(generated, tmp_path, order):
     (path,), truth = generated(100)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     key = rows[1]["contract_transaction_unique_key"]
     delta = _delete_marks(tmp_path / "delta.csv", header, [key])
     runs = {
@@ -944,13 +925,13 @@ def test_a_deletion_read_with_or_before_the_full_file_stays(generated, tmp_path,
 
 def test_a_deleted_award_comes_back_whole_with_a_newer_action(tmp_path, generated):
     (path,), _ = generated(20)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     old = [
         _tx_row(rows[0], "S1", "0", "SIGMA0000001", "SIGMA LLC", "", "", "2021-01-10", "100.00"),
         _tx_row(rows[0], "S1", "1", "SIGMA0000001", "SIGMA LLC", "", "", "2021-06-10", "50.00"),
     ]
-    import_usaspending([_write(tmp_path / "tx.csv", header, old)])
-    aw_header, aw_rows = _rows_of(AWARDS_SAMPLE)
+    import_usaspending([write_rows(tmp_path / "tx.csv", header, old)])
+    aw_header, aw_rows = read_rows(AWARDS_SAMPLE)
     delete = _delete_marks(
         tmp_path / "awards-delta.csv", aw_header, [old[0]["contract_award_unique_key"]], awards=True
     )
@@ -963,7 +944,7 @@ def test_a_deleted_award_comes_back_whole_with_a_newer_action(tmp_path, generate
         "last_modified_date": "2099-01-01 00:00:00",
         "federal_action_obligation": "111.00",
     }
-    summary = import_usaspending([_write(tmp_path / "again.csv", header, [newer, old[1]])])
+    summary = import_usaspending([write_rows(tmp_path / "again.csv", header, [newer, old[1]])])
     assert (summary.transactions.stored, summary.transactions.kept_deleted) == (1, 1)
     assert ContractAward.objects.count() == 1
     assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == 11100
@@ -971,7 +952,7 @@ def test_a_deleted_award_comes_back_whole_with_a_newer_action(tmp_path, generate
 
 def test_versions_a_fraction_of_a_second_apart_stay_apart(generated, tmp_path):
     (path,), _ = generated(20)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     row = _tx_row(rows[0], "F1", "0", "PHI000000001", "PHI LLC", "", "", "2024-01-01")
     newer = {
         **row,
@@ -983,19 +964,19 @@ def test_versions_a_fraction_of_a_second_apart_stay_apart(generated, tmp_path):
         "last_modified_date": "2024-01-02 10:00:00.100",
         "federal_action_obligation": "1.00",
     }
-    import_usaspending([_write(tmp_path / "newer.csv", header, [newer])])
-    summary = import_usaspending([_write(tmp_path / "older.csv", header, [older])])
+    import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer])])
+    summary = import_usaspending([write_rows(tmp_path / "older.csv", header, [older])])
     assert summary.transactions.unchanged == 1
     assert ContractTransaction.objects.get().obligation_cents == 200
 
 
 def test_reading_the_corrected_download_again_keeps_the_correction(generated, tmp_path):
     (path,), _ = generated(50)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     fixed = {**rows[2], "federal_action_obligation": "8.00"}  # same last_modified_date
     key = fixed["contract_transaction_unique_key"]
     import_usaspending([path])
-    delta = _write(
+    delta = write_rows(
         tmp_path / "delta.csv",
         ["correction_delete_ind", *header],
         [{"correction_delete_ind": "C", **fixed}],
@@ -1010,7 +991,7 @@ def test_reading_the_corrected_download_again_keeps_the_correction(generated, tm
         "federal_action_obligation": "9.00",
         "last_modified_date": "2099-01-01 00:00:00",
     }
-    import_usaspending([_write(tmp_path / "later.csv", header, [later])])
+    import_usaspending([write_rows(tmp_path / "later.csv", header, [later])])
     tx = ContractTransaction.objects.get(transaction_key=key)
     assert (tx.obligation_cents, tx.corrected) == (900, False)
     # The old correction read again does not undo the newer modification.
@@ -1023,12 +1004,12 @@ def test_records_imported_while_merged_go_back_with_their_company(generated, tmp
     from receipts.ingest.services import decide_review, unmerge
 
     (path,), _ = generated(20)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     first = [
         _tx_row(rows[0], "O1", "0", "OMEGA0000001", "OMEGA SYSTEMS INC", "", "", "2021-01-10"),
         _tx_row(rows[0], "O2", "0", "OMEGA0000002", "OMEGA SYSTEM INC", "", "", "2021-02-10"),
     ]
-    import_usaspending([_write(tmp_path / "first.csv", header, first)])
+    import_usaspending([write_rows(tmp_path / "first.csv", header, first)])
     item = ReviewItem.objects.get(status="pending")
     merge = decide_review(item, merge=True, decided_by=None)
     dropped = item.entity
@@ -1037,7 +1018,7 @@ def test_records_imported_while_merged_go_back_with_their_company(generated, tmp
         ("OMEGA0000002", "OMEGA SYSTEM INC") if dropped.name == "OMEGA SYSTEM INC"
         else ("OMEGA0000001", "OMEGA SYSTEMS INC")
     ), "", "", "2022-03-10", "55.00")  # fmt: skip
-    import_usaspending([_write(tmp_path / "during.csv", header, [during])])
+    import_usaspending([write_rows(tmp_path / "during.csv", header, [during])])
     unmerge(merge, decided_by=None)
     award = ContractAward.objects.get(piid="O3")
     assert award.recipient == dropped
@@ -1072,7 +1053,7 @@ def test_a_last_row_without_a_line_break_is_judged_by_its_last_column(tail, last
 
 
 def test_deletion_marks_for_awards_not_stored_are_counted(tmp_path):
-    header, _ = _rows_of(AWARDS_SAMPLE)
+    header, _ = read_rows(AWARDS_SAMPLE)
     marks = _delete_marks(
         tmp_path / "d.csv", header, ["CONT_AWD_X_7012_-NONE-_-NONE-"], awards=True
     )
@@ -1083,7 +1064,7 @@ def test_deletion_marks_for_awards_not_stored_are_counted(tmp_path):
 
 def test_a_deletion_read_first_is_dated_by_the_download_it_deleted_from(generated, tmp_path):
     (path,), truth = generated(50)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     key = rows[1]["contract_transaction_unique_key"]
     import_usaspending([_delete_marks(tmp_path / "d.csv", header, [key])])
     assert import_usaspending([path]).transactions.kept_deleted == 1
@@ -1096,7 +1077,9 @@ def test_a_deletion_read_first_is_dated_by_the_download_it_deleted_from(generate
     assert next_day < dt.datetime.now().strftime("%Y-%m-%d")
     later = {**rows[1], "last_modified_date": next_day}
     assert (
-        import_usaspending([_write(tmp_path / "later.csv", header, [later])]).transactions.stored
+        import_usaspending(
+            [write_rows(tmp_path / "later.csv", header, [later])]
+        ).transactions.stored
         == 1
     )
     assert ContractTransaction.objects.count() == truth.rows
@@ -1104,14 +1087,14 @@ def test_a_deletion_read_first_is_dated_by_the_download_it_deleted_from(generate
 
 def test_an_award_that_comes_back_brings_back_only_what_changed(generated, tmp_path):
     (path,), _ = generated(20)
-    header, rows = _rows_of(path)
+    header, rows = read_rows(path)
     old = [
         _tx_row(rows[0], "S1", "0", "SIGMA0000001", "SIGMA LLC", "", "", "2021-01-10", "100.00"),
         _tx_row(rows[0], "S1", "1", "SIGMA0000001", "SIGMA LLC", "", "", "2021-06-10", "50.00"),
     ]
-    original = _write(tmp_path / "tx.csv", header, old)
+    original = write_rows(tmp_path / "tx.csv", header, old)
     import_usaspending([original])
-    aw_header, _ = _rows_of(AWARDS_SAMPLE)
+    aw_header, _ = read_rows(AWARDS_SAMPLE)
     award_key = old[0]["contract_award_unique_key"]
     import_usaspending([_delete_marks(tmp_path / "d.csv", aw_header, [award_key], awards=True)])
     newer = {
@@ -1119,7 +1102,7 @@ def test_an_award_that_comes_back_brings_back_only_what_changed(generated, tmp_p
         "last_modified_date": "2099-01-01 00:00:00",
         "federal_action_obligation": "120.00",
     }
-    import_usaspending([_write(tmp_path / "newer.csv", header, [newer])])
+    import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer])])
     again = import_usaspending([original])  # the old download: its other action stays deleted
     assert again.transactions.stored == 0
     assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == 12000

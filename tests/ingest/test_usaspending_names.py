@@ -13,6 +13,7 @@ from benchmarks.make_usaspending import generate
 from receipts.evidence.models import Entity
 from receipts.ingest.models import ContractTransaction
 from receipts.ingest.usaspending.importer import import_usaspending
+from tests.ingest.csv_files import read_rows, write_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +26,9 @@ def test_a_name_longer_than_an_entity_holds_rejects_only_its_row(
     tmp_path: Path, column: str
 ) -> None:
     (path,) = generate(6, "transactions", tmp_path / "files", seed=5)
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header, rows = list(reader.fieldnames or []), list(reader)
+    header, rows = read_rows(path)
     rows[2][column] = "N" * 1_000
-    bad = tmp_path / "long-name.csv"
-    with bad.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, header, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    bad = write_rows(tmp_path / "long-name.csv", header, rows)
     report = tmp_path / "rejects.csv"
     summary = import_usaspending([bad], report_path=report)
     assert summary.rejected == 1
