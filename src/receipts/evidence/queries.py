@@ -69,11 +69,15 @@ def descendant_ids(root_id: int, *, ignore_tie: int | None = None) -> set[int]:
     return seen
 
 
-def family_paths(root_id: int, max_depth: int | None = None) -> dict[int, list[int]]:
+def family_paths(
+    root_id: int, max_depth: int | None = None, *, include_ended: bool = False
+) -> dict[int, list[int]]:
     """Map each member of the root's family or tree to its path of ids from the root.
 
     The root maps to ``[root_id]``. Ended ownership or part_of ties do not
-    carry a rollup: a sold subsidiary is no longer in the family.
+    carry a rollup: a sold subsidiary is no longer in the family. With
+    ``include_ended`` they do, for totals that date each member's time in
+    the family (``receipts.ingest.family_totals``).
     """
     depth_limit = settings.ROLLUP_MAX_DEPTH if max_depth is None else max_depth
     paths: dict[int, list[int]] = {root_id: [root_id]}
@@ -108,7 +112,8 @@ def family_paths(root_id: int, max_depth: int | None = None) -> dict[int, list[i
         str(TieKind.OWNS),
         str(TieKind.PART_OF),
         depth_limit,
-        str(TieStatus.ENDED),
+        # No status is empty: with include_ended the condition holds for every tie.
+        "" if include_ended else str(TieStatus.ENDED),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
