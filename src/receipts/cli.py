@@ -391,6 +391,14 @@ TIE_KINDS = [
     type=click.Choice(TIE_KINDS),
     help="Only ties of this kind (repeat for several), e.g. --kind contract.",
 )
+@click.option(
+    "--members",
+    type=click.Choice(["dated", "current"]),
+    default="dated",
+    show_default=True,
+    help="With --rollup, whose dealings the totals count: each member's only while the family "
+    "owned it (dated by the records' parent fields), or today's members' whole history.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @click.option(
     "-o", "--output", type=click.File("w"), default="-", help="Output file (default stdout)."
@@ -400,27 +408,39 @@ def ties(
     to_name: str | None,
     rollup: bool,
     kinds: tuple[str, ...],
+    members: str,
     fmt: str,
     output: IO[str],
 ) -> None:
-    """List the ties of NAME, each with its path, status and citations."""
-    from receipts.evidence.queries import rollup_ties
+    """List the ties of NAME, each with its path, status and citations, and their totals."""
+    from receipts.ingest.family_totals import family_ties, total_records
 
     entity = _resolve(name)
     to = _resolve(to_name) if to_name else None
     from receipts.ingest.models import ContractTotals
 
-    rolled = rollup_ties(entity, rollup=rollup, to=to, kinds=kinds or None)
+    family = family_ties(entity, rollup=rollup, to=to, kinds=kinds or None, members=members)
+    rolled = family.ties
     totals = {
         t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=[rt.tie.pk for rt in rolled])
     }
     records = [_tie_record(rt, totals.get(rt.tie.pk)) for rt in rolled]
+    for rt, record in zip(rolled, records, strict=True):
+        counted = family.counted.get(rt.tie.pk)
+        record["counted_amount"] = None if counted is None else f"{counted:.2f}"
+    basis = family.members if rollup else None
+    sums = total_records(family.totals)
+    by_component = total_records(family.by_component)
     if fmt == "json":
         json.dump(
             {
                 "entity": entity.name,
                 "to": to.name if to else None,
                 "rollup": rollup,
+                "members": basis,
+                "basis": family.basis_text,
+                "totals": sums,
+                "totals_by_component": by_component,
                 "ties": records,
             },
             output,
@@ -451,7 +471,11 @@ def ties(
             "last_action_date",
         ]
         # Every receipt is in the file: the first few as text, then all their addresses.
-        writer.writerow([*columns, *totals_columns, "citations", "citation_count", "citation_urls"])
+        # Total lines follow the ties, told apart by the last column ("line").
+        tail = ["counted_amount", "members", "line"]
+        writer.writerow(
+            [*columns, *totals_columns, "citations", "citation_count", "citation_urls", *tail]
+        )
         for r in records:
             t = r["contract_totals"] or {}
             writer.writerow(
@@ -461,8 +485,29 @@ def ties(
                     _cite_text(r),
                     len(r["citations"]),
                     " ".join(dict.fromkeys(c["url"] for c in r["citations"] if c["url"])),
+                    r["counted_amount"] or "",
+                    basis or "",
+                    "tie",
                 ]
             )
+        if not sums:
+            empty = ["No tie with an amount counts", entity.name, "", to.name if to else ""]
+            blank = [""] * (len(columns) + len(totals_columns) + 3 - len(empty))
+            writer.writerow([*empty, *blank, "", basis or "", "total"])
+        for line, rows in (("total", sums), ("component total", by_component)):
+            for row in rows:
+                label = f"Total of {row['tie_count']} {row['kind']} tie{'s' if row['tie_count'] != 1 else ''}"
+                writer.writerow(
+                    [
+                        label,
+                        entity.name,
+                        row["kind"],
+                        row.get("component") or (to.name if to else ""),
+                    ]
+                    + ["", "", "", row["amount"], row["currency"] or ""]
+                    + [""] * (len(totals_columns) + 3)
+                    + [row["amount"], basis or "", line]
+                )
         return
     from rich.console import Console
     from rich.table import Table
@@ -478,12 +523,29 @@ def ties(
     for r in records:
         dates = _dates_text(r["start_date"], r["end_date"])
         amount = f"{r['currency']} {r['amount']}" if r["amount"] is not None else ""
+        if r["counted_amount"] is not None and r["counted_amount"] != r["amount"]:
+            amount += f" ({r['counted_amount']} counted)"
         table.add_row(r["path"], r["status"], dates, amount, _cite_text(r))
     console = Console(file=output, width=None if output.isatty() else 160)
     if records:
         console.print(table)
     else:
         console.print(f"No ties found for {title[8:]}.")
+    console.print(f"Basis of the totals: {family.basis_text}.")
+    if not sums:
+        console.print("Total: no tie with an amount counts.")
+    for rows, heading in ((sums, "Totals"), (by_component, "Totals by component")):
+        if not rows:
+            continue
+        sum_table = Table(title=f"{heading} (members {basis})" if basis else heading)
+        if heading != "Totals":
+            sum_table.add_column("Component")
+        for column in ("Kind", "Ties", "Amount"):
+            sum_table.add_column(column, justify="right" if column != "Kind" else "left")
+        for row in rows:
+            cells = [row["kind"], str(row["tie_count"]), f"{row['currency'] or ''} {row['amount']}"]
+            sum_table.add_row(*([row["component"]] if heading != "Totals" else []), *cells)
+        console.print(sum_table)
 
 
 # --- add ------------------------------------------------------------------------

@@ -47,11 +47,11 @@ class MembersBasis(models.TextChoices):
 
 
 BASIS_TEXT = {
-    MembersBasis.DATED: "members dated: a member's dealings count only while the family owned "
-    "it, as the records' own parent fields (and the ownership ties' dates) date it",
-    MembersBasis.CURRENT: "members current: today's members, each with its whole history",
+    MembersBasis.DATED: "members dated, each member's dealings counted only while the family "
+    "owned it, as the records' own parent fields (and the ownership ties' dates) date it",
+    MembersBasis.CURRENT: "members current, today's members counted with their whole history",
 }
-OWN_TIES_TEXT = "the entity's own ties, no family"
+OWN_TIES_TEXT = "the entity's own ties only (no rollup, so no family members)"
 
 
 @dataclass(frozen=True)
@@ -392,3 +392,17 @@ def _reported_parents(
             found = 0 if held is None else survivor[held]
         out[r] = found
     return out
+
+
+def total_records(lines: list[TotalLine]) -> list[dict[str, object]]:
+    """Total lines as plain values, for JSON and CSV."""
+    return [
+        {
+            **({"component": line.component.name} if line.component is not None else {}),
+            "kind": line.kind,
+            "currency": line.currency or None,
+            "amount": f"{line.amount:.2f}",
+            "tie_count": line.tie_count,
+        }
+        for line in lines
+    ]
