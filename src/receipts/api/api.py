@@ -23,6 +23,7 @@ from ninja.operation import Operation
 from receipts.campaigns.api import router as campaigns_router
 from receipts.evidence import queries, services
 from receipts.evidence.models import Citation, Entity, EntityKind, Source, Tie
+from receipts.ingest.family_totals import MembersBasis, TotalLine, family_ties
 
 from .auth import token_auth
 from .openapi import ReceiptsOpenAPISchema
@@ -42,6 +43,7 @@ from .schemas import (
     TieListOut,
     TieOut,
     TiePatch,
+    TotalOut,
     contract_totals_of,
     entity_out,
     entity_ref,
@@ -309,6 +311,14 @@ def entity_ties(
         ),
     ] = None,
     kind: Annotated[TieKind | None, Query(description="Only ties of this kind.")] = None,
+    members: Annotated[
+        MembersBasis,
+        Query(
+            description="With rollup, whose dealings count: 'dated' (each member's only while "
+            "the family owned it, as the records' own parent fields date it) or 'current' "
+            "(today's members, whole history)."
+        ),
+    ] = MembersBasis.DATED,
     limit: Annotated[
         int, Query(ge=1, le=MAX_TIES_PAGE, description="The most ties to return.")
     ] = MAX_TIES_PAGE,
@@ -330,17 +340,23 @@ def entity_ties(
                     detail=f"to: {exc}", candidates=[entity_ref(e) for e in exc.candidates]
                 ),
             )
-    rolled = queries.rollup_ties(
+    family = family_ties(
         entity,
         rollup=rollup,
         to=target,
         kinds=None if kind is None else [kind.value],
+        members=members,
         citations_limit=CITATIONS_IN_LISTS,
         defer_citations=True,
     )
+    rolled = family.ties
     page = rolled[offset : offset + limit]
     queries.prefetch_first_citations([r.tie for r in page], CITATIONS_IN_LISTS, counts=True)
     totals = contract_totals_of([r.tie for r in page])
+    listed = [tie_out(r, totals.get(r.tie.pk)) for r in page]
+    for out in listed:
+        counted = family.counted.get(out.id)
+        out.counted_amount = None if counted is None else f"{counted:.2f}"
     return TieListOut(
         entity=entity_ref(entity),
         to=None if target is None else entity_ref(target),
@@ -350,7 +366,21 @@ def entity_ties(
         limit=limit,
         offset=offset,
         next_offset=offset + limit if offset + limit < len(rolled) else None,
-        ties=[tie_out(r, totals.get(r.tie.pk)) for r in page],
+        ties=listed,
+        members=family.members if rollup else None,
+        basis=family.basis_text,
+        totals=[total_out(line) for line in family.totals],
+        totals_by_component=[total_out(line) for line in family.by_component],
+    )
+
+
+def total_out(line: TotalLine) -> TotalOut:
+    return TotalOut(
+        component=None if line.component is None else entity_ref(line.component),
+        kind=TieKind(line.kind),
+        currency=line.currency or None,
+        amount=f"{line.amount:.2f}",
+        tie_count=line.tie_count,
     )
 
 

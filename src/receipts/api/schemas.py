@@ -176,6 +176,23 @@ class TieOut(Schema):
         "amount; null otherwise."
     )
     page: str = Field(description="Address of the tie's public page on this site.")
+    counted_amount: str | None = Field(
+        default=None,
+        description="In a list, the part of the amount that counts in the list's totals on its "
+        "basis (see 'members'), as a decimal string; null for a tie without an amount.",
+    )
+
+
+class TotalOut(Schema):
+    component: EntityRef | None = Field(
+        default=None,
+        description="In totals_by_component, the top component of the 'to' entity's tree the "
+        "ties reach (ICE under DHS), or the 'to' entity itself for ties to it directly.",
+    )
+    kind: TieKind = Field(description="The kind of the ties added up.")
+    currency: str | None = Field(description="ISO 4217 code of the amounts; null if none.")
+    amount: str = Field(description="The sum of the counted amounts, as a decimal string.")
+    tie_count: int = Field(description="How many ties with an amount are added up.")
 
 
 class TieListOut(Schema):
@@ -189,6 +206,22 @@ class TieListOut(Schema):
     next_offset: int | None = Field(description="The offset of the next page; null on the last.")
     ties: list[TieOut] = Field(
         description="The ties on this page, each with its path and citations."
+    )
+    members: str | None = Field(
+        default=None,
+        description="With rollup, whose dealings the list and its totals count: 'dated' (each "
+        "member's only while the family owned it, as the records' own parent fields date "
+        "it) or 'current' (today's members, whole history); null without rollup.",
+    )
+    basis: str = Field(default="", description="The basis of the totals, in words.")
+    totals: list[TotalOut] = Field(
+        default_factory=list,
+        description="The counted amounts of every matching tie (all pages), per kind and currency.",
+    )
+    totals_by_component: list[TotalOut] = Field(
+        default_factory=list,
+        description="With rollup and a 'to' entity that has components, the totals per "
+        "component as well; empty otherwise.",
     )
 
 
