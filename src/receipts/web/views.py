@@ -11,6 +11,7 @@ from django.views.decorators.http import require_safe
 from receipts.evidence import queries
 from receipts.evidence.models import Citation, Entity, Source, Tie, TieKind
 from receipts.evidence.services import EvidenceError, archive_path
+from receipts.ingest.family_totals import MembersBasis, family_ties
 from receipts.ingest.models import ContractTotals
 
 from .charts import obligations_chart_svg
@@ -138,7 +139,29 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
         context["obligations"] = sorted(by_fy.items())
     # Drawn inline (not as <img>) so the neighbours in the picture are links.
     context["tiemap"] = mark_safe(tie_map_svg(entity, shown))  # noqa: S308 - built with escaping
+    if rollup:
+        context.update(_family_totals_context(request, entity))
     return render(request, "web/entity.html", context)
+
+
+def _family_totals_context(request: HttpRequest, entity: Entity) -> dict[str, object]:
+    """The family's totals on the basis asked for (``members``), optionally to one
+    counterpart (``to``, a slug) with its components."""
+    members = request.GET.get("members", MembersBasis.DATED)
+    if members not in MembersBasis.values:
+        members = MembersBasis.DATED
+    to_slug = request.GET.get("to", "").strip()[:120]
+    to = Entity.objects.filter(slug=to_slug, merged_into__isnull=True).first() if to_slug else None
+    family = family_ties(entity, rollup=True, to=to, members=members, defer_citations=True)
+    return {
+        "totals": family.totals,
+        "totals_by_component": family.by_component,
+        "totals_basis": family.basis_text,
+        "members": members,
+        "totals_to": to,
+        "totals_to_slug": to_slug,
+        "totals_to_missing": bool(to_slug) and to is None,
+    }
 
 
 @require_safe
