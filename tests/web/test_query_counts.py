@@ -31,8 +31,10 @@ EXPECTED = {
     # entity, identifiers, parents, the listing of all ties (light rows), the listed
     # ties, their first receipts, contract totals
     "/entities/amazon/": 7,
-    # and the family (once), the names on its paths, no parents query twice
-    "/entities/amazon/?rollup=1": 8,
+    # and the family (once), the names on its paths, no parents query twice; the
+    # totals: the family with its former members, their ties, the names on their
+    # paths, the ownership ties that date them
+    "/entities/amazon/?rollup=1": 12,
     # campaign, targets, the target's family, ties, receipts, names; demands,
     # their ties, status history, its receipts, the ties' receipts; actions,
     # their receipts and participants; coalition; goals and their updates
@@ -40,7 +42,8 @@ EXPECTED = {
     f"{CAMPAIGN}brief/": 17,
     # campaigns with their tallies counted in the same query
     "/campaigns/": 1,
-    "/api/entities/amazon/ties?rollup=true": 5,
+    # family, ties, names, receipts, contract totals, and the ownership ties that date members
+    "/api/entities/amazon/ties?rollup=true": 6,
     "/api/campaigns/amazon-dump-ice": 17,
 }
 
