@@ -288,3 +288,51 @@ def test_entity_page_shows_the_totals_on_either_basis(acquisition):
     # Without a counterpart: every tie of the family, per kind and currency.
     everything = client.get(f"/entities/{slug}/?rollup=1").content.decode()
     assert "83,500.00" in everything
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "usaspending"
+
+
+def test_real_award_summaries_count_a_university_under_its_parent_of_the_time():
+    """The real ICE download: three awards name the Office of the Board of Regents as the
+    university's parent, the latest names the university itself. Dated, the office keeps
+    those three; today's members (none) would give it nothing."""
+    path = SAMPLES / "ice_umn_Contracts_PrimeAwardSummaries.csv"
+    import_usaspending([path])
+    office = "CB47L9C9MDX1"
+    (expected,) = (
+        _rows(path)
+        .execute(
+            "SELECT SUM(CAST(total_obligated_amount AS DECIMAL(20, 2))) FROM f"
+            " WHERE recipient_parent_uei = $p OR recipient_uei = $p",
+            {"p": office},
+        )
+        .fetchone()
+    )
+    assert expected == Decimal("30132.50")
+    ice = resolve_entity("U.S. Immigration and Customs Enforcement")
+    dated = family_ties(_by_uei(office), rollup=True, to=ice)
+    assert [(t.kind, t.amount) for t in dated.totals] == [("contract", expected)]
+    current = family_ties(_by_uei(office), rollup=True, to=ice, members="current")
+    assert current.totals == []
+
+
+def test_real_2018_transactions_totals_match_the_rows_by_parent_duns():
+    """The real FY2013 ICE transactions (DUNS only, spreadsheet dates): each parent's family
+    against DuckDB's sum of the rows naming that parent DUNS, on both bases."""
+    path = SAMPLES / "ice_fy13_2018era_transactions.csv"
+    import_usaspending([path], date_format="%d/%m/%Y")
+    con = _rows(path)
+    sums = con.execute(
+        "SELECT lpad(recipient_parent_duns, 9, '0'),"
+        " SUM(CAST(federal_action_obligation AS DECIMAL(20, 2))) FROM f"
+        " WHERE lpad(recipient_parent_duns, 9, '0') <> lpad(recipient_duns, 9, '0')"
+        " GROUP BY 1"
+    ).fetchall()
+    assert len(sums) >= 5
+    ice = resolve_entity("U.S. Immigration and Customs Enforcement")
+    for duns, total in sums:
+        parent = Identifier.objects.get(scheme="duns", value=duns).entity
+        for members in ("dated", "current"):
+            family = family_ties(parent, rollup=True, to=ice, members=members)
+            assert [(t.kind, t.amount) for t in family.totals] == [("contract", total)], duns
