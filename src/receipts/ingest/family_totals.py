@@ -261,18 +261,27 @@ def _dated_shares(
     root: int, family: dict[int, list[int]], rolled: list[RolledTie]
 ) -> dict[int, Decimal | None]:
     """The amount each tie counts for on the dated basis; ties that do not count are absent."""
-    membership = _Membership(root, _structural_edges(family))
+    edges = _structural_edges(family)
+    membership = _Membership(root, edges)
+    # Only dated, ended or record-reported ties make membership depend on the day; a
+    # tree of undated active ties (an agency's components, a hand-made family) does not,
+    # and a department's tens of thousands of ties then need no record read at all.
+    varies = any(e.from_records or e.start or e.end or e.status == TieStatus.ENDED for e in edges)
     shares: dict[int, Decimal | None] = {}
     # Contract ties built from records are split by their records; (recipient, sub-agency)
     # names each, one tie per pair (see receipts.ingest.usaspending.ties).
     from_records: dict[tuple[int, int], RolledTie] = {}
     for rt in rolled:
         tie = rt.tie
-        if tie.kind == TieKind.CONTRACT and tie.ftm_id.startswith(CONTRACT_PREFIX):
-            from_records[(tie.subject_id, tie.object_id)] = rt
-            continue
         near = tie.subject_id if rt.near_is_subject else tie.object_id
-        if membership.holds(near, tie.start_date or None):
+        if (
+            varies
+            and near != root
+            and tie.kind == TieKind.CONTRACT
+            and tie.ftm_id.startswith(CONTRACT_PREFIX)
+        ):
+            from_records[(tie.subject_id, tie.object_id)] = rt
+        elif membership.holds(near, tie.start_date or None):
             shares[tie.pk] = tie.amount
     cents: dict[int, int] = {}
     for (rid, sid, day, report), amount in _record_groups(sorted(from_records)).items():
