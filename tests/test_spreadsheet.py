@@ -172,12 +172,15 @@ def test_ties_csv_from_the_command_line() -> None:
     _hostile_contractor()
     result = run("ties", "EVIL", "--format", "csv")
     assert result.exit_code == 0, result.output
-    (row,) = [r for r in rows_of(result.stdout) if r["kind"] == "contract"]
+    (row,) = [r for r in rows_of(result.stdout) if r["kind"] == "contract" and r["line"] == "tie"]
     assert row["subject"] == NEUTRALISED
     assert row["path"].startswith("'=HYPERLINK")
     assert row["object"] == "'@ICE"
     assert row["citations"].startswith("'-Award record")
     assert row["amount"] == "-1250.50"
+    (total,) = [r for r in rows_of(result.stdout) if r["line"] == "total"]
+    assert total["subject"] == NEUTRALISED
+    assert total["counted_amount"] == "-1250.50"
 
 
 def _hostile_supporter() -> tuple[object, object]:

@@ -471,7 +471,8 @@ def ties(
             "last_action_date",
         ]
         # Every receipt is in the file: the first few as text, then all their addresses.
-        # Total lines follow the ties, told apart by the last column ("line").
+        # Total lines follow the ties, told apart by the last column ("line"); their sum
+        # is in counted_amount only, so adding up the amount column counts no tie twice.
         tail = ["counted_amount", "members", "line"]
         writer.writerow(
             [*columns, *totals_columns, "citations", "citation_count", "citation_urls", *tail]
@@ -504,7 +505,7 @@ def ties(
                         row["kind"],
                         row.get("component") or (to.name if to else ""),
                     ]
-                    + ["", "", "", row["amount"], row["currency"] or ""]
+                    + ["", "", "", "", row["currency"] or ""]
                     + [""] * (len(totals_columns) + 3)
                     + [row["amount"], basis or "", line]
                 )
