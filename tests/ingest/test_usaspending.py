@@ -436,7 +436,8 @@ def test_cli_import_and_ties_give_the_imported_totals(tmp_path):
     csv_out = runner.invoke(
         main, ["ties", "KABJZBBJ4B54", "--to", "DHS", "--rollup", "--format", "csv"]
     )
-    (row,) = [r for r in csv.DictReader(csv_out.output.splitlines()) if r["kind"] == "contract"]
+    rows = list(csv.DictReader(csv_out.output.splitlines()))
+    (row,) = [r for r in rows if r["kind"] == "contract" and r["line"] == "tie"]
     assert (row["amount"], row["award_count"], row["citation_count"]) == ("41507.50", "4", "4")
     # Every receipt's address is in the file, not only the first few.
     assert len(row["citation_urls"].split()) == 4
