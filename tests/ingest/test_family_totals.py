@@ -20,6 +20,7 @@ from receipts.cli import main
 from receipts.evidence.models import Entity, Identifier
 from receipts.evidence.queries import resolve_entity
 from receipts.ingest.family_totals import family_ties
+from receipts.ingest.models import ContractAward, ContractTransaction
 from receipts.ingest.usaspending.importer import import_usaspending
 from tests.ingest.csv_files import read_rows, write_rows
 
@@ -339,3 +340,18 @@ def test_real_2018_transactions_totals_match_the_rows_by_parent_duns():
         for members in ("dated", "current"):
             family = family_ties(parent, rollup=True, to=ice, members=members)
             assert [(t.kind, t.amount) for t in family.totals] == [("contract", total)], duns
+
+
+def test_contract_ties_without_their_records_are_dated_by_their_start(acquisition):
+    """A database that holds the ties but not the rows behind them (as after a
+    FollowTheMoney import): each tie counts whole when its member was in the family on
+    the tie's start date, by the ownership ties' dates."""
+    ContractTransaction.objects.all().delete()
+    ContractAward.objects.all().delete()
+    dhs = resolve_entity("DHS")
+    new = family_ties(_by_uei(NEW), rollup=True, to=dhs)
+    # SUB's CBP tie starts 2019-05-01, after NEW first appears as its parent (2019-02-01);
+    # its ICE tie starts 2017-03-01, before.
+    assert _as_codes(new.by_component) == {CBP: Decimal("88000.00")}
+    old = family_ties(_by_uei(OLD), rollup=True, to=dhs)
+    assert _as_codes(old.by_component) == {ICE: Decimal("38500.00"), CBP: Decimal("24000.00")}

@@ -284,8 +284,10 @@ def _dated_shares(
         elif membership.holds(near, tie.start_date or None):
             shares[tie.pk] = tie.amount
     cents: dict[int, int] = {}
+    with_records: set[int] = set()
     for (rid, sid, day, report), amount in _record_groups(sorted(from_records)).items():
         rt = from_records[(rid, sid)]
+        with_records.add(rt.tie.pk)
         if rt.near_is_subject:
             held = membership.holds(rid, day, report)
         else:
@@ -293,8 +295,15 @@ def _dated_shares(
         if held:
             cents[rt.tie.pk] = cents.get(rt.tie.pk, 0) + amount
     for rt in from_records.values():
-        if rt.tie.pk in cents:
-            shares[rt.tie.pk] = Decimal(cents[rt.tie.pk]).scaleb(-2)
+        tie = rt.tie
+        if tie.pk in cents:
+            shares[tie.pk] = Decimal(cents[tie.pk]).scaleb(-2)
+        elif tie.pk not in with_records:
+            # Its records are not in this database (the tie came in a FollowTheMoney
+            # file): dated like any other tie, by its start.
+            near = tie.subject_id if rt.near_is_subject else tie.object_id
+            if membership.holds(near, tie.start_date or None):
+                shares[tie.pk] = tie.amount
     return shares
 
 
