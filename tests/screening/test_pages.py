@@ -366,3 +366,35 @@ def test_the_upload_page_sends_big_files_to_the_command_line(client: Client) -> 
     assert "lines of at most 10,000 characters, 5 files a minute without signing in" in text
     assert "Big files go through the command line, which reads any size" in text
     assert "receipts screen FILE --format csv -o report.csv" in text
+
+
+def test_a_stray_quote_is_a_400_naming_the_line_and_no_report(client: Client) -> None:
+    make_world()
+    broken = PORTFOLIO.replace(b'\nAMZN,"Amazon', b'\n"AMZN,"Amazon', 1)
+    response = upload(client, broken)
+    assert response.status_code == 400
+    text = html.unescape(response.content.decode())
+    assert "portfolio.csv, line 2: a quoted cell is followed by more text" in text
+    assert "Flagged (" not in text
+    swallowing = b'Ticker,Name,Value\nAMZN,Amazon,1\n"TGT,Target,2\nPLTR,Palantir,3\n'
+    response = upload(client, swallowing)
+    assert response.status_code == 400
+    text = html.unescape(response.content.decode())
+    assert "portfolio.csv, line 3: a quote opens a cell here and never closes" in text
+
+
+def test_the_report_page_shows_line_counts_not_found_and_the_shares_bases(
+    client: Client,
+) -> None:
+    make_world()
+    response = upload(client, PORTFOLIO + b"\n,,\n")
+    assert response.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", " ", html.unescape(response.content.decode())).split())
+    assert "Lines in the file 7 (1 header, 2 empty)" in text
+    assert "Lines screened 4" in text
+    assert "Clear 1 (matched, no tie the profile counts)" in text
+    assert "Not found 1 (no entity matched" in text
+    assert "Flagged, of the value of lines screened 60.0%" in text
+    assert "Flagged, of the value of lines matched 75.0%" in text
+    assert "Not found (1)" in text
+    assert "QQQQ" in text.split("Not found (1)")[1]

@@ -296,8 +296,8 @@ class HoldingsFile:
         self.delimiter = ","
         self.encoding = "utf-8"
         self.blank_lines = 0
-        # The header's last line (empty lines above it included), every line of
-        # the file once it is read, and records that span lines (only when allowed).
+        # Lines of the header, every line of the file once it is read, and
+        # records that span lines (only when allowed).
         self.header_lines = 0
         self.lines_in_file = 0
         self.multiline_records = 0
@@ -434,13 +434,14 @@ class HoldingsFile:
         try:
             header = next(reader, None)
             while header is not None and not any(c.strip() for c in header):
+                self.blank_lines += 1
                 self._record_start = reader.line_num + 1
                 header = next(reader, None)
             if header is None:
                 raise ScreeningInputError(f"{self.display}: the file has no header line")
             # A header cell with a line break says the file keeps line breaks in cells.
             self.multiline_allowed = reader.line_num > self._record_start
-            self.header_lines = reader.line_num
+            self.header_lines = reader.line_num - self._record_start + 1
             self._record_start = reader.line_num + 1
             self._check_header(header, reader.line_num)
             columns = self.columns = recognise_columns(header, self.display)
