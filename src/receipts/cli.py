@@ -1372,8 +1372,9 @@ def screen(file: str, profile_slug: str | None, fmt: str, output: IO[str]) -> No
     """Screen a CSV of holdings or vendors (FILE, or - for stdin) against the evidence.
 
     Columns are found by their headers: ticker, ISIN, CUSIP, LEI, name, UEI,
-    DUNS, and value or weight. Each line is flagged, possible or clear, with
-    the ties behind it; nothing is printed unless the whole file is read.
+    DUNS, and value or weight. Each line is flagged, possible, clear or not
+    found, with the ties behind it; nothing is printed unless the whole file
+    is read.
     """
     _migrate()  # a new data directory starts with an empty database
     from rich.console import Console

@@ -22,7 +22,7 @@ PORTFOLIO = (
     "Ticker,Name,Market Value (USD)\n"
     'AMZN,"Amazon.com, Inc.","6,000.00"\n'
     "QQQQ,Quuxly Holdings,1000\n"
-    ",Amazon Inc,1000\n"
+    ",Amazon Webb Services,1000\n"
     ",Flock Safety,2000\n"
 )
 
@@ -37,13 +37,18 @@ def test_json_holds_lines_statuses_and_the_flagged_share(tmp_path: Path) -> None
     result = run("screen", str(path), "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert [line["status"] for line in data["lines"]] == ["flagged", "clear", "possible", "clear"]
+    assert [line["status"] for line in data["lines"]] == [
+        "flagged",
+        "not_found",
+        "possible",
+        "clear",
+    ]
     assert data["flagged_value_share"] == pytest.approx(0.6)
     assert data["profile"]["slug"] == "dhs"
     assert data["profile"]["statuses"] == ["active", "announced", "alleged"]
     assert data["counts"]["flagged"] == 1
     # The summary goes to stderr (and the progress bar, on a terminal), never into the JSON.
-    assert "1 flagged, 1 possible, 2 clear" in result.stderr
+    assert "1 flagged, 1 possible, 1 clear, 1 not found" in result.stderr
 
 
 def test_csv_has_one_row_per_line(tmp_path: Path) -> None:
@@ -53,7 +58,7 @@ def test_csv_has_one_row_per_line(tmp_path: Path) -> None:
     result = run("screen", str(path), "--format", "csv", "-o", str(out))
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert [r["status"] for r in rows] == ["flagged", "clear", "possible", "clear"]
+    assert [r["status"] for r in rows] == ["flagged", "not_found", "possible", "clear"]
     amazon = rows[0]
     assert amazon["matched_entity"] == "Amazon"
     assert amazon["matched_by"] == "ticker"
@@ -69,7 +74,7 @@ def test_table_shows_each_line_and_the_share(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Amazon (by ticker)" in result.stdout
     assert "possible" in result.stdout
-    assert "60.0% of the value flagged" in result.stdout
+    assert "flagged: 60.0% of the value" in result.stdout
 
 
 def test_stdin_is_read_with_a_dash(tmp_path: Path) -> None:
@@ -155,12 +160,13 @@ def test_readme_portfolio_gives_the_readme_answers() -> None:
         "clear",
         "flagged",
         "flagged",
-        "clear",
-        "possible",  # a near name of an untied company is still only a possible match
-        "possible",
+        "not_found",  # Microsoft is not in the demo: nothing is known, so not clear
+        "clear",  # Flock Safety Inc: the demo's Flock Safety, a legal form aside
+        "flagged",  # Amazon Web Services Inc: the demo's AWS, a legal form aside
     ]
-    assert round(data["flagged_value_share"], 3) == 0.603
-    assert round(data["possible_value_share"], 3) == 0.044
+    assert round(data["flagged_value_share"], 3) == 0.632
+    assert round(data["shares"]["flagged_of_lines_matched"], 3) == 0.827
+    assert data["possible_value_share"] == 0
 
 
 def _big_portfolio(path: Path, rows: int) -> None:
@@ -194,6 +200,129 @@ def test_hundred_thousand_lines_complete(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert len(rows) == 100_000
-    assert {r["status"] for r in rows} == {"flagged", "possible", "clear"}
+    assert {r["status"] for r in rows} == {"flagged", "clear", "not_found"}
     assert rows[-1]["line"] == "100001"
-    assert "100,000 lines screened" in result.stderr
+    assert "100,001 lines in the file (1 header line), 100,000 screened" in result.stderr
+
+
+# --- a file read whole, or refused; every line accounted for --------------------------
+
+README_PORTFOLIO = Path(__file__).parents[1] / "data" / "screening" / "portfolio.csv"
+
+
+def _one_error(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_a_stray_quote_at_the_start_of_a_line_is_one_error_naming_it(tmp_path: Path) -> None:
+    load_demo()
+    lines = README_PORTFOLIO.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = '"' + lines[1]
+    path = tmp_path / "portfolio.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    for fmt in ("table", "json", "csv"):
+        error = _one_error(run("screen", str(path), "--format", fmt))
+        assert f"{path}, line 2: a quoted cell is followed by more text" in error
+        assert "a stray quote" in error
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # The quote never closes: every line after it would be one cell.
+        (
+            'Ticker,Name,Value\nAMZN,Amazon,1\n"TGT,Target,2\nPLTR,Palantir,3\n',
+            "line 3: a quote opens a cell here and never closes",
+        ),
+        # The quote closes three lines on: the lines between would be one cell.
+        (
+            'Ticker,Name,Value\nAMZN,"Amazon,1\nPLTR,Palantir,2\nTGT,Target",3\nGOOG,Google,4\n',
+            "line 2: a quoted cell starts here and runs to line 4",
+        ),
+        # A second stray quote closes the first, before more text.
+        (
+            'Ticker,Name,Value\nAMZN,"Amazon,1\nPLTR,"Palantir",2\n',
+            "line 2: a quote opens a cell here that closes on line 3",
+        ),
+    ],
+)
+def test_a_quote_that_takes_in_lines_is_one_error_naming_where_it_opens(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    make_world()
+    path = write_file(tmp_path, "broken.csv", text)
+    error = _one_error(run("screen", str(path), "--format", "json"))
+    assert f"broken.csv, {message}" in error
+
+
+def test_the_report_states_lines_in_the_file_and_lines_screened(tmp_path: Path) -> None:
+    make_world()
+    path = write_file(tmp_path, "p.csv", "\nTicker,Name,Value\nAMZN,Amazon,1\n\nQQQQ,Quuxly,1\n")
+    result = run("screen", str(path), "--format", "json")
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)["counts"]
+    assert (counts["lines_in_file"], counts["header_lines"]) == (5, 1)
+    assert (counts["blank_lines_skipped"], counts["lines"]) == (2, 2)
+    assert "5 lines in the file (1 header line, 2 empty), 2 screened" in result.stderr
+    table = run("screen", str(path)).stdout
+    assert "5 lines in the file (1 header line, 2 empty), 2 screened" in " ".join(table.split())
+
+
+def test_not_found_is_counted_and_shown_apart_from_clear(tmp_path: Path) -> None:
+    make_world()
+    path = write_file(tmp_path, "portfolio.csv", PORTFOLIO)
+    result = run("screen", str(path), "--format", "json")
+    data = json.loads(result.stdout)
+    quuxly = data["lines"][1]
+    assert (quuxly["status"], quuxly["entity"]) == ("not_found", None)
+    assert quuxly["reason"] == "no entity with ticker QQQQ or the name 'Quuxly Holdings'"
+    counts = data["counts"]
+    assert [counts[s] for s in ("flagged", "possible", "clear", "not_found", "matched")] == [
+        1,
+        1,
+        1,
+        1,
+        2,
+    ]
+    # Each share names its basis: 6,000 of 10,000 screened; 6,000 of the 8,000 matched.
+    assert data["shares"] == {
+        "basis": "value",
+        "flagged_of_lines_screened": pytest.approx(0.6),
+        "flagged_of_lines_matched": pytest.approx(0.75),
+        "possible_of_lines_screened": pytest.approx(0.1),
+    }
+    assert (
+        "1 flagged, 1 possible, 1 clear, 1 not found; flagged: 60.0% of the value of lines "
+        "screened, 75.0% of the value of lines matched; possible: 10.0% of the value of lines "
+        "screened" in result.stderr
+    )
+    out = tmp_path / "report.csv"
+    run("screen", str(path), "--format", "csv", "-o", str(out))
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["status"], r["matched_entity"]) for r in rows[1:]] == [
+        ("not_found", ""),
+        ("possible", ""),
+        ("clear", "Flock Safety"),
+    ]
+    table = " ".join(run("screen", str(path)).stdout.split())
+    assert "│ not found │" in table
+
+
+def test_a_legal_form_alone_is_a_match_not_a_possible(tmp_path: Path) -> None:
+    make_world()
+    path = write_file(
+        tmp_path,
+        "vendors.csv",
+        "Vendor\nAmazon Web Services Inc\nAmazon Web Services, L.L.C.\nFlock Safety Corporation\n",
+    )
+    result = run("screen", str(path), "--format", "json")
+    lines = json.loads(result.stdout)["lines"]
+    assert [(line["status"], line["entity"]["slug"], line["matched_by"]) for line in lines] == [
+        ("flagged", "amazon-web-services", "name, legal form aside"),
+        ("flagged", "amazon-web-services", "name, legal form aside"),
+        ("clear", "flock-safety", "name, legal form aside"),
+    ]

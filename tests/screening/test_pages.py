@@ -25,7 +25,7 @@ PORTFOLIO = (
     b"Ticker,Name,Market Value (USD)\n"
     b'AMZN,"Amazon.com, Inc.","6,000.00"\n'
     b"QQQQ,<b>Quuxly</b> Holdings,1000\n"
-    b",Amazon Inc,1000\n"
+    b",Amazon Webb Services,1000\n"
     b",Flock Safety,2000\n"
 )
 
@@ -50,7 +50,8 @@ def test_upload_gives_a_printable_report_with_receipts(client: Client) -> None:
     response = upload(client, profile="dhs")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Flagged (1)" in html and "Possible (1)" in html and "Clear (2)" in html
+    assert "Flagged (1)" in html and "Possible (1)" in html and "Clear (1)" in html
+    assert "Not found (1)" in html
     assert (
         "Amazon &gt; Amazon Web Services — hosting — U.S. Immigration and Customs Enforcement "
         "&lt; U.S. Department of Homeland Security" in html
@@ -79,10 +80,15 @@ def test_upload_exports_csv_and_json(client: Client) -> None:
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="screening-portfolio.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert [r["status"] for r in rows] == ["flagged", "clear", "possible", "clear"]
+    assert [r["status"] for r in rows] == ["flagged", "not_found", "possible", "clear"]
     data = json.loads(upload(client, format="json").content)
     assert data["flagged_value_share"] == pytest.approx(0.6)
-    assert [line["status"] for line in data["lines"]] == ["flagged", "clear", "possible", "clear"]
+    assert [line["status"] for line in data["lines"]] == [
+        "flagged",
+        "not_found",
+        "possible",
+        "clear",
+    ]
 
 
 def test_upload_without_csrf_token_is_refused() -> None:
@@ -284,9 +290,11 @@ def test_a_long_cell_is_a_422_naming_its_line_and_column(client: Client) -> None
 def test_a_quoted_cell_spanning_short_lines_is_held_to_the_cell_limit(client: Client) -> None:
     make_world()
     spanning = b'"' + b"x" * 50 + (b"\n" + b"x" * 50) * 40 + b'"'
-    response = upload(client, b"Ticker,Notes\nAMZN," + spanning + b"\n")
+    # A header cell with a line break: this file keeps line breaks in cells on purpose.
+    header = b'Ticker,"Notes\n(free text)"\n'
+    response = upload(client, header + b"AMZN," + spanning + b"\n")
     assert response.status_code == 422
-    assert "line 42: the 'Notes' cell holds 2,090 characters" in html.unescape(
+    assert "line 43: the 'Notes (free text)' cell holds 2,090 characters" in html.unescape(
         response.content.decode()
     )
 
@@ -358,3 +366,35 @@ def test_the_upload_page_sends_big_files_to_the_command_line(client: Client) -> 
     assert "lines of at most 10,000 characters, 5 files a minute without signing in" in text
     assert "Big files go through the command line, which reads any size" in text
     assert "receipts screen FILE --format csv -o report.csv" in text
+
+
+def test_a_stray_quote_is_a_400_naming_the_line_and_no_report(client: Client) -> None:
+    make_world()
+    broken = PORTFOLIO.replace(b'\nAMZN,"Amazon', b'\n"AMZN,"Amazon', 1)
+    response = upload(client, broken)
+    assert response.status_code == 400
+    text = html.unescape(response.content.decode())
+    assert "portfolio.csv, line 2: a quoted cell is followed by more text" in text
+    assert "Flagged (" not in text
+    swallowing = b'Ticker,Name,Value\nAMZN,Amazon,1\n"TGT,Target,2\nPLTR,Palantir,3\n'
+    response = upload(client, swallowing)
+    assert response.status_code == 400
+    text = html.unescape(response.content.decode())
+    assert "portfolio.csv, line 3: a quote opens a cell here and never closes" in text
+
+
+def test_the_report_page_shows_line_counts_not_found_and_the_shares_bases(
+    client: Client,
+) -> None:
+    make_world()
+    response = upload(client, PORTFOLIO + b"\n,,\n")
+    assert response.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", " ", html.unescape(response.content.decode())).split())
+    assert "Lines in the file 7 (1 header, 2 empty)" in text
+    assert "Lines screened 4" in text
+    assert "Clear 1 (matched, no tie the profile counts)" in text
+    assert "Not found 1 (no entity matched" in text
+    assert "Flagged, of the value of lines screened 60.0%" in text
+    assert "Flagged, of the value of lines matched 75.0%" in text
+    assert "Not found (1)" in text
+    assert "QQQQ" in text.split("Not found (1)")[1]

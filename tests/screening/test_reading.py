@@ -101,7 +101,8 @@ def test_empty_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     source, lines = read(path)
     assert [line.name for line in lines] == ["Amazon", "Ring"]
     assert [line.line for line in lines] == [3, 6]
-    assert source.blank_lines == 2
+    assert source.blank_lines == 3  # the one above the header too
+    assert (source.lines_in_file, source.header_lines) == (6, 1)
 
 
 def test_no_recognisable_column_lists_what_was_found_and_expected(tmp_path: Path) -> None:
@@ -262,3 +263,56 @@ def test_a_refusal_names_a_few_headers_not_all(tmp_path: Path) -> None:
         read(path)
     assert "'h19' and 980 more; expected" in str(exc.value)
     assert "'h20'" not in str(exc.value)
+
+
+def test_a_quoted_cell_over_lines_is_refused_naming_the_line_it_starts_on(
+    tmp_path: Path,
+) -> None:
+    path = write_file(
+        tmp_path, "f.csv", 'ticker,name,notes\nAMZN,Amazon,"first\nsecond"\nPLTR,Palantir,\n'
+    )
+    with pytest.raises(ScreeningInputError) as caught:
+        read(path)
+    assert str(caught.value).startswith(
+        "f.csv, line 2: a quoted cell starts here and runs to line 3, so 2 lines would be "
+        "read as one"
+    )
+
+
+def test_a_header_with_a_line_break_in_a_cell_allows_them_in_records(tmp_path: Path) -> None:
+    path = write_file(
+        tmp_path,
+        "f.csv",
+        'ticker,name,"Market Value\n(USD)",notes\n'
+        'AMZN,Amazon,5,"first\nsecond"\nPLTR,Palantir,6,\n',
+    )
+    source, lines = read(path)
+    assert [(line.line, line.name, line.value) for line in lines] == [
+        (3, "Amazon", Decimal(5)),
+        (5, "Palantir", Decimal(6)),
+    ]
+    assert source.columns is not None and source.columns.used["value"] == "Market Value (USD)"
+    assert (source.lines_in_file, source.header_lines, source.multiline_records) == (5, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '"ticker,name\nAMZN,Amazon\n',
+            "f.csv, line 1: a quote opens a cell here and never closes",
+        ),
+        ('ticker,name\nAMZN,"Amazon" Inc\n', "f.csv, line 2: a quoted cell is followed by more"),
+        ('ticker,name\nAMZN,Amazon\nPLTR,"Palantir', "f.csv, line 3: a quote opens a cell here"),
+    ],
+)
+def test_stray_quotes_are_refused_naming_the_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ScreeningInputError) as caught:
+        read(write_file(tmp_path, "f.csv", text))
+    assert str(caught.value).startswith(message)
+
+
+def test_a_quote_inside_an_unquoted_cell_and_doubled_quotes_are_read(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "f.csv", 'name,value\nToys "R" Us,1\n"The ""Big"" Co",2\n')
+    _source, lines = read(path)
+    assert [line.name for line in lines] == ['Toys "R" Us', 'The "Big" Co']

@@ -40,7 +40,7 @@ def test_portfolio_with_known_answers(tmp_path: Path) -> None:
         "Ticker,Name,Market Value (USD)\n"
         'AMZN,"Amazon.com, Inc.","6,000.00"\n'
         "QQQQ,Quuxly Holdings,1000\n"
-        ",Amazon Inc,1000\n"
+        ",Amazon Webb Services,1000\n"
         ",Flock Safety,2000\n",
     )
     report = screen(path)
@@ -58,18 +58,18 @@ def test_portfolio_with_known_answers(tmp_path: Path) -> None:
     assert tie["receipts"][0]["source"] == REPORT_TITLE
     assert tie["receipts"][0]["url"] == "https://example.org/aws-ice"
 
-    # An unknown ticker with an unknown name: clear, not found.
+    # An unknown ticker with an unknown name: not found, never clear.
     unknown = lines[3]
-    assert unknown["status"] == "clear"
+    assert unknown["status"] == "not_found"
     assert unknown["entity"] is None
-    assert unknown["reason"].startswith("not found")
+    assert unknown["reason"].startswith("no entity with")
     assert "ticker QQQQ" in unknown["reason"]
 
     # A near name of a flagged company stays possible: never flagged by name alone.
     near = lines[4]
     assert near["status"] == "possible"
     assert near["entity"] is None
-    assert [c["slug"] for c in near["candidates"]] == ["amazon"]
+    assert [c["slug"] for c in near["candidates"]] == ["amazon-web-services"]
     assert near["candidates"][0]["score"] >= 85
 
     # The exact name of a company with no ties: matched, clear.
@@ -82,7 +82,8 @@ def test_portfolio_with_known_answers(tmp_path: Path) -> None:
 
     assert report.counts["flagged"] == 1
     assert report.counts["possible"] == 1
-    assert report.counts["clear"] == 2
+    assert report.counts["clear"] == 1
+    assert report.counts["not_found"] == 1
     assert report.share_basis == "value"
     assert report.flagged_value_share == pytest.approx(0.6)
     assert report.possible_value_share == pytest.approx(0.1)
@@ -212,7 +213,7 @@ def test_identifiers_naming_two_entities_are_never_flagged(tmp_path: Path) -> No
 
 def test_near_names_of_untied_companies_are_possible_never_cleared(tmp_path: Path) -> None:
     make_world()
-    path = write_file(tmp_path, "p.csv", "name\nFlock Safety Inc\n")
+    path = write_file(tmp_path, "p.csv", "name\nFlock Safty\n")
     line = by_line(screen(path))[2]
     assert line["status"] == "possible"
     assert [c["slug"] for c in line["candidates"]] == ["flock-safety"]

@@ -14,6 +14,17 @@ text that is not UTF-8, a row with more cells than the header, a cell of
 more than ``MAX_CELL_CHARS`` characters: each is a refusal. Fewer cells than the header read as empty cells; empty lines are
 skipped and counted.
 
+Quotes are read strictly, because one stray quote can otherwise take in the
+lines after it and the holdings on them would vanish from the report
+without a word. A quote opens a cell only as its first character and closes
+it only before a delimiter or the end of the line ("" inside a quoted cell
+stands for a quote); a quote that never closes is a refusal naming the line
+where it opens. Records are one line each: a quoted cell that holds a line
+break is refused, naming the line it starts on, unless the header itself has
+a cell with a line break (the file was written with line breaks in cells on
+purpose). The reader counts the lines of the file (``lines_in_file``) so a
+report can set them beside the lines it screened.
+
 A caller that reads within a web request sets ``ReadLimits``: lines, line
 length, columns and cell length. A file past one is refused as soon as the
 reader meets it, before the header is parsed when a line is too long, so a
@@ -144,6 +155,8 @@ class Columns:
 
 def recognise_columns(headers: list[str], display: str) -> Columns:
     """Map header names to fields; refuse a header with no identifier or name, or a field twice."""
+    # A header cell may hold a line break ("Market Value\n(USD)"); messages show it on one line.
+    headers = [" ".join(h.split()) for h in headers]
     index: dict[str, int] = {}
     unused: list[str] = []
     for i, header in enumerate(headers):
@@ -283,7 +296,14 @@ class HoldingsFile:
         self.delimiter = ","
         self.encoding = "utf-8"
         self.blank_lines = 0
+        # Lines of the header, every line of the file once it is read, and
+        # records that span lines (only when allowed).
+        self.header_lines = 0
+        self.lines_in_file = 0
+        self.multiline_records = 0
+        self.multiline_allowed = False
         self.columns: Columns | None = None
+        self._record_start = 1  # the line the record being parsed starts on
         self._lines_decoded = 0
         self._line_run = 0  # characters of the line not yet ended, for the line limit
 
@@ -410,23 +430,61 @@ class HoldingsFile:
             if len(head) >= SNIFF_BYTES and "\n" in head:
                 break
         self.delimiter = self._sniff(head)
-        reader = csv.reader(self._text_lines(chunks, head), delimiter=self.delimiter, strict=False)
+        reader = csv.reader(self._text_lines(chunks, head), delimiter=self.delimiter, strict=True)
         try:
             header = next(reader, None)
             while header is not None and not any(c.strip() for c in header):
+                self.blank_lines += 1
+                self._record_start = reader.line_num + 1
                 header = next(reader, None)
             if header is None:
                 raise ScreeningInputError(f"{self.display}: the file has no header line")
+            # A header cell with a line break says the file keeps line breaks in cells.
+            self.multiline_allowed = reader.line_num > self._record_start
+            self.header_lines = reader.line_num - self._record_start + 1
+            self._record_start = reader.line_num + 1
             self._check_header(header, reader.line_num)
             columns = self.columns = recognise_columns(header, self.display)
             yield from self._lines(reader, columns)
+            self.lines_in_file = reader.line_num
         except csv.Error as exc:
-            why = str(exc)
-            if "field limit" in why:
-                why = f"a cell holds more than {csv.field_size_limit():,} characters"
-            raise ScreeningInputError(
-                f"{self.display}, line {reader.line_num}: not readable as CSV ({why})"
-            ) from None
+            raise self._csv_error(str(exc), reader.line_num) from None
+
+    def _csv_error(self, why: str, line: int) -> ScreeningInputError:
+        """The csv module's complaint as one refusal naming the line where the trouble starts."""
+        start = self._record_start
+        fix = (
+            'quote a whole cell, and write a quote inside a quoted cell twice (""); '
+            'a stray quote (") may be all that is wrong'
+        )
+        if why == "unexpected end of data":
+            taken = ""
+            if line > start:
+                taken = (
+                    f" (the {line - start + 1:,} lines to the end of the file would be one cell)"
+                )
+            return ScreeningInputError(
+                f"{self.display}, line {start}: a quote opens a cell here and never closes"
+                f"{taken}; {fix}"
+            )
+        if "expected after" in why:
+            if line > start and not self.multiline_allowed:
+                return ScreeningInputError(
+                    f"{self.display}, line {start}: a quote opens a cell here that closes on "
+                    f"line {line:,}, taking in the lines between; {fix}"
+                )
+            return ScreeningInputError(
+                f"{self.display}, line {line:,}: a quoted cell is followed by more text before "
+                f"the next {DELIMITER_NAMES[self.delimiter]} ('{self.delimiter}'); {fix}"
+            )
+        if "field limit" in why:
+            if line > start:
+                return ScreeningInputError(
+                    f"{self.display}, line {start}: a quote opens a cell here that has not "
+                    f"closed by line {line:,}; {fix}"
+                )
+            why = f"a cell holds more than {csv.field_size_limit():,} characters"
+        return ScreeningInputError(f"{self.display}, line {line:,}: not readable as CSV ({why})")
 
     def _check_header(self, header: list[str], line: int) -> None:
         most = self.limits.columns
@@ -451,6 +509,18 @@ class HoldingsFile:
             f"at most {limit:,} are read in a cell here"
         )
 
+    def _check_spanning(self, start: int, end: int) -> None:
+        """A record over lines ``start`` to ``end``: refused unless the header allows it."""
+        if self.multiline_allowed:
+            self.multiline_records += 1
+            return
+        raise ScreeningInputError(
+            f"{self.display}, line {start}: a quoted cell starts here and runs to line {end:,}, "
+            f"so {end - start + 1:,} lines would be read as one; lines of this file are one "
+            'record each (no header cell holds a line break): remove the stray quote (") '
+            "or the line breaks inside cells"
+        )
+
     def _lines(self, reader: Any, columns: Columns) -> Iterator[InputLine]:
         width = len(columns.headers)
         index = columns.index
@@ -463,6 +533,9 @@ class HoldingsFile:
         count = 0
         # Called once per row of files of 100,000 rows: keep it to dict and str work.
         for cells in reader:
+            start, self._record_start = self._record_start, reader.line_num + 1
+            if reader.line_num > start:
+                self._check_spanning(start, reader.line_num)
             if not any(c.strip() for c in cells):
                 self.blank_lines += 1
                 continue
@@ -486,7 +559,7 @@ class HoldingsFile:
                         f"{self.display}, line {reader.line_num}: the {columns.headers[i]!r} cell "
                         f"holds {len(cells[i]):,} characters, more than {MAX_CELL_CHARS:,}"
                     )
-            line = InputLine(line=reader.line_num, identifiers={}, name="")
+            line = InputLine(line=start, identifiers={}, name="")
             for f, i in identifier_columns:
                 raw = cells[i].strip() if i < len(cells) else ""
                 if raw:

@@ -1,12 +1,16 @@
 """A screening report as JSON, CSV or a terminal table.
 
-JSON holds every line with its status, match, reason, ties (path, status,
-dates, agency, contract obligations, first receipts and how many there are)
-and obligations per agency; ``flagged_value_share`` (0 to 1, or null when no
-line has a value or weight, with ``share_note`` saying why), the profile and
-the counts. CSV is one row per line with a summary of the reasons. The table
-lists every line of a short file; for a long one, the flagged and possible
-lines, saying how many clear lines it leaves to the CSV.
+JSON holds every line with its status (flagged, possible, clear or
+not_found), match, reason, ties (path, status, dates, agency, contract
+obligations, first receipts and how many there are) and obligations per
+agency; the counts (lines in the file, header and empty lines, lines
+screened, each status); ``shares``, each named by its basis: the share
+flagged of the value (or weight) of the lines screened and of the lines
+matched, and the share possible (null when no line has a value or weight,
+with ``share_note`` saying why); ``flagged_value_share`` is the first of
+them. CSV is one row per line with a summary of the reasons. The table lists
+every line of a short file; for a long one, the flagged and possible lines,
+saying how many clear and not-found lines it leaves to the CSV.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from receipts import spreadsheet
 
 from .flags import EntityFinding
 from .reading import FIELDS
-from .screen import CLEAR, FLAGGED, POSSIBLE, ScreenedLine, ScreeningReport
+from .screen import (
+    CLEAR,
+    FLAGGED,
+    NOT_FOUND,
+    STATUS_LABELS,
+    STATUSES,
+    ScreenedLine,
+    ScreeningReport,
+)
 
 # Above this many lines the table leaves clear lines out, and it never lists more
 # than TABLE_MAX_ROWS (rendering a table costs about a millisecond a row); it
@@ -136,6 +148,12 @@ def report_record(report: ScreeningReport) -> dict[str, Any]:
         "encoding": report.encoding,
         "counts": report.counts,
         "share_basis": report.share_basis,
+        "shares": {
+            "basis": report.share_basis,
+            "flagged_of_lines_screened": report.flagged_value_share,
+            "flagged_of_lines_matched": report.flagged_share_of_matched,
+            "possible_of_lines_screened": report.possible_value_share,
+        },
         "flagged_value_share": report.flagged_value_share,
         "possible_value_share": report.possible_value_share,
         "share_note": report.share_note,
@@ -188,20 +206,43 @@ def write_csv(report: ScreeningReport, output: TextSink) -> None:
         )
 
 
-def summary_text(report: ScreeningReport) -> str:
-    """Counts and the share flagged, in one line."""
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def lines_text(report: ScreeningReport) -> str:
+    """Lines in the file set beside lines screened: "8 lines in the file (1 header line), 7 screened"."""
     c = report.counts
-    text = (
-        f"{c['lines']:,} lines screened against {report.profile.name!r}: "
-        f"{c[FLAGGED]:,} flagged, {c[POSSIBLE]:,} possible, {c[CLEAR]:,} clear "
-        f"({c['not_found']:,} not found)"
-    )
-    if report.flagged_value_share is not None:
-        text += f"; {report.flagged_value_share:.1%} of the {report.share_basis} flagged"
-        if report.possible_value_share:
-            text += f", {report.possible_value_share:.1%} possible"
-    text += f" ({report.share_note})"
+    parts = [_plural(c["header_lines"], "header line")]
+    if c["blank_lines_skipped"]:
+        parts.append(f"{c['blank_lines_skipped']:,} empty")
+    text = f"{_plural(c['lines_in_file'], 'line')} in the file ({', '.join(parts)}), "
+    text += f"{c['lines']:,} screened"
+    if c["records_spanning_lines"]:
+        text += f" ({c['records_spanning_lines']:,} of them span lines)"
     return text
+
+
+def shares_text(report: ScreeningReport) -> str:
+    """The shares, each with its basis: "flagged: 63.2% of the value of lines screened, ..."."""
+    if report.flagged_value_share is None:
+        return report.share_note
+    basis = report.share_basis
+    text = f"flagged: {report.flagged_value_share:.1%} of the {basis} of lines screened"
+    if report.flagged_share_of_matched is not None:
+        text += f", {report.flagged_share_of_matched:.1%} of the {basis} of lines matched"
+    if report.possible_value_share:
+        text += f"; possible: {report.possible_value_share:.1%} of the {basis} of lines screened"
+    return f"{text} ({report.share_note})"
+
+
+def summary_text(report: ScreeningReport) -> str:
+    """Lines, counts and the shares flagged, in one line."""
+    c = report.counts
+    statuses = ", ".join(f"{c[s]:,} {STATUS_LABELS[s]}" for s in STATUSES)
+    return (
+        f"{lines_text(report)} against {report.profile.name!r}: {statuses}; {shares_text(report)}"
+    )
 
 
 def print_table(report: ScreeningReport, output: IO[str]) -> None:
@@ -211,7 +252,7 @@ def print_table(report: ScreeningReport, output: IO[str]) -> None:
     console = Console(file=output, width=None if output.isatty() else 160)
     shown = report.lines
     if len(report.lines) > TABLE_ALL_LINES:
-        shown = [line for line in report.lines if line.status != CLEAR]
+        shown = [line for line in report.lines if line.status not in (CLEAR, NOT_FOUND)]
     shown = shown[:TABLE_MAX_ROWS]
     left_out = len(report.lines) - len(shown)
     with_totals = any(
@@ -229,7 +270,8 @@ def print_table(report: ScreeningReport, output: IO[str]) -> None:
             matched = f"{found.name} (by {line.matched_by})"
         elif line.candidates:
             matched = "may be " + " or ".join(c.finding.name for c in line.candidates)
-        row = [str(line.input.line), line.input.label, line.status, matched, line.reason]
+        status = STATUS_LABELS[line.status]
+        row = [str(line.input.line), line.input.label, status, matched, line.reason]
         if with_totals:
             obligated = ""
             if found is not None and line.status == FLAGGED and found.obligated_cents is not None:
@@ -240,12 +282,12 @@ def print_table(report: ScreeningReport, output: IO[str]) -> None:
     if shown:
         console.print(table)
     if left_out:
-        listed = {status: 0 for status in (FLAGGED, POSSIBLE, CLEAR)}
+        listed = {status: 0 for status in STATUSES}
         for line in shown:
             listed[line.status] += 1
         missing = ", ".join(
-            f"{report.counts[status] - listed[status]:,} {status}"
-            for status in (FLAGGED, POSSIBLE, CLEAR)
+            f"{report.counts[status] - listed[status]:,} {STATUS_LABELS[status]}"
+            for status in STATUSES
             if report.counts[status] > listed[status]
         )
         console.print(

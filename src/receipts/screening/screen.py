@@ -8,7 +8,11 @@ Matching, identifiers first, then names, by the rules the imports use:
    line uncertain.
 2. Else the name: the same name key (``ingest.resolution.name_key``) as one
    company's or organisation's name or alias is a match; the same key on
-   two entities is uncertain.
+   two entities is uncertain. A legal form on one side only is no
+   difference: "Amazon Web Services Inc" matches an entity named "Amazon
+   Web Services" (the words before the legal forms, as ``parse_name``
+   splits them with rigour's table of legal forms, are the same), as long
+   as no other entity has those words.
 3. Else near names: ``names_match`` at ``REVIEW_THRESHOLD`` or above (and at
    ``MATCH_THRESHOLD`` or above too: a name alone never decides, as in the
    imports) is uncertain.
@@ -17,9 +21,14 @@ Judging: a matched entity is *flagged* when it, or a member of its corporate
 family (``rollup_ties(entity, rollup=True)``: a holding in Amazon is flagged
 for AWS's hosting of ICE), has a tie of the profile's kinds and statuses whose
 other end is one of the profile's agencies or their components; otherwise
-*clear*. An uncertain match is never flagged and never silently cleared: the
-line is *possible*, listing its candidates and saying which of them would be
-flagged. A line that matches nothing is *clear*, "not found".
+*clear*. Clear always means matched, with no tie the profile counts. An
+uncertain match is never flagged and never silently cleared: the line is
+*possible*, listing its candidates and saying which of them would be
+flagged. A line that matches no entity (or names none) is *not found*:
+nothing is known of it, so it is neither flagged nor clear.
+
+The share flagged is given twice, each saying its basis: of the value (or
+weight) of every line screened, and of the lines matched (flagged or clear).
 
 Lines sharing an entity share one finding: identifiers are looked up in
 batches of lines, names once each, and the ties behind each entity once,
@@ -39,7 +48,7 @@ from decimal import Decimal
 from typing import BinaryIO, TypeVar
 
 from receipts.evidence.models import Entity, EntityKind, Identifier
-from receipts.ingest.resolution import REVIEW_THRESHOLD, _NameIndex, name_key
+from receipts.ingest.resolution import REVIEW_THRESHOLD, _NameIndex, name_key, parse_name
 
 from .flags import EntityFinding, ProfileTies
 from .queries import ProfileSpec
@@ -48,7 +57,10 @@ from .reading import IDENTIFIER_FIELDS, Columns, HoldingsFile, InputLine, ReadLi
 FLAGGED = "flagged"
 POSSIBLE = "possible"
 CLEAR = "clear"
-STATUSES = (FLAGGED, POSSIBLE, CLEAR)
+NOT_FOUND = "not_found"
+STATUSES = (FLAGGED, POSSIBLE, CLEAR, NOT_FOUND)
+# How each status reads in tables and pages ("not_found" is the value in JSON and CSV).
+STATUS_LABELS = {FLAGGED: "flagged", POSSIBLE: "possible", CLEAR: "clear", NOT_FOUND: "not found"}
 
 # Lines screened together: one identifier query per scheme per batch.
 BATCH_LINES = 2000
@@ -125,6 +137,10 @@ class ScreenedLine:
     finding: EntityFinding | None = None
     candidates: list[Candidate] = field(default_factory=list)
 
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
 
 @dataclass
 class ScreeningReport:
@@ -141,6 +157,7 @@ class ScreeningReport:
     share_basis: str | None = None
     flagged_value_share: float | None = None
     possible_value_share: float | None = None
+    flagged_share_of_matched: float | None = None
     share_note: str = ""
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -167,10 +184,26 @@ class NameMatcher:
 
     def __init__(self) -> None:
         self.indexes = [_NameIndex(kind) for kind in NAMED_KINDS]
+        # Words before the legal forms -> entity id -> whether a name of it with
+        # those words has no legal form.
+        self.by_core: dict[str, dict[int, bool]] = {}
+        for index in self.indexes:
+            for block in index.blocks.values():
+                for entity_id, parsed in zip(block.entity_ids, block.parsed, strict=True):
+                    bare = self.by_core.setdefault(parsed.core_text, {})
+                    bare[entity_id] = bare.get(entity_id, False) or not parsed.forms
 
     def exact(self, name: str) -> list[int]:
         key = name_key(name)
         return sorted({i for index in self.indexes for i in index.by_key.get(key, {})})
+
+    def same_but_legal_form(self, name: str) -> list[int]:
+        """Entities with the same words before the legal forms, a form on one side only."""
+        parsed = parse_name(name)
+        found = self.by_core.get(parsed.core_text, {})
+        if not parsed.forms:
+            return sorted(found)
+        return sorted(i for i, bare in found.items() if bare)
 
     def near(self, name: str) -> list[tuple[int, float]]:
         best: dict[int, float] = {}
@@ -201,7 +234,7 @@ class Screener:
         self.ties = ProfileTies(profile)
         self._entities: dict[int, Entity] = {}
         self._identifiers: dict[tuple[str, str], int | None] = {}
-        self._names: dict[str, tuple[list[int], list[tuple[int, float]]]] = {}
+        self._names: dict[str, tuple[list[int], list[int], list[tuple[int, float]]]] = {}
         self._matcher: NameMatcher | None = None
 
     # --- matching -----------------------------------------------------------------------
@@ -250,13 +283,15 @@ class Screener:
             entity = self._entities[entity.merged_into_id]
         return entity.pk
 
-    def _names_of(self, name: str) -> tuple[list[int], list[tuple[int, float]]]:
+    def _names_of(self, name: str) -> tuple[list[int], list[int], list[tuple[int, float]]]:
+        """Entities with the same name key; else with the same name but a legal form; else near."""
         cached = self._names.get(name)
         if cached is None:
             if self._matcher is None:
                 self._matcher = NameMatcher()
             exact = self._matcher.exact(name)
-            cached = (exact, [] if exact else self._matcher.near(name))
+            bare = [] if exact else self._matcher.same_but_legal_form(name)
+            cached = (exact, bare, [] if exact or bare else self._matcher.near(name))
             self._names[name] = cached
         return cached
 
@@ -289,13 +324,20 @@ class Screener:
             )
         if line.name:
             tried.append(f"the name {line.name!r}")
-            exact, near = self._names_of(line.name)
+            exact, bare, near = self._names_of(line.name)
             if len(exact) == 1:
                 return _Resolution(exact[0], "name")
             if exact:
                 return _Resolution(
                     candidates=[(i, "the same name", 100.0) for i in exact],
                     tried="a name that several entities have",
+                )
+            if len(bare) == 1:
+                return _Resolution(bare[0], "name, legal form aside")
+            if bare:
+                return _Resolution(
+                    candidates=[(i, "the same name, legal form aside", None) for i in bare],
+                    tried="a name that several entities have, legal forms aside",
                 )
             if near:
                 return _Resolution(candidates=[(i, _near_how(s), s) for i, s in near])
@@ -340,8 +382,8 @@ class Screener:
             reason = f"uncertain match{what}: may be {names}; none of them is tied"
             return ScreenedLine(line, POSSIBLE, reason, candidates=candidates)
         if not line.identifiers and not line.name:
-            return ScreenedLine(line, CLEAR, "nothing to match: no identifier or name")
-        return ScreenedLine(line, CLEAR, f"not found: no entity with {r.tried}")
+            return ScreenedLine(line, NOT_FOUND, "nothing to match: no identifier or name")
+        return ScreenedLine(line, NOT_FOUND, f"no entity with {r.tried}")
 
     def no_ties_text(self, name: str) -> str:
         agencies = " or ".join(a.name for a in self.profile.agencies)
@@ -351,7 +393,8 @@ class Screener:
 
 
 def _share(lines: list[ScreenedLine], has_value: bool, has_weight: bool) -> dict[str, object]:
-    """The share of the portfolio flagged (and possible), by value, else by weight."""
+    """The share flagged (and possible), by value, else by weight: of every line screened,
+    and of the lines matched (flagged or clear). Lines without the figure count in neither."""
     basis = None
     if any(line.input.value is not None for line in lines):
         basis = "value"
@@ -365,6 +408,7 @@ def _share(lines: list[ScreenedLine], has_value: bool, has_weight: bool) -> dict
         )
         return {"share_basis": None, "share_note": note}
     total = Decimal(0)
+    matched = Decimal(0)
     flagged = Decimal(0)
     possible = Decimal(0)
     counted = 0
@@ -376,10 +420,13 @@ def _share(lines: list[ScreenedLine], has_value: bool, has_weight: bool) -> dict
         total += amount
         if line.status == FLAGGED:
             flagged += amount
+            matched += amount
+        elif line.status == CLEAR:
+            matched += amount
         elif line.status == POSSIBLE:
             possible += amount
     left_out = len(lines) - counted
-    note = f"share of the total {basis} of the {counted:,} lines with a {basis}"
+    note = f"shares of the total {basis} of the {counted:,} lines screened with a {basis}"
     if left_out:
         note += f"; {left_out:,} lines without one are left out"
     if basis == "value" and has_weight:
@@ -390,6 +437,7 @@ def _share(lines: list[ScreenedLine], has_value: bool, has_weight: bool) -> dict
         "share_basis": basis,
         "flagged_value_share": float(flagged / total),
         "possible_value_share": float(possible / total),
+        "flagged_share_of_matched": float(flagged / matched) if matched > 0 else None,
         "share_note": note,
     }
 
@@ -423,14 +471,21 @@ def screen_file(
         screened.extend(screener.screen_lines(batch))
     progress(source.bytes_read, size, len(screened))
     assert source.columns is not None  # set once the header is read
-    counts = {status: 0 for status in STATUSES}
+    # Every line of the file is accounted for: the header (and empty lines above
+    # it), empty lines skipped, and lines screened (with the lines their quoted
+    # cells span, where the header allows line breaks in cells).
+    counts = {
+        "lines_in_file": source.lines_in_file,
+        "header_lines": source.header_lines,
+        "blank_lines_skipped": source.blank_lines,
+        "lines": len(screened),
+        "records_spanning_lines": source.multiline_records,
+    }
+    counts.update({status: 0 for status in STATUSES})
     for done in screened:
         counts[done.status] += 1
-    counts["lines"] = len(screened)
-    counts["not_found"] = sum(1 for s in screened if s.reason.startswith("not found"))
-    counts["matched"] = sum(1 for s in screened if s.finding is not None)
+    counts["matched"] = counts[FLAGGED] + counts[CLEAR]
     counts["entities"] = len({s.finding.entity_id for s in screened if s.finding is not None})
-    counts["blank_lines_skipped"] = source.blank_lines
     share = _share(screened, "value" in source.columns.index, "weight" in source.columns.index)
     return ScreeningReport(
         file=display,

@@ -48,7 +48,7 @@ from .queries import (
     profile_spec,
 )
 from .reading import DELIMITER_NAMES, CellTooLong, ReadLimits, ScreeningInputError, TooLarge
-from .screen import CLEAR, FLAGGED, POSSIBLE, screen_file
+from .screen import CLEAR, FLAGGED, NOT_FOUND, POSSIBLE, screen_file
 
 # What a request may screen: about the size of a large fund's holdings file.
 UPLOAD_MAX_LINES = 20_000
@@ -256,9 +256,11 @@ def _screen(request: HttpRequest, limit: UploadLimit | None) -> HttpResponse:
             "flagged": result.lines_with(FLAGGED),
             "possible": result.lines_with(POSSIBLE),
             "clear": result.lines_with(CLEAR),
+            "not_found": result.lines_with(NOT_FOUND),
             "delimiter_name": DELIMITER_NAMES[result.delimiter],
             "flagged_percent": _percent(result.flagged_value_share),
             "possible_percent": _percent(result.possible_value_share),
+            "matched_percent": _percent(result.flagged_share_of_matched),
         },
     )
 
