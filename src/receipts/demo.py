@@ -362,8 +362,9 @@ def load_demo_campaign(
     )
     for organisation in coalition:
         campaigns.add_coalition_member(campaign, organisation, CoalitionRole.MEMBER)
-    # Earlier demos set the publisher's donor drive as a goal of this campaign;
-    # it is the publisher's own (``load_demo_publisher``), so that row goes.
+    # A database loaded by an older demo holds the publisher's donor drive as a
+    # goal of this campaign; the drive is the publisher's own
+    # (``load_demo_publisher``), so that row goes.
     Goal.objects.filter(key=f"{PREFIX}goal-monthly-donors").delete()
     return {
         "demands": len(DEMANDS),
