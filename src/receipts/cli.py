@@ -274,11 +274,12 @@ def demo(no_serve: bool, host: str, port: int, workers: int, threads: int) -> No
     where = db["NAME"] if "sqlite" in db["ENGINE"] else f"{db['ENGINE']} {db.get('NAME')}"
     click.echo(
         f"Demo loaded into {where}: {counts['entities']} entities, {counts['ties']} ties, "
-        f"{counts['sources']} source; {counts['campaigns']} campaign with "
+        f"{counts['sources']} source; {counts['campaigns']} campaigns: the coalition's with "
         f"{counts['campaign_demands']} demands ({counts['campaign_demands_met']} met), "
         f"{counts['campaign_actions']} actions, {counts['campaign_coalition']} coalition "
-        f"members, {counts['campaign_goals']} goals; {counts['outreach_forms']} sign-up form, "
-        f"{counts['outreach_flyers']} flyer (/f/seattle-rally)."
+        f"members, {counts['campaign_goals']} goal (an example), and the publisher's donor "
+        f"drive with {counts['publisher_goals']} cited goal; {counts['outreach_forms']} sign-up "
+        f"form, {counts['outreach_flyers']} flyer (/f/seattle-rally)."
     )
     if not no_serve:
         _serve(host, port, workers, threads)
@@ -1194,9 +1195,19 @@ def campaign_show(slug: str, fmt: str, output: IO[str]) -> None:
     coalition_rows = [[m["organisation"]["name"], m["role"]] for m in data["coalition"]]
     _print_table("Coalition", ("Organisation", "Role"), coalition_rows, output)
     goal_rows = [
-        [g["metric"], f"{g['value']} of {g['target']}", g["deadline"] or ""] for g in data["goals"]
+        [
+            g["metric"],
+            f"{g['value']} of {g['target']}",
+            f"by {g['deadline']}"
+            if g["deadline"]
+            else f"in {g['duration_days']} days"
+            if g["duration_days"]
+            else "",
+            g["basis_label"],
+        ]
+        for g in data["goals"]
     ]
-    _print_table("Goals", ("Metric", "Progress", "Deadline"), goal_rows, output)
+    _print_table("Goals", ("Metric", "Progress", "Time", "Whose figure"), goal_rows, output)
 
 
 # --- outreach -----------------------------------------------------------------------

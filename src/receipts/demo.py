@@ -1,10 +1,13 @@
 """The demo: the Amazon "dump ICE" case, built only from the facts of one news report.
 
-Every object has a fixed FollowTheMoney id (the campaign its slug, its
-demands, actions and goal fixed keys), so loading twice updates the same
+Every object has a fixed FollowTheMoney id (a campaign its slug, its
+demands, actions and goals fixed keys), so loading twice updates the same
 rows and duplicates nothing. Where the report gives no exact date, only the
 partial date it supports is stored; the report's address is not recorded, so
-the source has no URL rather than an invented one.
+the source has no URL rather than an invented one. Every figure belongs to
+whoever the report gives it to: the publisher's donor drive is the
+publisher's own campaign, cited to the report, and a figure no source gives
+is stored as an example (``GoalBasis.EXAMPLE``), which every page marks.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from receipts.campaigns.models import (
     CampaignStatus,
     CoalitionRole,
     DemandStatus,
+    Goal,
+    GoalBasis,
     GoalProgress,
     Visibility,
 )
@@ -274,8 +279,10 @@ DEMANDS = [
 def load_demo_campaign(
     report: Source, entities: dict[str, Entity], ties: dict[str, Tie]
 ) -> dict[str, int]:
-    """The campaign "Amazon: dump ICE": three demands, two actions, the coalition, a goal.
+    """The campaign "Amazon: dump ICE": three demands, two actions and the coalition.
 
+    No source gives the coalition a numeric goal, so none is set here (the
+    sign-up goal of ``load_demo_outreach`` is marked as an example).
     No exact date is invented: the Seattle rally and Ring's announcement are
     dated 2026, the year of the report; the campaign has no start date, since
     the report gives none.
@@ -355,18 +362,71 @@ def load_demo_campaign(
     )
     for organisation in coalition:
         campaigns.add_coalition_member(campaign, organisation, CoalitionRole.MEMBER)
-    # Modelled on the publisher's drive for 500 new monthly donors in 9 days; the
-    # report gives no date to count the days from, so the goal has no deadline.
-    campaigns.set_goal(
-        campaign, key=f"{PREFIX}goal-monthly-donors", metric="new monthly donors", target=500
-    )
+    # A database loaded by an older demo holds the publisher's donor drive as a
+    # goal of this campaign; the drive is the publisher's own
+    # (``load_demo_publisher``), so that row goes.
+    Goal.objects.filter(key=f"{PREFIX}goal-monthly-donors").delete()
     return {
         "demands": len(DEMANDS),
         "demands_met": demand_counts(campaign)[0],
         "actions": 2,
         "coalition": len(coalition),
-        "goals": 1,
+        "goals": 0,
     }
+
+
+PUBLISHER_CAMPAIGN_SLUG = "truthout-monthly-donors"
+
+
+def load_demo_publisher(report: Source, entities: dict[str, Entity]) -> dict[str, int]:
+    """The publisher's own drive: 500 new monthly donors in 9 days, printed under its report.
+
+    It is Truthout's fundraiser, not the coalition's, so it is a campaign of
+    its own with Truthout as its lead organisation and no target. The goal
+    cites the report; the report gives no dates for the drive, so the goal
+    has its duration but no deadline, and no progress is recorded.
+    """
+    name = "Truthout: 500 new monthly donors"
+    summary = (
+        "Truthout, the publisher of the report on the Seattle rally, ran its own drive to add "
+        "500 new monthly donors in 9 days, printed under that report. It is the publisher's "
+        "fundraiser, not part of the coalition's campaign."
+    )
+    campaign = Campaign.objects.filter(slug=PUBLISHER_CAMPAIGN_SLUG).first()
+    if campaign is None:
+        campaign = campaigns.create_campaign(
+            slug=PUBLISHER_CAMPAIGN_SLUG,
+            name=name,
+            summary=summary,
+            status=CampaignStatus.ACTIVE,
+            visibility=Visibility.PUBLIC,
+        )
+    else:
+        campaigns.update_campaign(
+            campaign,
+            name=name,
+            summary=summary,
+            targets=[],
+            status=CampaignStatus.ACTIVE,
+            visibility=Visibility.PUBLIC,
+            start_date="",
+        )
+    campaigns.add_coalition_member(campaign, entities["truthout"], CoalitionRole.LEAD)
+    campaigns.set_goal(
+        campaign,
+        key=f"{PREFIX}goal-truthout-monthly-donors",
+        metric="new monthly donors",
+        target=500,
+        duration_days=9,
+        basis=GoalBasis.SOURCED,
+        basis_note="the publisher's own drive, printed under its report",
+        citations=[
+            services.CitationInput(
+                report, locator=f"{REPORT}: the publisher's donor appeal printed under it"
+            )
+        ],
+    )
+    return {"goals": 1}
 
 
 EMPLOYEE_FORM_SLUG = "amazon-employees"
@@ -380,7 +440,8 @@ def load_demo_outreach(campaign: Campaign) -> dict[str, int]:
     AECJ holds the form's supporter data (its keys), the form warns anyone
     signing up with an amazon.com address, and the flyer's code is
     ``seattle-rally`` (``/f/seattle-rally``). The report gives no sign-up
-    target: the goal's 100 is the demo's own illustration, not a fact.
+    target: the goal's 100 is an example set for the demo, and is stored and
+    shown as one.
     """
     organisation = outreach.save_organisation("aecj", "Amazon Employees for Climate Justice")
     outreach.assign_organisation(campaign, organisation)
@@ -418,6 +479,9 @@ def load_demo_outreach(campaign: Campaign) -> dict[str, int]:
         metric="Amazon employees signed up",
         target=100,
         progress_source=GoalProgress.SIGNUPS,
+        basis=GoalBasis.EXAMPLE,
+        basis_note="set for the demo to show a goal that counts sign-ups; no source gives "
+        "the coalition a sign-up target",
     )
     return {"forms": 1, "flyers": 1, "goals": 1}
 
@@ -460,11 +524,13 @@ def load_demo() -> dict[str, int]:
     campaign = load_demo_campaign(report, entities, ties)
     reached = load_demo_outreach(Campaign.objects.get(slug=CAMPAIGN_SLUG))
     campaign["goals"] += reached.pop("goals")
+    publisher = load_demo_publisher(report, entities)
     return {
         "entities": len(entities),
         "ties": len(TIES),
         "sources": 1,
-        "campaigns": 1,
+        "campaigns": 2,
+        "publisher_goals": publisher["goals"],
         **{f"campaign_{k}": v for k, v in campaign.items()},
         **{f"outreach_{k}": v for k, v in reached.items()},
     }

@@ -121,11 +121,34 @@ def test_demo_campaign_page_shows_demands_timeline_coalition_and_goal(
     expect(coalition.get_by_role("heading", level=2)).to_have_text("Coalition (10 organisations)")
     expect(coalition.locator("li a")).to_have_text(COALITION)
 
-    goal = page.get_by_role("progressbar", name="New monthly donors: 0 of 500")
+    # No source gives the coalition a sign-up target: the goal says it is an example.
+    goal = page.get_by_role("progressbar", name="Example Amazon employees signed up: 0 of 100")
     expect(goal).to_be_visible()
-    expect(goal).to_have_attribute("max", "500")
+    expect(goal).to_have_attribute("max", "100")
     expect(goal).to_have_attribute("value", "0")
-    expect(page.locator("#goals .goal", has=goal).locator(".percent")).to_have_text("0%")
+    block = page.locator("#goals .goal", has=goal)
+    expect(block.locator(".percent")).to_have_text("0%")
+    expect(block.locator(".goal-basis")).to_contain_text(
+        "An example, not from a source: set for the demo"
+    )
+    # The publisher's donor drive is not a goal of the coalition's campaign.
+    expect(page.locator("#goals")).not_to_contain_text("monthly donors")
+    page_guard.assert_clean()
+
+
+def test_demo_publisher_drive_page_shows_its_goal_with_the_report(
+    page: Page, live_server: LiveServer, page_guard: PageGuard
+) -> None:
+    demo_campaign()
+    page.goto(live_server.url + "/campaigns/truthout-monthly-donors/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Truthout: 500 new monthly donors")
+    goal = page.get_by_role("progressbar", name="New monthly donors: 0 of 500, in 9 days")
+    expect(goal).to_have_attribute("max", "500")
+    block = page.locator("#goals .goal", has=goal)
+    expect(block.locator(".goal-basis")).to_contain_text("Target from a source")
+    expect(block.locator("li.receipt").get_by_role("link", name=REPORT_TITLE)).to_be_visible()
+    expect(block.locator(".goal-progress-none")).to_have_text("No progress reported yet.")
     page_guard.assert_clean()
 
 

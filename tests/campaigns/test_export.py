@@ -41,7 +41,7 @@ def test_cli_and_api_export_the_same_json(client: Client):
     assert all("status" in d for d in from_cli["demands"])
 
 
-def test_demo_campaign_has_three_demands_one_met_two_actions_ten_members_two_goals():
+def test_demo_campaign_has_three_demands_one_met_two_actions_ten_members_an_example_goal():
     load_demo()
     data = json.loads(show("amazon-dump-ice", "--format", "json"))
     assert data["name"] == "Amazon: dump ICE"
@@ -88,10 +88,11 @@ def test_demo_campaign_has_three_demands_one_met_two_actions_ten_members_two_goa
     assert all(a["citations"][0]["title"] == REPORT for a in data["actions"])
     assert len(data["coalition"]) == 10
     assert {m["role"] for m in data["coalition"]} == {"member"}
-    assert [(g["metric"], g["target"], g["deadline"], g["value"]) for g in data["goals"]] == [
-        ("new monthly donors", 500, None, 0),
-        ("Amazon employees signed up", 100, None, 0),
-    ]
+    # The publisher's donor drive is not the coalition's; no source gives the
+    # coalition a numeric goal, so its one goal is an example.
+    assert [
+        (g["metric"], g["target"], g["deadline"], g["value"], g["basis"]) for g in data["goals"]
+    ] == [("Amazon employees signed up", 100, None, 0, "example")]
 
 
 def test_loading_the_demo_twice_duplicates_no_campaign_row():
@@ -99,7 +100,8 @@ def test_loading_the_demo_twice_duplicates_no_campaign_row():
     tables = (Campaign, Demand, DemandStatusChange, Action, CoalitionMember, Goal, CampaignCitation)
     counts = [m.objects.count() for m in tables]
     load_demo()
-    assert [m.objects.count() for m in tables] == counts == [1, 3, 1, 2, 10, 2, 3]
+    # Two campaigns (the coalition's, the publisher's); the publisher's goal cites the report.
+    assert [m.objects.count() for m in tables] == counts == [2, 3, 1, 2, 11, 2, 4]
 
 
 def test_campaign_show_table_and_unknown_slug():
@@ -120,4 +122,4 @@ def test_campaign_list_includes_private_campaigns():
     make_campaign("Quiet one", visibility="private")
     result = CliRunner().invoke(main, ["campaign", "list", "--format", "json"])
     slugs = {c["slug"] for c in json.loads(result.output)["campaigns"]}
-    assert slugs == {"amazon-dump-ice", "quiet-one"}
+    assert slugs == {"amazon-dump-ice", "truthout-monthly-donors", "quiet-one"}

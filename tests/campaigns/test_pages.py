@@ -101,8 +101,8 @@ def test_demo_page_lists_the_coalition_and_goal_progress(client: Client, demo: C
     coalition = html[html.index('id="coalition"') : html.index('id="goals"')]
     assert coalition.count("<li>") == 10
     assert "Amazon Employees for Climate Justice" in coalition
-    assert re.search(r'<progress id="goal-\d+-progress" max="500" value="0">', html)
-    assert "New monthly donors: 0 of 500" in html
+    assert re.search(r'<progress id="goal-\d+-progress" max="100" value="0">', html)
+    assert "Amazon employees signed up: 0 of 100" in html
 
 
 def test_campaign_pages_keep_to_the_content_security_policy(client: Client, demo: Campaign):
@@ -486,6 +486,6 @@ def test_the_editor_overview_links_every_editor_page(editor: Client, demo: Campa
         "/edit/campaigns/amazon-dump-ice/demands/new/",
         f"/edit/campaigns/amazon-dump-ice/demands/{demo.demands.first().pk}/",
         f"/edit/campaigns/amazon-dump-ice/actions/{demo.actions.first().pk}/",
-        f"/edit/campaigns/amazon-dump-ice/goals/{demo.goals.get(progress_source='counter').pk}/progress/",
+        f"/edit/campaigns/amazon-dump-ice/goals/{demo.goals.get().pk}/",
     ):
         assert editor.get(path).status_code == 200, path

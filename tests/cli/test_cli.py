@@ -22,16 +22,16 @@ def test_demo_twice_duplicates_nothing():
     second = run("demo", "--no-serve")
     assert first.exit_code == second.exit_code == 0
     assert (
-        "23 entities, 12 ties, 1 source; 1 campaign with 3 demands (1 met), 2 actions, "
-        "10 coalition members, 2 goals; 1 sign-up form, 1 flyer (/f/seattle-rally)."
-        in second.output
+        "23 entities, 12 ties, 1 source; 2 campaigns: the coalition's with 3 demands (1 met), "
+        "2 actions, 10 coalition members, 1 goal (an example), and the publisher's donor drive "
+        "with 1 cited goal; 1 sign-up form, 1 flyer (/f/seattle-rally)." in second.output
     )
     assert (
         (Entity.objects.count(), Tie.objects.count(), Source.objects.count())
         == counts
         == (23, 12, 1)
     )
-    assert (Campaign.objects.count(), Demand.objects.count(), Action.objects.count()) == (1, 3, 2)
+    assert (Campaign.objects.count(), Demand.objects.count(), Action.objects.count()) == (2, 3, 2)
 
 
 def test_ties_rollup_lists_aws_hosting_with_paths():

@@ -477,12 +477,20 @@ def list_goals(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
     "/{slug}/goals",
     auth=campaign_token_auth,
     response={201: GoalOut},
-    summary="Set a goal: a metric, a target and an optional deadline",
+    summary="Set a goal: a metric, a target, an optional deadline or duration, and its basis",
 )
 def create_goal(request: HttpRequest, slug: str, payload: GoalIn) -> Status[dict[str, Any]]:
     campaign = _campaign_for_write(request, slug)
     goal = services.set_goal(
-        campaign, metric=payload.metric, target=payload.target, deadline=payload.deadline
+        campaign,
+        metric=payload.metric,
+        target=payload.target,
+        deadline=payload.deadline,
+        duration_days=payload.duration_days,
+        basis=payload.basis,
+        basis_note=payload.basis_note,
+        citations=_citations("citations", payload.citations),
+        created_by=token_of(request).user,
     )
     return Status(201, _part(campaign, "goals", goal.pk))
 
@@ -491,7 +499,7 @@ def create_goal(request: HttpRequest, slug: str, payload: GoalIn) -> Status[dict
     "/{slug}/goals/{goal_id}",
     auth=campaign_token_auth,
     response=GoalOut,
-    summary="Change a goal's metric, target or deadline",
+    summary="Change a goal's metric, target, deadline, duration or basis",
 )
 def update_goal(
     request: HttpRequest, slug: str, goal_id: int, payload: GoalPatch
@@ -505,6 +513,11 @@ def update_goal(
         metric=changes.get("metric", goal.metric),
         target=changes.get("target", goal.target),
         deadline=changes.get("deadline", goal.deadline),
+        duration_days=changes.get("duration_days", goal.duration_days),
+        basis=changes.get("basis"),
+        basis_note=changes.get("basis_note"),
+        citations=_citations("citations", payload.citations),
+        created_by=token_of(request).user,
     )
     return _part(campaign, "goals", goal.pk)
 

@@ -441,7 +441,10 @@ def goal_edit(request: HttpRequest, campaign: Campaign, pk: int | None = None) -
             "metric": goal.metric,
             "target": goal.target,
             "deadline": goal.deadline,
+            "duration_days": goal.duration_days,
             "progress_source": goal.progress_source,
+            "basis": goal.basis,
+            "basis_note": goal.basis_note,
         }
         if goal
         else {}
@@ -450,14 +453,20 @@ def goal_edit(request: HttpRequest, campaign: Campaign, pk: int | None = None) -
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            goal = services.set_goal(
-                campaign,
-                goal=goal,
-                metric=d["metric"],
-                target=d["target"],
-                deadline=d["deadline"],
-                progress_source=d["progress_source"] or None,
-            )
+            with transaction.atomic():
+                goal = services.set_goal(
+                    campaign,
+                    goal=goal,
+                    metric=d["metric"],
+                    target=d["target"],
+                    deadline=d["deadline"],
+                    duration_days=d["duration_days"],
+                    progress_source=d["progress_source"] or None,
+                    basis=d["basis"] or None,
+                    basis_note=d["basis_note"],
+                    citations=[form.citation(request.user)],
+                    created_by=request.user,
+                )
         except ValidationError as exc:
             form_error(form, exc)
         else:

@@ -21,10 +21,12 @@ from receipts.evidence.services import CitationInput
 from receipts.web.forms import EntityChoiceField, PartialDateField
 
 from .models import (
+    MAX_DURATION_DAYS,
     ActionKind,
     CampaignStatus,
     CoalitionRole,
     DemandStatus,
+    GoalBasis,
     GoalProgress,
     MemberRole,
     Visibility,
@@ -255,10 +257,17 @@ class CoalitionForm(forms.Form):
     role = forms.ChoiceField(choices=CoalitionRole.choices, initial=CoalitionRole.MEMBER)
 
 
-class GoalForm(forms.Form):
+class GoalForm(CitationFields):
     metric = forms.CharField(max_length=200, help_text="What is counted, e.g. new monthly donors.")
     target = forms.IntegerField(help_text="The count aimed for.")
     deadline = PartialDateField(label="Deadline")
+    duration_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_DURATION_DAYS,
+        label="Duration in days",
+        help_text="How many days the goal runs, when its length is known but not its dates.",
+    )
     progress_source = forms.ChoiceField(
         choices=GoalProgress.choices,
         initial=GoalProgress.COUNTER,
@@ -266,6 +275,47 @@ class GoalForm(forms.Form):
         label="Progress from",
         help_text="A counter moves with cited updates; sign-ups move when organisers accept them.",
     )
+    basis = forms.ChoiceField(
+        choices=GoalBasis.choices,
+        initial=GoalBasis.OWN,
+        required=False,
+        label="Whose figure",
+        help_text="A target taken from a source needs that source below; an example that no "
+        "source gives is marked as one wherever the goal is shown.",
+    )
+    basis_note = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Note on the figure",
+        help_text="Shown beside the goal, e.g. why an example was set.",
+    )
+
+    new_source_kind = forms.ChoiceField(
+        choices=SourceKind.choices,
+        initial=SourceKind.ORGANISER_REPORT,
+        required=False,
+        label="New source: kind",
+    )
+
+    # The service asks for a citation only when the goal is from a source and has none yet.
+    citation_required = False
+
+    field_order = [
+        "metric",
+        "target",
+        "deadline",
+        "duration_days",
+        "progress_source",
+        "basis",
+        "basis_note",
+        "source",
+    ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("new_source_title") and not data.get("new_source_kind"):
+            self.add_error("new_source_kind", "Pick the kind of the new source.")
+        return data
 
 
 class GoalProgressForm(CitationFields):

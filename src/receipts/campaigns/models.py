@@ -1,13 +1,16 @@
 """Campaigns as data: a target, demands backed by ties, actions, a coalition and goals.
 
-Invariant: every demand status change, every action and every goal counter
-update carries at least one ``CampaignCitation``. The models cannot enforce it
+Invariant: every demand status change, every action, every goal counter
+update and every goal taken from a source carries at least one
+``CampaignCitation``; a goal no source gives says so (``GoalBasis``). The models cannot enforce it
 alone (a change and its citations are several rows); every write goes through
 ``services``, which saves them together in one transaction.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import uuid
 
 from django.conf import settings
@@ -278,8 +281,25 @@ class GoalProgress(models.TextChoices):
     SIGNUPS = "signups", "People with an accepted sign-up on the campaign's forms"
 
 
+class GoalBasis(models.TextChoices):
+    """Where a goal's figures (target, deadline, duration) come from."""
+
+    OWN = "own", "Set by the campaign"
+    SOURCED = "sourced", "From a source"
+    EXAMPLE = "example", "An example, not from a source"
+
+
+# The longest duration a goal may state, in days: a PositiveSmallIntegerField's range.
+MAX_DURATION_DAYS = 32767
+
+
 class Goal(models.Model):
-    """A measurable goal: a metric, a target, an optional deadline and the progress so far."""
+    """A measurable goal: a metric, a target, an optional deadline and the progress so far.
+
+    Its ``basis`` says whose figure the target is: the campaign's own decision,
+    a figure reported by a source (then cited, like any claim), or an example
+    no source gives, which every page and export marks as such.
+    """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="goals")
     key = models.CharField(
@@ -294,8 +314,25 @@ class Goal(models.Model):
     deadline = models.CharField(
         max_length=10, blank=True, validators=[validate_partial_date], help_text=PARTIAL_DATE_HELP
     )
+    duration_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many days the goal runs, when a source gives its length but no dates.",
+    )
     progress_source = models.CharField(
         max_length=20, choices=GoalProgress.choices, default=GoalProgress.COUNTER
+    )
+    basis = models.CharField(
+        max_length=20,
+        choices=GoalBasis.choices,
+        default=GoalBasis.OWN,
+        help_text="Where the target, deadline and duration come from. A goal from a source "
+        "cites it; an example is marked as one wherever the goal is shown.",
+    )
+    basis_note = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Shown beside the goal: why an example was set, or whose figure it is.",
     )
     value = models.PositiveIntegerField(
         default=0, help_text="The count so far; changed only by a cited update."
@@ -334,8 +371,14 @@ class GoalUpdate(models.Model):
         return f"{self.goal}: {self.previous_value} → {self.value}"
 
 
+def _backs_exactly_one(*fields: str) -> models.Q:
+    """True when exactly one of the foreign keys ``fields`` is set."""
+    ones = [models.Q(**{f"{f}__isnull": f != chosen for f in fields}) for chosen in fields]
+    return functools.reduce(operator.or_, ones)
+
+
 class CampaignCitation(models.Model):
-    """A receipt for an action, a demand status change or a goal update.
+    """A receipt for an action, a demand status change, a goal update or a goal's figures.
 
     Campaign citations point to the same ``evidence.Source`` rows as tie
     citations but live here rather than as extra columns on
@@ -359,6 +402,14 @@ class CampaignCitation(models.Model):
     goal_update = models.ForeignKey(
         GoalUpdate, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"
     )
+    goal = models.ForeignKey(
+        Goal,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
+        help_text="A goal whose target comes from the cited source.",
+    )
     quote = models.TextField(blank=True, help_text="The words in the source that back the claim.")
     locator = models.CharField(
         max_length=500, blank=True, help_text="Where in the source: page, paragraph, record key."
@@ -373,17 +424,7 @@ class CampaignCitation(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    models.Q(
-                        action__isnull=False, status_change__isnull=True, goal_update__isnull=True
-                    )
-                    | models.Q(
-                        action__isnull=True, status_change__isnull=False, goal_update__isnull=True
-                    )
-                    | models.Q(
-                        action__isnull=True, status_change__isnull=True, goal_update__isnull=False
-                    )
-                ),
+                condition=_backs_exactly_one("action", "status_change", "goal_update", "goal"),
                 name="campaign_citation_backs_one_thing",
             )
         ]

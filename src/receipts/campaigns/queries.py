@@ -267,12 +267,13 @@ def campaign_view(
     coalition = coalition_of(campaign)
     goals = list(
         campaign.goals.prefetch_related(
+            _campaign_citations(),
             Prefetch(
                 "updates",
                 queryset=GoalUpdate.objects.prefetch_related(_campaign_citations()).order_by(
                     "recorded_at", "id"
                 ),
-            )
+            ),
         ).order_by("id")
     )
     met, total = _count_demands(d.status for d in demands)
@@ -414,6 +415,11 @@ def campaign_export(campaign: Campaign, *, with_target_ties: bool = True) -> dic
                 "metric": g.metric,
                 "target": g.target,
                 "deadline": g.deadline or None,
+                "duration_days": g.duration_days,
+                "basis": g.basis,
+                "basis_label": g.get_basis_display(),
+                "basis_note": g.basis_note,
+                "citations": _citation_records(g.citations.all()),
                 "progress_source": g.progress_source,
                 "value": g.value,
                 "percent": g.percent,

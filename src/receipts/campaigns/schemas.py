@@ -24,10 +24,12 @@ from receipts.evidence.models import EntityKind, TieKind, TieStatus
 
 from .models import (
     MAX_COUNT,
+    MAX_DURATION_DAYS,
     ActionKind,
     CampaignStatus,
     CoalitionRole,
     DemandStatus,
+    GoalBasis,
     GoalProgress,
     Visibility,
 )
@@ -128,6 +130,19 @@ class GoalOut(Schema):
     metric: str = Field(description="What is counted.")
     target: int = Field(le=MAX_COUNT, description="The count aimed for.")
     deadline: str | None = Field(description=f"The deadline, if any. {PARTIAL_DATE}")
+    duration_days: int | None = Field(
+        description="How many days the goal runs, when its length is known but not its dates."
+    )
+    basis: GoalBasis = Field(
+        description="Whose figure the target is: 'own' (set by the campaign), 'sourced' "
+        "(reported by the cited sources) or 'example' (an example no source gives)."
+    )
+    basis_label: str = Field(description="The basis in words, as the pages show it.")
+    basis_note: str = Field(description="Shown beside the goal, e.g. why an example was set.")
+    citations: list[ReceiptOut] = Field(
+        description="The sources the target comes from; never empty for a sourced goal, "
+        "always empty otherwise."
+    )
     progress_source: GoalProgress = Field(description="Where the progress comes from.")
     value: int = Field(description="The count so far.")
     percent: int = Field(description="Progress as a whole percentage, at most 100.")
@@ -308,18 +323,51 @@ class CoalitionIn(Schema):
     role: CoalitionRole = Field(default=CoalitionRole.MEMBER, description="Its role.")
 
 
+Days = Annotated[int, Field(ge=1, le=MAX_DURATION_DAYS)]
+
+
 class GoalIn(Schema):
     metric: str = Field(max_length=200, description="What is counted.")
     target: int = Field(le=MAX_COUNT, description="The count aimed for; above zero.")
     deadline: PartialDate = Field(default="", description="The deadline, if any.")
+    duration_days: Days | None = Field(
+        default=None, description="How many days the goal runs, if known."
+    )
+    basis: GoalBasis = Field(
+        default=GoalBasis.OWN,
+        description="'own' (set by the campaign), 'sourced' (needs citations) or 'example' "
+        "(no source gives it; marked as an example wherever shown).",
+    )
+    basis_note: str = Field(
+        default="", max_length=500, description="Shown beside the goal, e.g. why it is an example."
+    )
+    citations: list[CitationIn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The sources the target comes from. Required for a sourced goal, refused "
+        "for any other.",
+    )
 
 
 class GoalPatch(PatchIn):
     metric: str | None = Field(default=None, max_length=200, description="A new metric.")
     target: int | None = Field(default=None, le=MAX_COUNT, description="A new target.")
     deadline: PartialDate | None = Field(default=None, description="A new deadline.")
+    duration_days: Days | None = Field(
+        default=None, description="A new duration in days; null clears it."
+    )
+    basis: GoalBasis | None = Field(
+        default=None,
+        description="A new basis; a goal that stops being sourced drops its citations.",
+    )
+    basis_note: str | None = Field(default=None, max_length=500, description="A new note.")
+    citations: list[CitationIn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="More sources for a sourced goal.",
+    )
 
-    @field_validator("metric", "target", "deadline")
+    @field_validator("metric", "target", "deadline", "basis", "basis_note")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         return _refuse_null(value)

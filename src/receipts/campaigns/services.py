@@ -3,8 +3,9 @@
 They are the one place the campaign invariants hold: a demand's status changes
 only with a date and a citation, an action is cited and never dated before
 the campaign's start, attendance is a non-negative range, the coalition holds
-organisations, a goal's counter moves only with a cited note, and a campaign
-keeps at least one organiser.
+organisations, a goal's counter moves only with a cited note, a goal taken
+from a source cites it (and an example cites none), and a campaign keeps at
+least one organiser.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from receipts.evidence.services import CitationInput
 from . import queries, signals
 from .models import (
     MAX_COUNT,
+    MAX_DURATION_DAYS,
     Action,
     ActionKind,
     Campaign,
@@ -36,6 +38,7 @@ from .models import (
     DemandStatus,
     DemandStatusChange,
     Goal,
+    GoalBasis,
     GoalProgress,
     GoalUpdate,
     MemberRole,
@@ -521,6 +524,22 @@ def remove_coalition_member(campaign: Campaign, organisation: Entity) -> bool:
 # --- goals --------------------------------------------------------------------------
 
 
+def _duration(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        days = int(value)
+    except (TypeError, ValueError) as exc:
+        raise CampaignError(f"duration_days: {value!r} is not a whole number") from exc
+    if not 1 <= days <= MAX_DURATION_DAYS:
+        raise CampaignError(f"duration_days: {days} is not between 1 and {MAX_DURATION_DAYS}")
+    return days
+
+
+# Leaves a goal's current duration alone (None clears it).
+KEEP = object()
+
+
 @transaction.atomic
 def set_goal(
     campaign: Campaign,
@@ -531,15 +550,28 @@ def set_goal(
     key: str | None = None,
     goal: Goal | None = None,
     progress_source: str | None = None,
+    duration_days: Any = KEEP,
+    basis: str | None = None,
+    basis_note: str | None = None,
+    citations: Sequence[CitationInput | None] = (),
+    created_by: Any = None,
 ) -> Goal:
     """Create a goal, or change ``goal`` (or the one under ``key``); progress is left alone.
 
     A goal counting sign-ups (``GoalProgress.SIGNUPS``) takes its value from the
     campaign's accepted sign-ups at once, and moves with them afterwards.
+
+    ``basis`` says whose figure the target is. A goal from a source
+    (``GoalBasis.SOURCED``) needs a citation, given here or already held; a
+    goal of the campaign's own or an example cites no source, and a goal that
+    stops being from a source drops the citations it had. Left out (None),
+    ``basis`` and ``basis_note`` keep their values (a new goal is the campaign's own).
     """
     metric = _text(metric, "metric", 200, required=True)
     if progress_source is not None:
         _check_choice(progress_source, GoalProgress, "progress_source")
+    if basis is not None:
+        _check_choice(basis, GoalBasis, "basis")
     try:
         count = int(target)
     except (TypeError, ValueError) as exc:
@@ -556,13 +588,33 @@ def set_goal(
     if goal is None:
         goal = Goal(campaign=campaign, key=key) if key else Goal(campaign=campaign)
     goal.metric, goal.target, goal.deadline = metric, count, due
+    if duration_days is not KEEP:
+        goal.duration_days = _duration(duration_days)
     if progress_source is not None:
         goal.progress_source = progress_source
+    if basis is not None:
+        goal.basis = basis
+    if basis_note is not None:
+        goal.basis_note = _text(basis_note, "basis_note", 500)
+    given = [c for c in citations if c is not None]
+    if goal.basis == GoalBasis.SOURCED:
+        if given or goal.pk is None or not goal.citations.exists():
+            given = _citations(given, "a goal taken from a source")
+    elif given:
+        raise CampaignError(
+            f"citation: a goal marked “{GoalBasis(goal.basis).label.lower()}” cites no source; "
+            "mark it as from a source to cite one"
+        )
     if goal.progress_source == GoalProgress.SIGNUPS:
         from receipts.outreach.services import signup_count
 
         goal.value = signup_count(campaign)
     goal.save()
+    if goal.basis == GoalBasis.SOURCED:
+        if given:
+            _cite(given, created_by, goal=goal)
+    else:
+        CampaignCitation.objects.filter(goal=goal).delete()
     return goal
 
 
