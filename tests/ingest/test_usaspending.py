@@ -29,6 +29,8 @@ SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "usaspending"
 AWARDS_SAMPLE = SAMPLES / "ice_umn_Contracts_PrimeAwardSummaries.csv"
 ERA_2018_SAMPLE = SAMPLES / "ice_fy13_2018era_transactions.csv"
 SUBAWARDS_SAMPLE = SAMPLES / "ice_mn_Contracts_Subawards.csv"
+# The 2018-era sample's action_date reads 25/07/2013, its last_modified_date 29/11/17 13:01.
+ERA_2018_FORMATS = ("%d/%m/%Y", "%d/%m/%y")
 
 
 def counts() -> tuple[int, int, int, int]:
@@ -126,7 +128,7 @@ def test_2018_era_dates_are_refused_without_a_date_format(tmp_path):
 
 
 def test_2018_era_file_imports_with_an_explicit_date_format():
-    summary = import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
+    summary = import_usaspending([ERA_2018_SAMPLE], date_format=ERA_2018_FORMATS)
     assert summary.rejected == 0
     assert ContractTransaction.objects.count() == 157
     # Keys are built as USAspending builds them; DUNS get their leading zero back.
@@ -259,7 +261,7 @@ def test_newer_modification_updates_and_a_delta_deletes(generated, tmp_path):
     changed = {
         **changed,
         "federal_action_obligation": "123.45",
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
     }
     delta = tmp_path / "delta.csv"
     with delta.open("w", newline="", encoding="utf-8") as out:
@@ -456,7 +458,7 @@ def test_agency_code_that_lost_its_leading_zero_is_the_same_agency():
     load_demo()
     import_usaspending([AWARDS_SAMPLE])
     # The 2018-era file writes DHS as "70", not "070".
-    import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
+    import_usaspending([ERA_2018_SAMPLE], date_format=ERA_2018_FORMATS)
     dhs = resolve_entity("DHS")
     assert Identifier.objects.get(scheme="agency_code", value="070").entity == dhs
     assert not Identifier.objects.filter(scheme="agency_code", value="70").exists()
@@ -551,7 +553,7 @@ def test_an_older_download_never_overwrites_newer_records(generated, tmp_path):
     newer = {
         **row,
         "federal_action_obligation": "999.00",
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
     }
     import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer, *rows[1:]])])
     totals = contract_totals_by_pair()
@@ -568,7 +570,7 @@ def test_an_older_award_summary_does_not_replace_a_newer_one(tmp_path):
     newer = {
         **row,
         "total_obligated_amount": "5000.00",
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
     }
     import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer])])
     summary = import_usaspending([write_rows(tmp_path / "older.csv", header, [row])])
@@ -595,10 +597,10 @@ def test_an_award_summary_marked_deleted_removes_the_award_and_its_tie(tmp_path)
 
 
 def test_rerunning_with_the_right_date_format_corrects_the_dates(tmp_path):
-    wrong = import_usaspending([ERA_2018_SAMPLE], date_format="%m/%d/%Y")
+    wrong = import_usaspending([ERA_2018_SAMPLE], date_format=["%m/%d/%Y", "%m/%d/%y"])
     assert wrong.rejected > 0
-    assert "do not match --date-format %m/%d/%Y" in wrong.files[0].warning
-    right = import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
+    assert "do not match --date-format %m/%d/%Y or %m/%d/%y" in wrong.files[0].warning
+    right = import_usaspending([ERA_2018_SAMPLE], date_format=ERA_2018_FORMATS)
     assert right.rejected == 0 and not right.files[0].warning
     assert right.transactions.updated > 0
     years = set(ContractTransaction.objects.values_list("fiscal_year", flat=True))
@@ -833,7 +835,7 @@ def test_a_deleted_record_stays_deleted_until_a_later_modification(generated, tm
     assert not ContractTransaction.objects.filter(transaction_key=key).exists()
     assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == total
 
-    revived = {**gone, "last_modified_date": "2099-01-01 00:00:00"}
+    revived = {**gone, "last_modified_date": "2050-01-01 00:00:00"}
     later = import_usaspending([write_rows(tmp_path / "later.csv", header, [revived])])
     assert later.transactions.stored == 1
     assert ContractTransaction.objects.filter(transaction_key=key).exists()
@@ -941,7 +943,7 @@ def test_a_deleted_award_comes_back_whole_with_a_newer_action(tmp_path, generate
     # action come back together, the unchanged older action stays out.
     newer = {
         **old[0],
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
         "federal_action_obligation": "111.00",
     }
     summary = import_usaspending([write_rows(tmp_path / "again.csv", header, [newer, old[1]])])
@@ -989,7 +991,7 @@ def test_reading_the_corrected_download_again_keeps_the_correction(generated, tm
     later = {
         **rows[2],
         "federal_action_obligation": "9.00",
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
     }
     import_usaspending([write_rows(tmp_path / "later.csv", header, [later])])
     tx = ContractTransaction.objects.get(transaction_key=key)
@@ -1099,7 +1101,7 @@ def test_an_award_that_comes_back_brings_back_only_what_changed(generated, tmp_p
     import_usaspending([_delete_marks(tmp_path / "d.csv", aw_header, [award_key], awards=True)])
     newer = {
         **old[0],
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
         "federal_action_obligation": "120.00",
     }
     import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer])])
