@@ -20,7 +20,7 @@ from receipts.evidence.models import Entity, Identifier, Tie
 from receipts.evidence.queries import resolve_entity, rollup_ties
 from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
 from receipts.ingest.usaspending.files import InputError
-from receipts.ingest.usaspending.importer import import_usaspending
+from receipts.ingest.usaspending.importer import AllRowsRejected, import_usaspending
 from tests.ingest.csv_files import read_rows, write_rows
 
 pytestmark = pytest.mark.django_db
@@ -119,12 +119,17 @@ def test_similar_name_with_another_uei_waits_for_review():
 
 def test_2018_era_dates_are_refused_without_a_date_format(tmp_path):
     report = tmp_path / "rejects.csv"
-    summary = import_usaspending([ERA_2018_SAMPLE], report_path=report)
-    assert summary.rejected == 157
+    with pytest.raises(AllRowsRejected) as refused:
+        import_usaspending([ERA_2018_SAMPLE], report_path=report)
+    assert refused.value.summary.rejected == 157
     assert ContractTransaction.objects.count() == 0
     rows = list(csv.DictReader(report.open()))
+    assert len(rows) == 157
     assert rows[0]["row"] == "2" and rows[0]["column"] == "action_date"
-    assert "ambiguous" in rows[0]["reason"] and "25/07/2013" in rows[0]["reason"]
+    assert "never guessed" in rows[0]["reason"] and "25/07/2013" in rows[0]["reason"]
+    # The formats that fit: day first, four-digit years for action_date, two for last_modified_date.
+    assert "re-run with --date-format %d/%m/%Y" in rows[0]["reason"]
+    assert "--date-format '%d/%m/%Y' --date-format '%d/%m/%y'" in str(refused.value)
 
 
 def test_2018_era_file_imports_with_an_explicit_date_format():
@@ -169,9 +174,13 @@ def test_subaward_and_assistance_files_inside_a_download_are_left_out_and_listed
     assert result.exit_code == 0, result.output
     assert ContractAward.objects.count() == 5
     assert (
-        "Contracts_Subawards_2026-01-01_H00M00S00_1.csv: left out, a subaward file" in result.output
+        "Contracts_Subawards_2026-01-01_H00M00S00_1.csv: left out, a contract subaward file "
+        "(Contracts_Subawards)" in result.output
     )
-    assert f"{assistance.name}: left out, a financial assistance file" in result.output
+    assert (
+        f"{assistance.name}: left out, a financial assistance prime transactions file "
+        "(Assistance_PrimeTransactions)" in result.output
+    )
 
 
 def test_a_folder_of_only_files_that_are_not_contracts_is_refused(tmp_path):
@@ -597,14 +606,35 @@ def test_an_award_summary_marked_deleted_removes_the_award_and_its_tie(tmp_path)
 
 
 def test_rerunning_with_the_right_date_format_corrects_the_dates(tmp_path):
-    wrong = import_usaspending([ERA_2018_SAMPLE], date_format=["%m/%d/%Y", "%m/%d/%y"])
-    assert wrong.rejected > 0
-    assert "do not match --date-format %m/%d/%Y or %m/%d/%y" in wrong.files[0].warning
-    right = import_usaspending([ERA_2018_SAMPLE], date_format=ERA_2018_FORMATS)
+    header, rows = read_rows(ERA_2018_SAMPLE)
+    for row in rows[:10]:  # written another way in part of the file
+        row["action_date"] = row["action_date"].replace("/", "-")
+    mixed = write_rows(tmp_path / "mixed.csv", header, rows)
+    wrong = import_usaspending([mixed], date_format=ERA_2018_FORMATS)
+    assert wrong.rejected == 10
+    assert "10 rows do not match --date-format %d/%m/%Y or %d/%m/%y" in wrong.files[0].warning
+    right = import_usaspending([mixed], date_format=[*ERA_2018_FORMATS, "%d-%m-%Y"])
     assert right.rejected == 0 and not right.files[0].warning
-    assert right.transactions.updated > 0
+    assert right.transactions.stored == 10
     years = set(ContractTransaction.objects.values_list("fiscal_year", flat=True))
     assert years == {2013}
+
+
+def test_a_format_that_swaps_day_and_month_is_refused_where_the_rows_prove_the_order(tmp_path):
+    # 25/07/2013 proves the day comes first: read month first, 03/04/2013 would be 4 March.
+    report = tmp_path / "rejects.csv"
+    with pytest.raises(AllRowsRejected) as refused:
+        import_usaspending(
+            [ERA_2018_SAMPLE], date_format=["%m/%d/%Y", "%m/%d/%y"], report_path=report
+        )
+    assert ContractTransaction.objects.count() == 0
+    reasons = [r["reason"] for r in csv.DictReader(report.open(encoding="utf-8"))]
+    assert any(
+        "(read so, its day and month are swapped: other rows of the column prove the day "
+        "comes first)" in r
+        for r in reasons
+    )
+    assert "re-run with --date-format '%d/%m/%Y' --date-format '%d/%m/%y'" in str(refused.value)
 
 
 def _contract_ties_by_pair() -> dict[tuple[int, int], list[int]]:

@@ -118,15 +118,35 @@ class DateReader:
             f"ELSE ' ' || {rest} END AS TIMESTAMP)"
         )
 
-    def timestamp(self, column: str, with_time: bool) -> str:
-        """SQL: the possible TIMESTAMP in ``column``, or NULL."""
+    def fitting(self, form: tuple[object, ...]) -> tuple[str, ...]:
+        """The formats that may read a column of this ``form``: all, less those that put
+        day and month the other way round from what its rows prove (a first number
+        above 12 is a day, a second one a day too). Read by such a format, every date
+        of the column with both numbers up to 12 would be silently swapped."""
+        count, first, second = form[:3]
+        if not count:
+            return self.formats
+        day_first, month_first = int(first) > 12, int(second) > 12  # type: ignore[call-overload]
+        if day_first == month_first:
+            return self.formats
+        proven = "dm" if day_first else "md"
+        return tuple(
+            f
+            for f in self.formats
+            if not re.match(r"%-?[debBm]", f) or day_order(f) in ("", proven)
+        )
+
+    def timestamp(self, column: str, with_time: bool, formats: Sequence[str] | None = None) -> str:
+        """SQL: the possible TIMESTAMP in ``column`` (read by ``formats``, by default
+        all those given), or NULL."""
+        formats = self.formats if formats is None else formats
         iso = (
             f"TRY_CAST(replace(substr({column}, 1, 26), 'T', ' ') AS TIMESTAMP)"
             if with_time
             else f"CAST(TRY_CAST(substr({column}, 1, 10) AS DATE) AS TIMESTAMP)"
         )
         tries = [f"CASE WHEN regexp_full_match({column}, {_ISO}) THEN {self._possible(iso)} END"]
-        tries += [self._possible(self._by_format(column, f, with_time)) for f in self.formats]
+        tries += [self._possible(self._by_format(column, f, with_time)) for f in formats]
         return f"COALESCE({', '.join(tries)})" if len(tries) > 1 else tries[0]
 
     @staticmethod
@@ -145,11 +165,20 @@ class DateReader:
             f"THEN '.' || lpad(CAST(microsecond({t}) % 1000000 AS VARCHAR), 6, '0') ELSE '' END"
         )
 
-    def problem(self, column: str, value_column: str, header: str, advice: str) -> str:
+    def problem(
+        self,
+        column: str,
+        value_column: str,
+        header: str,
+        advice: str,
+        fitting: Sequence[str] | None = None,
+    ) -> str:
         """SQL: why the text in ``column`` is no date (``value_column`` NULL), or NULL.
 
-        ``advice`` is the sentence on the --date-format that fits the column.
+        ``advice`` is the sentence on the --date-format that fits the column;
+        ``fitting`` the formats used for it (see ``fitting``).
         """
+        fitting = self.formats if fitting is None else fitting
         lo, hi = self.bounds
         head = f"'{header}: ' || {column} || "
         iso_date = f"TRY_CAST(substr({column}, 1, 10) AS DATE)"
@@ -163,12 +192,19 @@ class DateReader:
         suffix = f" || {_sql_str('; ' + advice)}" if advice else ""
         if self.formats:
             given = " or ".join(self.formats)
-            read_so = [
+            swapped = [
+                f"CASE WHEN {self._by_format(column, f, False)} IS NOT NULL THEN ' (read so, its "
+                f"day and month are swapped: other rows of the column prove the "
+                f"{'month' if day_order(f) == 'dm' else 'day'} comes first)' END"
+                for f in self.formats
+                if f not in fitting
+            ]
+            read_so = swapped + [
                 f"CASE WHEN {self._by_format(column, f, False)} IS NOT NULL THEN ' (read so, it is ' "
                 f"|| strftime({self._by_format(column, f, False)}, '%Y-%m-%d') || ', ' || CASE WHEN "
                 f"{self._by_format(column, f, False)} < DATE '{lo}' THEN 'before {lo[:4]}' ELSE "
                 f"'more than {YEARS_AHEAD} years from today' END || ')' END"
-                for f in self.formats
+                for f in fitting
             ]
             not_read = (
                 f"' is not in the given --date-format {given}' || "

@@ -243,7 +243,7 @@ def _headerless(header: list[str], where: str) -> HeaderError | None:
         expected = _expected_header(TRANSACTIONS)
     else:
         expected = " or ".join(_expected_header(k) for k in KINDS)
-    shown = ", ".join(repr(v if len(v) <= 40 else v[:40] + "…") for v in samples[:3])
+    shown = ", ".join(repr(v if len(v) <= 60 else v[:60] + "…") for v in samples[:3])
     message = (
         f"its first line looks like data ({shown}), not a header: a USAspending file starts "
         f"with a header row naming its columns, here the header of {expected}; add it or "

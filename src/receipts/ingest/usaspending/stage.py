@@ -155,20 +155,13 @@ class Stage:
 
         wanted = {f: raw(f) for f in inp.kind.fields}
         select = ", ".join(f"{expr} AS {f}" for f, expr in wanted.items())
-        # Each date read once, here: <field>__ts is the possible date (and time) or NULL.
-        dates = ", ".join(
-            f"{self.dates.timestamp(f, with_time)} AS {f}__ts"
-            for f, with_time in _DATE_FIELDS.items()
-            if f in inp.kind.fields
-        )
         path = _sql_str(str(inp.path))
         # row_no: the row as a spreadsheet shows it (the header is row 1).
         sql = f"""
             CREATE OR REPLACE TEMP TABLE raw AS
-            SELECT *, {dates} FROM (
-                SELECT row_number() OVER () + 1 AS row_no, {select}
-                FROM read_csv({path}, header=true, all_varchar=true, delim=',', quote='"',
-                              escape='"', strict_mode=true, max_line_size=10000000))
+            SELECT row_number() OVER () + 1 AS row_no, {select}
+            FROM read_csv({path}, header=true, all_varchar=true, delim=',', quote='"', escape='"',
+                          strict_mode=true, max_line_size=10000000)
         """
         try:
             self._run_with_progress(sql, on_progress)
@@ -178,22 +171,41 @@ class Stage:
             ) from exc
         self._cols = cols
         self._file_no = file_no
+        self._read_dates(inp)
         if inp.kind is TRANSACTIONS:
             found = self._load_transactions(file_no, inp)
         else:
             found = self._load_awards(file_no, inp)
         return found
 
+    def _read_dates(self, inp: CsvInput) -> None:
+        """Read each date column once, into <field>__ts: the possible date (and time),
+        or NULL. The column's form (day or month first, as far as its rows tell)
+        decides which of the formats given may read it."""
+        self._forms: dict[str, tuple[Any, ...]] = {}
+        for field, with_time in _DATE_FIELDS.items():
+            if field not in inp.kind.fields:
+                continue
+            form: tuple[Any, ...] = (0,) * 6
+            if self._cols[field] is not None:
+                form = tuple(
+                    self.con.execute(self.dates.form_query(field, "raw")).fetchone() or form
+                )
+            self._forms[field] = form
+            ts = self.dates.timestamp(field, with_time, self.dates.fitting(form))
+            self.con.execute(f"ALTER TABLE raw ADD COLUMN {field}__ts TIMESTAMP")
+            self.con.execute(f"UPDATE raw SET {field}__ts = {ts}")
+
     def _date_check(self, field: str, required: bool) -> Check:
         """The check of a date field, with the --date-format that fits its column's form."""
         header = self._cols[field] or field
-        advice = ""
-        if self._cols[field] is not None:
-            form = self.con.execute(self.dates.form_query(field, "raw")).fetchone()
-            advice, formats = self.dates.advice(tuple(form or (0,) * 6))
-            if formats:
-                self.suggested.setdefault(self._file_no, {})[header] = formats
-        problem = self.dates.problem(field, f"{field}__ts", header, advice)
+        form = self._forms[field]
+        advice, formats = self.dates.advice(form)
+        if formats:
+            self.suggested.setdefault(self._file_no, {})[header] = formats
+        problem = self.dates.problem(
+            field, f"{field}__ts", header, advice, self.dates.fitting(form)
+        )
         if required:
             problem = (
                 f"CASE WHEN {field} IS NULL THEN {_sql_str(header + ': empty')} ELSE {problem} END"
