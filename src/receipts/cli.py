@@ -2,7 +2,7 @@
 
 Commands parse arguments, call a service or query and print. Errors are one
 line on stderr with a non-zero exit code (2 for a name that does not resolve,
-74 for a full disk: free some space and run the command again, 75 for a
+65 for an import whose file had every row rejected, 74 for a full disk: free some space and run the command again, 75 for a
 database server that went away or cannot be reached, or an import already
 running: run the command again once it is back or finished); ``--debug`` shows
 the traceback. Any verb not defined here is handed to Django's management
@@ -812,12 +812,32 @@ def import_ftm_command(file: IO[str], wait: bool) -> None:
     click.echo(summary.describe())
 
 
-@import_group.command("usaspending")
+_USASPENDING_EPILOG = """\b
+Exit codes:
+  0   imported; rows that were rejected (if any) are listed in the report
+  1   nothing imported: a file or zip cannot be read (truncated, damaged, not
+      UTF-8, without its header or required columns, not a USAspending
+      contract file), or a --date-format is not a date format
+  2   nothing imported: the command line is wrong (unknown option, no such path)
+  65  nothing imported: every row of a file was rejected (the error names the
+      first row and field and suggests the --date-format that fits; the report
+      lists every row)
+  74  the disk is full; batches committed before it stay whole, re-run once
+      space is freed
+  75  the database cannot be reached or went away, or another import is
+      running (add --wait to wait for it); re-running is safe
+"""
+
+
+@import_group.command("usaspending", epilog=_USASPENDING_EPILOG)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--date-format",
-    help="How dates damaged by a spreadsheet are written, e.g. %d/%m/%Y. Without it such "
-    "dates are refused, never guessed.",
+    "date_formats",
+    multiple=True,
+    help="How dates damaged by a spreadsheet are written, e.g. %d/%m/%Y; repeat it for "
+    "columns written differently (%d/%m/%y). Without it such dates are refused, never "
+    "guessed.",
 )
 @click.option(
     "--report",
@@ -833,7 +853,7 @@ def import_ftm_command(file: IO[str], wait: bool) -> None:
 @wait_option
 def import_usaspending_command(
     paths: tuple[Path, ...],
-    date_format: str | None,
+    date_formats: tuple[str, ...],
     report: Path | None,
     batch_size: int,
     fmt: str,
@@ -841,17 +861,21 @@ def import_usaspending_command(
 ) -> None:
     """Import USAspending contract downloads: CSV files, zips or folders of them."""
     with _one_import_at_a_time("usaspending", wait):
-        _import_usaspending(paths, date_format, report, batch_size, fmt)
+        _import_usaspending(paths, date_formats, report, batch_size, fmt)
 
 
 def _import_usaspending(
-    paths: tuple[Path, ...], date_format: str | None, report: Path | None, batch_size: int, fmt: str
+    paths: tuple[Path, ...],
+    date_formats: tuple[str, ...],
+    report: Path | None,
+    batch_size: int,
+    fmt: str,
 ) -> None:
     _migrate()  # a new data directory starts with an empty database
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from receipts.ingest.usaspending.importer import import_usaspending
+    from receipts.ingest.usaspending.importer import AllRowsRejected, import_usaspending
 
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 110)
     columns = [
@@ -884,13 +908,22 @@ def _import_usaspending(
             )
             bar.update(tasks[phase], completed=done, total=total, rate=rate)
 
-        summary = import_usaspending(
-            list(paths),
-            date_format=date_format,
-            report_path=report,
-            batch_size=batch_size,
-            progress=progress,
-        )
+        try:
+            summary = import_usaspending(
+                list(paths),
+                date_format=date_formats,
+                report_path=report,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        except AllRowsRejected as exc:
+            # What each file held, then the error line (and its exit code) as for any error.
+            if fmt == "json":
+                click.echo(json.dumps({**exc.summary.as_dict(), "error": str(exc)}, indent=2))
+            else:
+                for line in exc.summary.file_lines():
+                    click.echo(line)
+            raise
     if fmt == "json":
         click.echo(json.dumps(summary.as_dict(), indent=2))
     else:

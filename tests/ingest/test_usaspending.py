@@ -20,7 +20,7 @@ from receipts.evidence.models import Entity, Identifier, Tie
 from receipts.evidence.queries import resolve_entity, rollup_ties
 from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
 from receipts.ingest.usaspending.files import InputError
-from receipts.ingest.usaspending.importer import import_usaspending
+from receipts.ingest.usaspending.importer import AllRowsRejected, import_usaspending
 from tests.ingest.csv_files import read_rows, write_rows
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,8 @@ SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "usaspending"
 AWARDS_SAMPLE = SAMPLES / "ice_umn_Contracts_PrimeAwardSummaries.csv"
 ERA_2018_SAMPLE = SAMPLES / "ice_fy13_2018era_transactions.csv"
 SUBAWARDS_SAMPLE = SAMPLES / "ice_mn_Contracts_Subawards.csv"
+# The 2018-era sample's action_date reads 25/07/2013, its last_modified_date 29/11/17 13:01.
+ERA_2018_FORMATS = ("%d/%m/%Y", "%d/%m/%y")
 
 
 def counts() -> tuple[int, int, int, int]:
@@ -117,16 +119,21 @@ def test_similar_name_with_another_uei_waits_for_review():
 
 def test_2018_era_dates_are_refused_without_a_date_format(tmp_path):
     report = tmp_path / "rejects.csv"
-    summary = import_usaspending([ERA_2018_SAMPLE], report_path=report)
-    assert summary.rejected == 157
+    with pytest.raises(AllRowsRejected) as refused:
+        import_usaspending([ERA_2018_SAMPLE], report_path=report)
+    assert refused.value.summary.rejected == 157
     assert ContractTransaction.objects.count() == 0
     rows = list(csv.DictReader(report.open()))
+    assert len(rows) == 157
     assert rows[0]["row"] == "2" and rows[0]["column"] == "action_date"
-    assert "ambiguous" in rows[0]["reason"] and "25/07/2013" in rows[0]["reason"]
+    assert "never guessed" in rows[0]["reason"] and "25/07/2013" in rows[0]["reason"]
+    # The formats that fit: day first, four-digit years for action_date, two for last_modified_date.
+    assert "re-run with --date-format %d/%m/%Y" in rows[0]["reason"]
+    assert "--date-format '%d/%m/%Y' --date-format '%d/%m/%y'" in str(refused.value)
 
 
 def test_2018_era_file_imports_with_an_explicit_date_format():
-    summary = import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
+    summary = import_usaspending([ERA_2018_SAMPLE], date_format=ERA_2018_FORMATS)
     assert summary.rejected == 0
     assert ContractTransaction.objects.count() == 157
     # Keys are built as USAspending builds them; DUNS get their leading zero back.
@@ -167,9 +174,13 @@ def test_subaward_and_assistance_files_inside_a_download_are_left_out_and_listed
     assert result.exit_code == 0, result.output
     assert ContractAward.objects.count() == 5
     assert (
-        "Contracts_Subawards_2026-01-01_H00M00S00_1.csv: left out, a subaward file" in result.output
+        "Contracts_Subawards_2026-01-01_H00M00S00_1.csv: left out, a contract subaward file "
+        "(Contracts_Subawards)" in result.output
     )
-    assert f"{assistance.name}: left out, a financial assistance file" in result.output
+    assert (
+        f"{assistance.name}: left out, a financial assistance prime transactions file "
+        "(Assistance_PrimeTransactions)" in result.output
+    )
 
 
 def test_a_folder_of_only_files_that_are_not_contracts_is_refused(tmp_path):
@@ -259,7 +270,7 @@ def test_newer_modification_updates_and_a_delta_deletes(generated, tmp_path):
     changed = {
         **changed,
         "federal_action_obligation": "123.45",
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
     }
     delta = tmp_path / "delta.csv"
     with delta.open("w", newline="", encoding="utf-8") as out:
@@ -457,7 +468,7 @@ def test_agency_code_that_lost_its_leading_zero_is_the_same_agency():
     load_demo()
     import_usaspending([AWARDS_SAMPLE])
     # The 2018-era file writes DHS as "70", not "070".
-    import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
+    import_usaspending([ERA_2018_SAMPLE], date_format=ERA_2018_FORMATS)
     dhs = resolve_entity("DHS")
     assert Identifier.objects.get(scheme="agency_code", value="070").entity == dhs
     assert not Identifier.objects.filter(scheme="agency_code", value="70").exists()
@@ -552,7 +563,7 @@ def test_an_older_download_never_overwrites_newer_records(generated, tmp_path):
     newer = {
         **row,
         "federal_action_obligation": "999.00",
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
     }
     import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer, *rows[1:]])])
     totals = contract_totals_by_pair()
@@ -569,7 +580,7 @@ def test_an_older_award_summary_does_not_replace_a_newer_one(tmp_path):
     newer = {
         **row,
         "total_obligated_amount": "5000.00",
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
     }
     import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer])])
     summary = import_usaspending([write_rows(tmp_path / "older.csv", header, [row])])
@@ -596,14 +607,35 @@ def test_an_award_summary_marked_deleted_removes_the_award_and_its_tie(tmp_path)
 
 
 def test_rerunning_with_the_right_date_format_corrects_the_dates(tmp_path):
-    wrong = import_usaspending([ERA_2018_SAMPLE], date_format="%m/%d/%Y")
-    assert wrong.rejected > 0
-    assert "do not match --date-format %m/%d/%Y" in wrong.files[0].warning
-    right = import_usaspending([ERA_2018_SAMPLE], date_format="%d/%m/%Y")
+    header, rows = read_rows(ERA_2018_SAMPLE)
+    for row in rows[:10]:  # written another way in part of the file
+        row["action_date"] = row["action_date"].replace("/", "-")
+    mixed = write_rows(tmp_path / "mixed.csv", header, rows)
+    wrong = import_usaspending([mixed], date_format=ERA_2018_FORMATS)
+    assert wrong.rejected == 10
+    assert "10 rows do not match --date-format %d/%m/%Y or %d/%m/%y" in wrong.files[0].warning
+    right = import_usaspending([mixed], date_format=[*ERA_2018_FORMATS, "%d-%m-%Y"])
     assert right.rejected == 0 and not right.files[0].warning
-    assert right.transactions.updated > 0
+    assert right.transactions.stored == 10
     years = set(ContractTransaction.objects.values_list("fiscal_year", flat=True))
     assert years == {2013}
+
+
+def test_a_format_that_swaps_day_and_month_is_refused_where_the_rows_prove_the_order(tmp_path):
+    # 25/07/2013 proves the day comes first: read month first, 03/04/2013 would be 4 March.
+    report = tmp_path / "rejects.csv"
+    with pytest.raises(AllRowsRejected) as refused:
+        import_usaspending(
+            [ERA_2018_SAMPLE], date_format=["%m/%d/%Y", "%m/%d/%y"], report_path=report
+        )
+    assert ContractTransaction.objects.count() == 0
+    reasons = [r["reason"] for r in csv.DictReader(report.open(encoding="utf-8"))]
+    assert any(
+        "(read so, its day and month are swapped: other rows of the column prove the day "
+        "comes first)" in r
+        for r in reasons
+    )
+    assert "re-run with --date-format '%d/%m/%Y' --date-format '%d/%m/%y'" in str(refused.value)
 
 
 def _contract_ties_by_pair() -> dict[tuple[int, int], list[int]]:
@@ -834,7 +866,7 @@ def test_a_deleted_record_stays_deleted_until_a_later_modification(generated, tm
     assert not ContractTransaction.objects.filter(transaction_key=key).exists()
     assert sum(ContractTotals.objects.values_list("obligated_cents", flat=True)) == total
 
-    revived = {**gone, "last_modified_date": "2099-01-01 00:00:00"}
+    revived = {**gone, "last_modified_date": "2050-01-01 00:00:00"}
     later = import_usaspending([write_rows(tmp_path / "later.csv", header, [revived])])
     assert later.transactions.stored == 1
     assert ContractTransaction.objects.filter(transaction_key=key).exists()
@@ -942,7 +974,7 @@ def test_a_deleted_award_comes_back_whole_with_a_newer_action(tmp_path, generate
     # action come back together, the unchanged older action stays out.
     newer = {
         **old[0],
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
         "federal_action_obligation": "111.00",
     }
     summary = import_usaspending([write_rows(tmp_path / "again.csv", header, [newer, old[1]])])
@@ -990,7 +1022,7 @@ def test_reading_the_corrected_download_again_keeps_the_correction(generated, tm
     later = {
         **rows[2],
         "federal_action_obligation": "9.00",
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
     }
     import_usaspending([write_rows(tmp_path / "later.csv", header, [later])])
     tx = ContractTransaction.objects.get(transaction_key=key)
@@ -1100,7 +1132,7 @@ def test_an_award_that_comes_back_brings_back_only_what_changed(generated, tmp_p
     import_usaspending([_delete_marks(tmp_path / "d.csv", aw_header, [award_key], awards=True)])
     newer = {
         **old[0],
-        "last_modified_date": "2099-01-01 00:00:00",
+        "last_modified_date": "2050-01-01 00:00:00",
         "federal_action_obligation": "120.00",
     }
     import_usaspending([write_rows(tmp_path / "newer.csv", header, [newer])])

@@ -71,7 +71,12 @@ def _ends_with_a_whole_row(tail: bytes, last_column: str) -> bool:
     return True
 
 
-def _read_header(path: Path, display: str) -> list[str]:
+class _NotText(InputError):
+    """A first line that is not UTF-8 text: no USAspending header, whatever the file is."""
+
+
+def _read_header(path: Path, display: str) -> tuple[list[str], bool]:
+    """The header of a CSV, and whether the file ends with a whole row."""
     import csv
 
     with path.open("rb") as raw:
@@ -85,7 +90,7 @@ def _read_header(path: Path, display: str) -> list[str]:
     try:
         first_line = first_line_bytes.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{display}: the header is not UTF-8 text ({exc.reason})") from None
+        raise _NotText(f"{display}: the header is not UTF-8 text ({exc.reason})") from None
     try:
         header = [h.strip() for h in next(csv.reader([first_line]))]
     except csv.Error as exc:  # e.g. a carriage return inside the header line
@@ -96,12 +101,7 @@ def _read_header(path: Path, display: str) -> list[str]:
         or only_a_header
         or _ends_with_a_whole_row(tail, header[-1] if header else "")
     )
-    if not ends_whole:
-        raise InputError(
-            f"{display}: the file is truncated (its last line has no line break); "
-            "download it again and re-run: rows already stored are not duplicated"
-        )
-    return header
+    return header, ends_whole
 
 
 @dataclass
@@ -146,10 +146,11 @@ def collect_inputs(
     """Every CSV under ``paths`` with its kind, in a stable order; InputError on the first bad one.
 
     A download of several award types holds subaward and financial assistance
-    files next to the contract files: found inside a zip or a folder, those
-    are left out and listed in ``skipped``. Named on their own, they are
-    refused, as is any file inside a zip or folder that is not a USAspending
-    file Receipts knows.
+    files next to the contract files, and a folder may hold other CSV files:
+    found inside a zip or a folder, every file that is not a contract file is
+    left out and listed in ``skipped`` with what it is. Named on their own,
+    they are refused. A contract file that cannot be read whole (truncated,
+    without its header, lacking columns) is refused wherever it is found.
     """
     found: list[tuple[Path, str, bool]] = []  # (path, display, named by the user)
     for given in paths:
@@ -173,8 +174,13 @@ def collect_inputs(
     left_out: list[Skipped] = []
     for p, display, named in found:
         try:
-            header = _read_header(p, display)
+            header, ends_whole = _read_header(p, display)
             kind = detect_kind(header, display)
+        except _NotText as exc:
+            if named:
+                raise
+            left_out.append(Skipped(display, str(exc).removeprefix(f"{display}: ")))
+            continue
         except NotImportedKind as exc:
             if named:
                 raise InputError(str(exc)) from exc
@@ -182,6 +188,11 @@ def collect_inputs(
             continue
         except HeaderError as exc:
             raise InputError(str(exc)) from exc
+        if not ends_whole:
+            raise InputError(
+                f"{display}: the file is truncated (its last line has no line break); "
+                "download it again and re-run: rows already stored are not duplicated"
+            )
         inputs.append(CsvInput(display=display, path=p, header=header, kind=kind))
     if not inputs:
         raise InputError(

@@ -8,6 +8,7 @@ unique keys, no UEI, ``award_description``) as well as today's headers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 PUBLISHER = "USAspending.gov"
@@ -33,6 +34,10 @@ class FileKind:
     required: tuple[str, ...]
     # At least one of these canonical fields must resolve (identifiers of the recipient).
     one_of: tuple[str, ...] = field(default=())
+    # How today's header starts, and how many columns it has: named when a file
+    # comes without its header.
+    header_start: tuple[str, ...] = field(default=())
+    width_today: int = 0
 
 
 _COMMON: dict[str, tuple[str, ...]] = {
@@ -95,6 +100,8 @@ TRANSACTIONS = FileKind(
         "recipient_name",
     ),
     one_of=("recipient_uei", "recipient_duns"),
+    header_start=("contract_transaction_unique_key", "contract_award_unique_key", "award_id_piid"),
+    width_today=297,
 )
 
 AWARDS = FileKind(
@@ -123,16 +130,77 @@ AWARDS = FileKind(
         "recipient_name",
     ),
     one_of=("recipient_uei", "recipient_duns"),
+    header_start=("contract_award_unique_key", "award_id_piid", "parent_award_agency_id"),
+    width_today=286,
 )
 
 KINDS = (TRANSACTIONS, AWARDS)
 
-# Headers of files Receipts knows but does not import, to say so plainly.
-_NOT_IMPORTED = {
-    "subaward_number": "a subaward file (Contracts_Subawards); only prime awards are imported",
-    "assistance_transaction_unique_key": "a financial assistance file; only contracts are imported",
-    "assistance_award_unique_key": "a financial assistance file; only contracts are imported",
-}
+
+# The USAspending downloads Receipts recognises but does not import, each by the
+# columns only its header has (from USAspending's own download definitions), the
+# most specific first; the name is the one USAspending gives the file.
+@dataclass(frozen=True)
+class OtherKind:
+    columns: tuple[str, ...]
+    name: str
+    what: str
+
+
+_ONLY_CONTRACTS = "only contract prime transactions and award summaries are imported"
+OTHER_KINDS = (
+    OtherKind(
+        ("subaward_number", "prime_award_fain"),
+        "Assistance_Subawards",
+        "a financial assistance subaward file",
+    ),
+    OtherKind(
+        ("subaward_number", "prime_award_piid"), "Contracts_Subawards", "a contract subaward file"
+    ),
+    OtherKind(
+        ("subaward_number",), "Contracts_Subawards or Assistance_Subawards", "a subaward file"
+    ),
+    OtherKind(
+        ("assistance_transaction_unique_key",),
+        "Assistance_PrimeTransactions",
+        "a financial assistance prime transactions file",
+    ),
+    OtherKind(
+        ("assistance_award_unique_key",),
+        "Assistance_PrimeAwardSummaries",
+        "a financial assistance prime award summaries file",
+    ),
+    OtherKind(
+        ("submission_period", "transaction_obligated_amount"),
+        "AccountBreakdownByAward or FederalAccountFunding",
+        "an account file of obligations by award",
+    ),
+    OtherKind(
+        ("submission_period", "obligations_undelivered_orders_unpaid_total"),
+        "AccountBreakdownByPA-OC",
+        "an account file by program activity and object class",
+    ),
+    OtherKind(
+        ("submission_period", "owning_agency_name"), "AccountBalances", "an account balances file"
+    ),
+    # Assistance files from before the unique keys: a FAIN, never a PIID (account
+    # files by award, which have both, are told apart above).
+    OtherKind(
+        ("award_id_fain", "federal_action_obligation"),
+        "Assistance_PrimeTransactions",
+        "a financial assistance prime transactions file",
+    ),  # fmt: skip
+    OtherKind(
+        ("award_id_fain",),
+        "Assistance_PrimeAwardSummaries",
+        "a financial assistance prime award summaries file",
+    ),  # fmt: skip
+    OtherKind(
+        ("recipient", "award_obligations", "face_value_of_loans"),
+        "COVID-19_Recipients",
+        "a disaster spending recipients file",
+    ),
+)
 
 
 class HeaderError(ValueError):
@@ -140,19 +208,63 @@ class HeaderError(ValueError):
 
 
 class NotImportedKind(HeaderError):
-    """A USAspending file of a kind Receipts knows but does not import (subawards, assistance)."""
+    """A file that is no contract transactions or award summaries file: another USAspending
+    download (subawards, assistance, accounts) or a CSV of something else."""
 
     def __init__(self, where: str, what: str) -> None:
         super().__init__(f"{where}: {what}")
         self.what = what
 
 
+# What a value of a data row looks like, and no column name does: a number, a
+# date, a USAspending key.
+_DATA_VALUE = re.compile(
+    r"-?\d+(\.\d*)?|-?\.\d+|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T].*)?|(CONT|ASST)_(AWD|IDV|TX)_.*"
+)
+_AWARD_KEY_VALUE = re.compile(r"CONT_(AWD|IDV)_.+")
+# A line this wide without a header is a USAspending download whatever its values.
+_USASPENDING_WIDTH = 200
+
+
+def _expected_header(kind: FileKind) -> str:
+    return (
+        f"{kind.label.lower()}: {','.join(kind.header_start)},… ({kind.width_today} columns today)"
+    )
+
+
+def _headerless(header: list[str], where: str) -> HeaderError | None:
+    """The error for a first line that holds data, not column names; None for a header."""
+    samples = [v for v in header if _DATA_VALUE.fullmatch(v)]
+    if not samples:
+        return None
+    if _AWARD_KEY_VALUE.fullmatch(header[0]):
+        expected = _expected_header(AWARDS)
+    elif len(header) > 1 and _AWARD_KEY_VALUE.fullmatch(header[1]):
+        expected = _expected_header(TRANSACTIONS)
+    else:
+        expected = " or ".join(_expected_header(k) for k in KINDS)
+    shown = ", ".join(repr(v if len(v) <= 60 else v[:60] + "…") for v in samples[:3])
+    message = (
+        f"its first line looks like data ({shown}), not a header: a USAspending file starts "
+        f"with a header row naming its columns, here the header of {expected}; add it or "
+        "download the file again"
+    )
+    looks_contract = any(_AWARD_KEY_VALUE.fullmatch(v) for v in header[:2])
+    if looks_contract or len(header) >= _USASPENDING_WIDTH:
+        return HeaderError(f"{where}: {message}")
+    return NotImportedKind(where, message)
+
+
 def detect_kind(header: list[str], where: str) -> FileKind:
-    """The kind of a file from its header; HeaderError naming what is missing otherwise."""
+    """The kind of a file from its header; HeaderError naming what is missing otherwise.
+
+    NotImportedKind for any file that is not a contract transactions or award
+    summaries file, naming what it is when it is another USAspending download.
+    """
     columns = set(header)
-    for column, what in _NOT_IMPORTED.items():
-        if column in columns:
-            raise NotImportedKind(where, what)
+    for other in OTHER_KINDS:
+        if all(c in columns for c in other.columns):
+            raise NotImportedKind(where, f"{other.what} ({other.name}); {_ONLY_CONTRACTS}")
     for kind in KINDS:
         if any(c in columns for c in kind.hints) and not any(c in columns for c in kind.absent):
             missing = [c for c in kind.signature if c not in columns]
@@ -174,10 +286,14 @@ def detect_kind(header: list[str], where: str) -> FileKind:
                     + ", ".join(missing)
                 )
             return kind
-    raise HeaderError(
-        f"{where}: not a USAspending contract transactions or award summaries file "
+    headerless = _headerless(header, where)
+    if headerless is not None:
+        raise headerless
+    raise NotImportedKind(
+        where,
+        "not a USAspending contract transactions or award summaries file "
         "(its header has neither federal_action_obligation nor total_obligated_amount "
-        "with contract_award_unique_key)"
+        "with contract_award_unique_key)",
     )
 
 

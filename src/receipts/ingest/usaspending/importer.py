@@ -49,7 +49,8 @@ from receipts.watch.models import ChangeEvent
 
 from . import store
 from .agencies import AgencyPath, AgencyResolver
-from .files import CsvInput, Skipped, collect_inputs
+from .dates import day_order
+from .files import CsvInput, InputError, Skipped, collect_inputs
 from .formats import PERMALINK, PUBLISHER
 from .stage import Stage
 from .ties import CONTRACT_PREFIX, TieCounts, recompute_contract_ties, record_reported_parents
@@ -67,6 +68,24 @@ class FileSummary:
     rows: int = 0
     rejected: int = 0
     warning: str = ""
+    # Each column read, in the header's order: {"column": name, "not_usable": how many
+    # of its values could not be used (each rejects its row)}.
+    columns: list[dict[str, Any]] = field(default_factory=list)
+
+    def columns_line(self) -> str:
+        return f"{self.name}: columns read, with the values not usable: " + ", ".join(
+            f"{c['column']} {c['not_usable']}" for c in self.columns
+        )
+
+
+class AllRowsRejected(InputError):
+    """Every row of a file was rejected: nothing is stored, the report lists them all."""
+
+    exit_code = 65  # EX_DATAERR: the input data was incorrect
+
+    def __init__(self, message: str, summary: ImportSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 @dataclass
@@ -89,10 +108,17 @@ class ImportSummary:
     run_id: int | None = None
     phase_seconds: dict[str, float] = field(default_factory=dict)
 
-    def lines(self) -> list[str]:
+    def file_lines(self) -> list[str]:
+        """What each file held and what was left out: the part of the summary that is
+        known before anything is stored."""
         out = [f"{f.name}: {f.kind}, {f.rows} rows, {f.rejected} rejected" for f in self.files]
+        out += [f.columns_line() for f in self.files if f.columns]
         out += [f"{f.name}: {f.warning}" for f in self.files if f.warning]
         out += [f"{s.display}: left out, {s.reason}" for s in self.skipped]
+        return out
+
+    def lines(self) -> list[str]:
+        out = self.file_lines()
         t, a = self.transactions, self.awards
         rate = self.rows_read / self.seconds if self.seconds else 0
         out += [
@@ -110,8 +136,10 @@ class ImportSummary:
             f"entities: {self.entities_created} created, {self.entities_linked} linked by identifier, "
             f"{self.queued_for_review} queued for review; {self.agencies_created} agencies created",
             f"ties: {self.ties.created} contract ties created, {self.ties.updated} updated, "
-            f"{self.ties.unchanged} unchanged, {self.ties.removed} removed; {self.ties.ownership} ownership ties recorded"
-            + (f", {self.ties.ownership_removed} removed" if self.ties.ownership_removed else ""),
+            f"{self.ties.unchanged} unchanged, {self.ties.removed} removed; ownership ties "
+            f"{self.ties.ownership_created} created, {self.ties.ownership_updated} updated, "
+            f"{self.ties.ownership_unchanged} unchanged, {self.ties.ownership_ended} ended, "
+            f"{self.ties.ownership_removed} removed",
         ]
         if self.ties.problems:
             out.append(f"{len(self.ties.problems)} reported parents not recorded (see the report)")
@@ -137,6 +165,10 @@ class ImportSummary:
             "ties_unchanged": self.ties.unchanged,
             "ties_removed": self.ties.removed,
             "ownership_ties": self.ties.ownership,
+            "ownership_ties_created": self.ties.ownership_created,
+            "ownership_ties_updated": self.ties.ownership_updated,
+            "ownership_ties_unchanged": self.ties.ownership_unchanged,
+            "ownership_ties_ended": self.ties.ownership_ended,
             "ownership_ties_removed": self.ties.ownership_removed,
             "report_path": self.report_path,
             "seconds": round(self.seconds, 3),
@@ -224,14 +256,18 @@ _AWARD_SQL = """
 def import_usaspending(
     paths: Sequence[Path],
     *,
-    date_format: str | None = None,
+    date_format: str | Sequence[str] | None = None,
     report_path: Path | None = None,
     batch_size: int = 50_000,
     progress: Progress = _no_progress,
 ) -> ImportSummary:
     """Import USAspending contract files; see the module docstring for the guarantees.
 
-    Raises ImportRunning, having stored nothing, while another import runs.
+    ``date_format``: one or more strftime formats for dates that are not ISO,
+    each value read by the first that gives a possible date. Raises
+    ImportRunning, having stored nothing, while another import runs; InputError
+    for a file that cannot be imported, and its subclass AllRowsRejected when
+    every row of a file was rejected, in both cases having stored nothing.
     """
     with import_lock("usaspending"):
         return _import_usaspending(
@@ -246,7 +282,7 @@ def import_usaspending(
 def _import_usaspending(
     paths: Sequence[Path],
     *,
-    date_format: str | None,
+    date_format: str | Sequence[str] | None,
     report_path: Path | None,
     batch_size: int,
     progress: Progress,
@@ -284,11 +320,13 @@ def _import_usaspending(
                         inp.kind.label,
                         found["read"],
                         found["rejected"],
-                        _date_format_warning(stage, n, date_format),
+                        _date_format_warning(stage, n, stage.dates.formats),
+                        found["columns"],
                     )
                 )
                 summary.rows_read += found["read"]
                 summary.rejected += found["rejected"]
+            _refuse_files_wholly_rejected(stage, summary, report_path)
             staged = stage.finish()
             summary.repeated = staged["repeated"]
             summary.transactions.with_deleted_award = staged["with_deleted_award"]
@@ -329,14 +367,60 @@ def _import_usaspending(
     return summary
 
 
-def _date_format_warning(stage: Stage, file_no: int, date_format: str | None) -> str:
+def _refuse_files_wholly_rejected(
+    stage: Stage, summary: ImportSummary, report_path: Path | None
+) -> None:
+    """AllRowsRejected, before anything is stored, when every row of a file was rejected.
+
+    Such a file is read wrongly as a whole (a wrong --date-format, a column
+    damaged throughout): storing the other files would import the download in
+    part. The report lists every rejected row.
+    """
+    wholly = [(n, f) for n, f in enumerate(summary.files) if f.rows and f.rejected == f.rows]
+    if not wholly:
+        return
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    summary.report_path = str(_write_report(report_path, f"refused-{stamp}", stage.rejects(), []))
+    said = []
+    for n, f in wholly:
+        (row_no, reason) = stage.con.execute(
+            "SELECT row_no, reason FROM rejects WHERE file_no = ? ORDER BY row_no LIMIT 1", [n]
+        ).fetchone() or (0, "")
+        bad = ", ".join(f"{c['column']} {c['not_usable']}" for c in f.columns if c["not_usable"])
+        said.append(
+            f"{f.name}: all {f.rows} rows rejected (the first: row {row_no}, {reason}; "
+            f"values not usable: {bad})"
+        )
+    # One command line that reads every date column of these files, when their rows
+    # tell: the formats suggested, and those given that do not read day and month
+    # the other way round.
+    suggested: list[str] = []
+    for n, f in wholly:
+        for column, fits in stage.suggested.get(n, {}).items():
+            if any(c["column"] == column and c["not_usable"] for c in f.columns):
+                suggested += [x for x in fits if x not in suggested]
+    if suggested:
+        orders = {day_order(x) for x in suggested}
+        kept = [x for x in stage.dates.formats if day_order(x) in orders]
+        said.append(
+            "re-run with "
+            + " ".join(f"--date-format '{x}'" for x in dict.fromkeys([*kept, *suggested]))
+        )
+    raise AllRowsRejected(
+        "; ".join(said) + f"; nothing was imported; every rejected row: {summary.report_path}",
+        summary,
+    )
+
+
+def _date_format_warning(stage: Stage, file_no: int, formats: Sequence[str]) -> str:
     """A warning when rows of a file do not match the --date-format given.
 
     A wrong format can still read some dates (3/4/2013 either way round), so
     when others fail the ones that passed may be wrong too.
     """
-    if not date_format:
+    if not formats:
         return ""
+    given = " or ".join(formats)
     (misses,) = stage.con.execute(
         "SELECT count(*) FROM rejects WHERE file_no = ? AND reason LIKE '%not in the given --date-format%'",
         [file_no],
@@ -344,14 +428,17 @@ def _date_format_warning(stage: Stage, file_no: int, date_format: str | None) ->
     if not misses:
         return ""
     return (
-        f"WARNING: {misses} rows do not match --date-format {date_format}; if it is the wrong "
+        f"WARNING: {misses} rows do not match --date-format {given}; if it is the wrong "
         "format for this file, the dates of the rows that matched may be read wrongly too. "
         "Re-running with the right format corrects them."
     )
 
 
 def _write_report(
-    path: Path | None, run_id: int, rejects: list[tuple[str, int, str, str]], problems: list[str]
+    path: Path | None,
+    run_id: int | str,
+    rejects: list[tuple[str, int, str, str]],
+    problems: list[str],
 ) -> Path:
     if path is None:
         folder = private_dir(Path(settings.DATA_DIR) / "reports")

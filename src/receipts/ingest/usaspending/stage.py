@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import duckdb
 
 from receipts.evidence.models import Entity
 
+from .dates import DateFormatError, DateReader, check_formats
 from .files import CsvInput, InputError
 from .formats import TRANSACTIONS, column_map
 
@@ -48,14 +50,46 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# The date fields of both kinds of file, and whether their time of day is kept:
+# last_modified_date orders the versions of a record, to the fraction of a second.
+_DATE_FIELDS = {
+    "action_date": False,
+    "base_date": False,
+    "latest_date": False,
+    "last_modified": True,
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """SQL giving the reason a row is refused (or NULL), and the field it is about.
+
+    ``on_deletions``: checked on deletion marks too, which need little but their key.
+    """
+
+    sql: str
+    field: str
+    on_deletions: bool = False
+
+
 class Stage:
     """A DuckDB working database for one import run."""
 
     def __init__(
-        self, workdir: Path, date_format: str | None = None, memory_limit: str = "400MB"
+        self,
+        workdir: Path,
+        date_format: str | Sequence[str] | None = None,
+        memory_limit: str = "400MB",
     ) -> None:
         self.workdir = workdir
-        self.date_format = date_format
+        formats = (date_format,) if isinstance(date_format, str) else tuple(date_format or ())
+        try:
+            check_formats(formats)
+        except DateFormatError as exc:
+            raise InputError(str(exc)) from None
+        self.dates = DateReader(formats)
+        # file number -> date column -> the --date-format values its form asks for.
+        self.suggested: dict[int, dict[str, list[str]]] = {}
         self.con = duckdb.connect(str(workdir / "stage.duckdb"))
         tmp = workdir / "duckdb-tmp"
         tmp.mkdir(exist_ok=True)
@@ -76,32 +110,6 @@ class Stage:
         self.con.close()
 
     # --- reading -------------------------------------------------------------------
-
-    def _date_expr(self, column: str) -> str:
-        """SQL turning the text in ``column`` into an ISO date string, or NULL."""
-        iso = (
-            f"CASE WHEN regexp_full_match({column}, '\\d{{4}}-\\d{{2}}-\\d{{2}}([ T].*)?') "
-            f"THEN strftime(TRY_CAST(substr({column}, 1, 10) AS DATE), '%Y-%m-%d') END"
-        )
-        if self.date_format is None:
-            return iso
-        fmt = _sql_str(self.date_format)
-        return f"COALESCE({iso}, strftime(TRY_STRPTIME({column}, {fmt}), '%Y-%m-%d'))"
-
-    def _date_problem(self, column: str, header: str) -> str:
-        """SQL giving the reason a date in ``column`` is refused, or NULL when it is fine."""
-        hint = (
-            f"is not in the given --date-format {self.date_format}"
-            if self.date_format
-            else "is ambiguous (day/month or month/day?): dates damaged by a spreadsheet are "
-            "never guessed; re-run with --date-format, e.g. --date-format %d/%m/%Y"
-        )
-        return f"""CASE
-            WHEN {column} IS NULL OR trim({column}) = '' THEN '{header}: empty'
-            WHEN {self._date_expr(column)} IS NOT NULL THEN NULL
-            WHEN regexp_full_match({column}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{2,4}}( .*)?') THEN '{header}: ' || {column} || ' {hint}'
-            ELSE '{header}: ' || {column} || ' is not a date (YYYY-MM-DD)'
-        END"""
 
     def _run_with_progress(self, sql: str, on_progress: Callable[[float], None] | None) -> None:
         """Run one long statement, reporting DuckDB's own progress (0 to 100) while it runs."""
@@ -132,8 +140,9 @@ class Stage:
 
     def load(
         self, file_no: int, inp: CsvInput, on_progress: Callable[[float], None] | None = None
-    ) -> dict[str, int]:
-        """Read one CSV into staging; returns rows read and rejected."""
+    ) -> dict[str, Any]:
+        """Read one CSV into staging; returns rows ``read`` and ``rejected``, and the
+        ``columns`` read, each with how many of its values could not be used."""
         cols = column_map(inp.kind, inp.header)
 
         def raw(field: str) -> str:
@@ -160,54 +169,96 @@ class Stage:
             raise InputError(
                 f"{inp.display}: the CSV cannot be read: {self._csv_problem(inp, exc)}"
             ) from exc
+        self._cols = cols
+        self._file_no = file_no
+        self._read_dates(inp)
         if inp.kind is TRANSACTIONS:
-            return self._load_transactions(file_no, inp)
-        return self._load_awards(file_no, inp)
+            found = self._load_transactions(file_no, inp)
+        else:
+            found = self._load_awards(file_no, inp)
+        return found
 
-    def _common_checks(self) -> list[tuple[str, str]]:
-        """(problem SQL, column) pairs shared by both kinds of file."""
+    def _read_dates(self, inp: CsvInput) -> None:
+        """Read each date column once, into <field>__ts: the possible date (and time),
+        or NULL. The column's form (day or month first, as far as its rows tell)
+        decides which of the formats given may read it."""
+        self._forms: dict[str, tuple[Any, ...]] = {}
+        for field, with_time in _DATE_FIELDS.items():
+            if field not in inp.kind.fields:
+                continue
+            form: tuple[Any, ...] = (0,) * 6
+            if self._cols[field] is not None:
+                form = tuple(
+                    self.con.execute(self.dates.form_query(field, "raw")).fetchone() or form
+                )
+            self._forms[field] = form
+            ts = self.dates.timestamp(field, with_time, self.dates.fitting(form))
+            self.con.execute(f"ALTER TABLE raw ADD COLUMN {field}__ts TIMESTAMP")
+            self.con.execute(f"UPDATE raw SET {field}__ts = {ts}")
+
+    def _date_check(self, field: str, required: bool) -> Check:
+        """The check of a date field, with the --date-format that fits its column's form."""
+        header = self._cols[field] or field
+        form = self._forms[field]
+        advice, formats = self.dates.advice(form)
+        if formats:
+            self.suggested.setdefault(self._file_no, {})[header] = formats
+        problem = self.dates.problem(
+            field, f"{field}__ts", header, advice, self.dates.fitting(form)
+        )
+        if required:
+            problem = (
+                f"CASE WHEN {field} IS NULL THEN {_sql_str(header + ': empty')} ELSE {problem} END"
+            )
+        return Check(problem, field, on_deletions=not required)
+
+    def _common_checks(self) -> list[Check]:
+        """Checks shared by both kinds of file."""
         return [
-            (
+            Check(
                 "CASE WHEN awarding_sub_agency_code IS NULL THEN 'awarding_sub_agency_code: empty' END",
                 "awarding_sub_agency_code",
             ),
-            (
+            Check(
                 "CASE WHEN awarding_agency_code IS NULL THEN 'awarding_agency_code: empty' END",
                 "awarding_agency_code",
             ),
-            (
+            Check(
                 "CASE WHEN recipient_uei IS NULL AND recipient_duns IS NULL AND recipient_name IS NULL "
                 "THEN 'recipient_name: no recipient name, UEI or DUNS' END",
                 "recipient_name",
             ),
-            (
+            Check(
                 "CASE WHEN recipient_uei IS NOT NULL AND NOT regexp_full_match(upper(recipient_uei), '[A-Z0-9]{12}') "
                 "THEN 'recipient_uei: ' || recipient_uei || ' is not a 12-character UEI' END",
                 "recipient_uei",
             ),
-            (
+            Check(
                 "CASE WHEN recipient_duns IS NOT NULL AND NOT regexp_full_match(recipient_duns, '\\d{1,9}') "
                 "THEN 'recipient_duns: ' || recipient_duns || ' is not a DUNS number' END",
                 "recipient_duns",
             ),
-            (
+            Check(
                 "CASE WHEN parent_uei IS NOT NULL AND NOT regexp_full_match(upper(parent_uei), '[A-Z0-9]{12}') "
                 "THEN 'recipient_parent_uei: ' || parent_uei || ' is not a 12-character UEI' END",
-                "recipient_parent_uei",
+                "parent_uei",
             ),
-            (
+            Check(
                 "CASE WHEN parent_duns IS NOT NULL AND NOT regexp_full_match(parent_duns, '\\d{1,9}') "
                 "THEN 'recipient_parent_duns: ' || parent_duns || ' is not a DUNS number' END",
-                "recipient_parent_duns",
+                "parent_duns",
             ),
+            # The version of a record rests on last_modified_date: a value that cannot be
+            # read rejects the row, never leaves it undated.
+            self._date_check("last_modified", required=False),
             # A name becomes an entity's name, which the evidence services refuse past its
             # column's width: the row is rejected here, named, instead of the whole import.
             *(
-                (
+                Check(
                     f"CASE WHEN length({sql}) > {ENTITY_NAME_MAX_LENGTH} THEN '{header}: ' || "
                     f"length({sql}) || ' characters where at most {ENTITY_NAME_MAX_LENGTH} "
                     "are kept' END",
-                    header,
+                    sql,
                 )
                 for sql, header in (
                     ("recipient_name", "recipient_name"),
@@ -218,16 +269,18 @@ class Stage:
             ),
         ]
 
-    def _record_rejects(
-        self, file_no: int, display: str, checks: list[tuple[str, str]], key_sql: str
-    ) -> int:
-        problems = " , ".join(f"({sql})" for sql, _ in checks)
-        # A deletion mark needs only the key: its other columns may be empty.
-        problems = (
-            "CASE WHEN upper(coalesce(correction_delete, '')) = 'D' THEN "
+    def _record_rejects(self, file_no: int, display: str, checks: list[Check], key_sql: str) -> int:
+        deletion = "upper(coalesce(correction_delete, '')) = 'D'"
+        key_missing = (
             f"CASE WHEN {key_sql} IS NULL "
-            "THEN 'correction_delete_ind: a deletion without its unique key' END "
-            f"ELSE coalesce({problems}) END"
+            "THEN 'correction_delete_ind: a deletion without its unique key' END"
+        )
+        on_deletions = ", ".join([key_missing, *(f"({c.sql})" for c in checks if c.on_deletions)])
+        # A deletion mark needs only the key (and a readable date, if it has one):
+        # its other columns may be empty.
+        problems = (
+            f"CASE WHEN {deletion} THEN coalesce({on_deletions}) "
+            f"ELSE coalesce({', '.join(f'({c.sql})' for c in checks)}) END"
         )
         # One row per rejected row: its first problem, which names the column.
         self.con.execute(
@@ -242,7 +295,34 @@ class Stage:
         (count,) = self.con.execute(
             "SELECT count(*) FROM rejects WHERE file_no = ?", [file_no]
         ).fetchone()  # type: ignore[misc]
+        # Each check counted on its own (a row may have several bad values), by field.
+        counts = self.con.execute(
+            "SELECT "
+            + ", ".join(
+                f"count(*) FILTER (WHERE ({c.sql}) IS NOT NULL"
+                + ("" if c.on_deletions else f" AND NOT {deletion}")
+                + ")"
+                for c in checks
+            )
+            + f", count(*) FILTER (WHERE {deletion} AND ({key_missing}) IS NOT NULL) FROM raw"
+        ).fetchone()
+        self._not_usable: dict[str, int] = {}
+        key_field = "transaction_key" if self._cols.get("transaction_key") else "award_key"
+        for field, n in zip([*(c.field for c in checks), key_field], counts or (), strict=True):
+            self._not_usable[field] = self._not_usable.get(field, 0) + int(n)
         return int(count)
+
+    def _columns_read(self, inp: CsvInput) -> list[dict[str, Any]]:
+        """Each column read, in the header's order, with how many of its values were not usable."""
+        by_column: dict[str, int] = {}
+        for field, column in self._cols.items():
+            if column is not None:
+                by_column[column] = by_column.get(column, 0) + self._not_usable.get(field, 0)
+        order = {c: i for i, c in enumerate(inp.header)}
+        return [
+            {"column": c, "not_usable": n}
+            for c, n in sorted(by_column.items(), key=lambda x: order[x[0]])
+        ]
 
     def _common_select(self) -> str:
         # Spreadsheets drop the leading zeros of agency codes as of DUNS: DHS "070" becomes "70".
@@ -258,20 +338,9 @@ class Stage:
             recipient_name, upper(cage_code),
             upper(parent_uei), CASE WHEN parent_duns IS NOT NULL THEN lpad(parent_duns, 9, '0') END,
             parent_name, permalink,
-            coalesce({self._timestamp_expr("last_modified")}, ''),
+            coalesce({DateReader.timestamp_text("last_modified__ts")}, ''),
             description, upper(correction_delete)
         """
-
-    def _timestamp_expr(self, column: str) -> str:
-        """ISO date and time, to the second, with the fraction only when there is one (so
-        whole-second values compare as they always have, and versions a fraction of a
-        second apart stay apart)."""
-        ts = f"TRY_CAST(replace(substr({column}, 1, 26), 'T', ' ') AS TIMESTAMP)"
-        return (
-            f"CASE WHEN regexp_full_match({column}, '\\d{{4}}-\\d{{2}}-\\d{{2}}([ T].*)?') "
-            f"THEN strftime({ts}, '%Y-%m-%d %H:%M:%S') || CASE WHEN microsecond({ts}) % 1000000 > 0 "
-            f"THEN '.' || lpad(CAST(microsecond({ts}) % 1000000 AS VARCHAR), 6, '0') ELSE '' END END"
-        )
 
     def _csv_problem(self, inp: CsvInput, exc: duckdb.Error) -> str:
         """What is wrong with a CSV DuckDB could not read, and on which line, in a sentence.
@@ -310,31 +379,34 @@ class Stage:
         # DuckDB counts records (the header is 1), as the rejects report counts rows.
         return f"row {where[1]}: {reason or lines[0]}"
 
-    def _load_transactions(self, file_no: int, inp: CsvInput) -> dict[str, int]:
+    def _load_transactions(self, file_no: int, inp: CsvInput) -> dict[str, Any]:
         checks = [
-            (
+            Check(
                 "CASE WHEN obligation IS NULL THEN 'federal_action_obligation: empty' "
                 f"WHEN NOT {_AMOUNT.format('obligation')} THEN 'federal_action_obligation: ' || obligation || "
                 f"'{_NOT_AN_AMOUNT}' END",
-                "federal_action_obligation",
+                "obligation",
             ),
-            (self._date_problem("action_date", "action_date"), "action_date"),
-            ("CASE WHEN piid IS NULL THEN 'award_id_piid: empty' END", "award_id_piid"),
+            self._date_check("action_date", required=True),
+            Check("CASE WHEN piid IS NULL THEN 'award_id_piid: empty' END", "piid"),
             *self._common_checks(),
         ]
-        has_keys = column_map(inp.kind, inp.header).get("transaction_key") is not None
+        has_keys = self._cols.get("transaction_key") is not None
         if has_keys:
-            checks.append(
-                (
-                    "CASE WHEN transaction_key IS NULL THEN 'contract_transaction_unique_key: empty' "
-                    "WHEN award_key IS NULL THEN 'contract_award_unique_key: empty' END",
-                    "contract_transaction_unique_key",
-                )
-            )
+            checks += [
+                Check(
+                    "CASE WHEN transaction_key IS NULL THEN 'contract_transaction_unique_key: empty' END",
+                    "transaction_key",
+                ),
+                Check(
+                    "CASE WHEN award_key IS NULL THEN 'contract_award_unique_key: empty' END",
+                    "award_key",
+                ),
+            ]
         rejected = self._record_rejects(
             file_no, inp.display, checks, "coalesce(transaction_key, award_key)"
         )
-        date = self._date_expr("action_date")
+        date = DateReader.date_text("action_date__ts")
         # Files before the unique keys existed: build them as USAspending does.
         none = "'-NONE-'"
         award_key = (
@@ -362,20 +434,21 @@ class Stage:
             [file_no, file_no],
         )
         (read,) = self.con.execute("SELECT count(*) FROM raw").fetchone()  # type: ignore[misc]
-        return {"read": int(read), "rejected": rejected}
+        return {"read": int(read), "rejected": rejected, "columns": self._columns_read(inp)}
 
-    def _load_awards(self, file_no: int, inp: CsvInput) -> dict[str, int]:
+    def _load_awards(self, file_no: int, inp: CsvInput) -> dict[str, Any]:
         checks = [
-            (
+            Check(
                 "CASE WHEN total_obligated IS NULL THEN 'total_obligated_amount: empty' "
                 f"WHEN NOT {_AMOUNT.format('total_obligated')} THEN 'total_obligated_amount: ' || total_obligated || "
                 f"'{_NOT_AN_AMOUNT}' END",
-                "total_obligated_amount",
+                "total_obligated",
             ),
-            (self._date_problem("base_date", "award_base_action_date"), "award_base_action_date"),
-            (
+            self._date_check("base_date", required=True),
+            self._date_check("latest_date", required=False),
+            Check(
                 "CASE WHEN award_key IS NULL THEN 'contract_award_unique_key: empty' END",
-                "contract_award_unique_key",
+                "award_key",
             ),
             *self._common_checks(),
         ]
@@ -385,13 +458,14 @@ class Stage:
             INSERT INTO aw
             SELECT ?, r.row_no, award_key, piid, parent_piid, parent_agency_id, {self._common_select()},
                    CAST(round(CAST(total_obligated AS DECIMAL(18,2)) * 100) AS BIGINT),
-                   {self._date_expr("base_date")}, coalesce({self._date_expr("latest_date")}, '')
+                   {DateReader.date_text("base_date__ts")},
+                   coalesce({DateReader.date_text("latest_date__ts")}, '')
             FROM raw r ANTI JOIN (SELECT row_no FROM rejects WHERE file_no = ?) x ON r.row_no = x.row_no
             """,
             [file_no, file_no],
         )
         (read,) = self.con.execute("SELECT count(*) FROM raw").fetchone()  # type: ignore[misc]
-        return {"read": int(read), "rejected": rejected}
+        return {"read": int(read), "rejected": rejected, "columns": self._columns_read(inp)}
 
     # --- after all files are read ----------------------------------------------------
 

@@ -33,7 +33,12 @@ class TieCounts:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    # Ownership ties recorded (the sum of created, updated, unchanged and ended), and how.
     ownership: int = 0
+    ownership_created: int = 0
+    ownership_updated: int = 0
+    ownership_unchanged: int = 0
+    ownership_ended: int = 0
     ownership_removed: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -333,6 +338,39 @@ def _parent_observations(
         return [tuple(row) for row in cursor.fetchall()]  # type: ignore[misc]
 
 
+_OWNERSHIP_FIELDS = ("subject_id", "object_id", "status", "start_date", "end_date", "summary")
+
+
+def _ownership_said(ftm_ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    """What the stored ownership ties of these ids say, before they are recorded again."""
+    return {
+        ftm_id: tuple(rest)
+        for ftm_id, *rest in bulk.select_in(Tie, ["ftm_id", *_OWNERSHIP_FIELDS], "ftm_id", ftm_ids)
+    }
+
+
+def _count_ownership(
+    recorded: list[services.TieSpec], said: dict[str, tuple[Any, ...]], counts: TieCounts
+) -> None:
+    """Count each recorded ownership tie as created, ended (an owner no longer
+    reported), updated or unchanged, against what it said before."""
+    for spec in recorded:
+        before = said.get(spec.ftm_id)
+        now = tuple(str(getattr(spec, f) or "") for f in _OWNERSHIP_FIELDS[2:])
+        if before is None:
+            counts.ownership_created += 1
+        elif (before[0], before[1], *(str(v or "") for v in before[2:])) == (
+            spec.subject_id,
+            spec.object_id,
+            *now,
+        ):
+            counts.ownership_unchanged += 1
+        elif spec.status == TieStatus.ENDED and before[2] != TieStatus.ENDED:
+            counts.ownership_ended += 1
+        else:
+            counts.ownership_updated += 1
+
+
 def record_reported_parents(
     recipient_ids: Iterable[int], resolver: object, counts: TieCounts
 ) -> None:
@@ -413,8 +451,10 @@ def record_reported_parents(
                 {(spec.subject_id, spec.object_id): spec.ftm_id for spec in specs},
                 complete=True,
             )
+        said = _ownership_said([s.ftm_id for s in specs])
         _ids, refused = services.record_structural_ties_bulk(specs)
         counts.ownership += len(specs) - len(refused)
+        _count_ownership([s for s in specs if all(s is not r for r, _ in refused)], said, counts)
         for spec, why in refused:
             counts.problems.append(
                 f"ownership of {entities[spec.object_id].name} by {entities[spec.subject_id].name}: {why}"
