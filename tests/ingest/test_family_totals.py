@@ -325,7 +325,7 @@ def test_real_2018_transactions_totals_match_the_rows_by_parent_duns():
     """The real FY2013 ICE transactions (DUNS only, spreadsheet dates): each parent's family
     against DuckDB's sum of the rows naming that parent DUNS, on both bases."""
     path = SAMPLES / "ice_fy13_2018era_transactions.csv"
-    import_usaspending([path], date_format="%d/%m/%Y")
+    import_usaspending([path], date_format=("%d/%m/%Y", "%d/%m/%y"))
     con = _rows(path)
     sums = con.execute(
         "SELECT lpad(recipient_parent_duns, 9, '0'),"
