@@ -23,7 +23,7 @@ from tests.ingest.multiyear import generate_years
 pytestmark = pytest.mark.django_db
 
 # Orders and partitions tried; each imports the seven files in one to seven runs.
-RUNS = 25
+RUNS = 20
 
 
 @pytest.fixture(scope="module")

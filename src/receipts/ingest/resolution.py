@@ -25,7 +25,7 @@ from receipts.evidence.models import Entity, EntityKind, Identifier, IdentifierS
 from receipts.evidence.services import EvidenceError, save_entity
 
 from . import services
-from .models import NameOnlyRecipient, ReviewItem
+from .models import ContractAward, ContractTransaction, NameOnlyRecipient, ReviewItem
 
 # From this score two names count as one company (``cluster_names``). Only
 # spelling slips inside words and word order reach it: a missing or added
@@ -755,8 +755,9 @@ class RecipientResolver:
 
         The queue is a function of the entities and their names, whatever order they
         came in: a pair of look-alikes waits in it when either is among the other's
-        ``MAX_CANDIDATES`` closest names; it names as the entity to merge the one
-        without UEI or DUNS, or else the one whose name sorts after the other's. A
+        ``MAX_CANDIDATES`` closest names; the entity it names to merge into the other
+        is one that contract records made rather than one an editor made, else one
+        without UEI or DUNS, else the one whose name sorts later. A
         pending item a newcomer pushed out of both entities' closest goes; decided
         items stay as decided.
         """
@@ -826,12 +827,17 @@ class RecipientResolver:
                 scheme__in=[IdentifierScheme.UEI, IdentifierScheme.DUNS],
             ).values_list("entity_id", flat=True)
         )
+        from_records = _from_records(
+            {e for p in wanted for e in p}, {p.entity.pk for p in new if p.entity is not None}
+        )
         items: list[ReviewItem] = []
         for pair in sorted(wanted, key=sorted):
-            a, b = sorted(pair)
-            # The entity to merge (dropped by a merge): the weaker, else the later name.
+            # The entity a merge drops: one the records made rather than an editor's, then
+            # one without UEI or DUNS, then the one whose name sorts later.
             entity_id, candidate_id = sorted(
-                (a, b), key=lambda e: (e not in strong, min(names[e]), e), reverse=True
+                pair,
+                key=lambda e: (e in from_records, e not in strong, min(names[e]), e),
+                reverse=True,
             )
             score, ours, theirs = _best_match(names[entity_id], names[candidate_id])
             if score < REVIEW_THRESHOLD:
@@ -864,11 +870,12 @@ def _best_match(ours: Sequence[str], theirs: Sequence[str]) -> tuple[float, str,
 
 def _rename(grown: dict[int, list[str]]) -> None:
     """Give entities that gained spellings the name ``display_name`` picks from all of them,
-    when the name they have is the one it picked before (an editor's choice stays)."""
+    when the name they have is the one it picked before from the stored records' spellings
+    (a name an editor gave stays)."""
     for entity in Entity.objects.filter(pk__in=sorted(grown)):
         known = [entity.name, *entity.aliases]
         wanted = display_name([*known, *grown[entity.pk]])
-        if entity.name == display_name(known) and wanted != entity.name:
+        if entity.name == display_name(known) and wanted != entity.name and _records_name(entity):
             save_entity(
                 entity=entity,
                 name=wanted,
@@ -877,6 +884,69 @@ def _rename(grown: dict[int, list[str]]) -> None:
                 country=entity.country,
                 summary=entity.summary,
             )
+
+
+def _from_records(ids: set[int], new: set[int]) -> set[int]:
+    """Of these entities, those that contract records made (or could have made): the ones
+    this resolver just created, name-only recipients, and those stored records name as
+    recipient or, by UEI or DUNS, as parent."""
+    found = ids & new
+    rest = sorted(ids - found)
+    found |= set(
+        NameOnlyRecipient.objects.filter(entity_id__in=rest).values_list("entity_id", flat=True)
+    )
+    found |= set(
+        ContractTransaction.objects.filter(recipient_id__in=rest)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    found |= set(
+        ContractAward.objects.filter(recipient_id__in=rest)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    strong = Identifier.objects.filter(
+        entity_id__in=sorted(ids - found), scheme__in=[IdentifierScheme.UEI, IdentifierScheme.DUNS]
+    ).values_list("entity_id", "scheme", "value")
+    ueis = {v: e for e, scheme, v in strong if scheme == IdentifierScheme.UEI}
+    duns = {v: e for e, scheme, v in strong if scheme == IdentifierScheme.DUNS}
+    if ueis:
+        found |= {
+            ueis[v]
+            for v in ContractTransaction.objects.filter(parent_uei__in=sorted(ueis))
+            .values_list("parent_uei", flat=True)
+            .distinct()
+        }
+    if duns:
+        found |= {
+            duns[v]
+            for v in ContractTransaction.objects.filter(parent_duns__in=sorted(duns))
+            .values_list("parent_duns", flat=True)
+            .distinct()
+        }
+    return found
+
+
+def _records_name(entity: Entity) -> bool:
+    """Whether the entity's name came from contract records: a name-only recipient's, or
+    one stored records give it as recipient or parent."""
+    name = entity.name
+    if (
+        NameOnlyRecipient.objects.filter(entity=entity).exists()
+        or ContractTransaction.objects.filter(recipient=entity, recipient_name=name).exists()
+        or ContractAward.objects.filter(recipient=entity, recipient_name=name).exists()
+    ):
+        return True
+    strong = dict(
+        entity.identifiers.filter(
+            scheme__in=[IdentifierScheme.UEI, IdentifierScheme.DUNS]
+        ).values_list("scheme", "value")
+    )
+    as_parent = models.Q(parent_name=name) & (
+        models.Q(parent_uei=strong.get(IdentifierScheme.UEI, "\0"))
+        | models.Q(parent_duns=strong.get(IdentifierScheme.DUNS, "\0"))
+    )
+    return ContractTransaction.objects.filter(as_parent).exists()
 
 
 def _with_new_names(names_of: dict[int, set[str]]) -> dict[int, list[str]]:
