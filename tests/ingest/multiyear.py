@@ -67,6 +67,12 @@ LATE_OFFICES = {
     "7012": ("70CRPL", "ICE PROCUREMENT LAGUNA"),
     "7014": ("70B07C", "CBP TUCSON FIELD"),
 }
+# Offices that award only a modification between an award's first and latest action:
+# never the office of an award's record, in a file of its own year only.
+MIDDLE_OFFICES = {
+    "7012": ("70CTMP", "ICE TEMPORARY OFFICE"),
+    "7014": ("70B09C", "CBP SURGE OFFICE"),
+}
 
 _PARENT_GEO = ("PG0000000001", "THE GEO GROUP INC")
 _PARENT_GEO_HOLDINGS = ("PG0000000002", "GEO HOLDINGS INC")
@@ -187,6 +193,8 @@ def generate_years(folder: Path, seed: int = 13) -> list[Path]:
             for mod, year in enumerate(years):
                 # Some later modifications come from another office, which appears only then.
                 this_office = LATE_OFFICES[sub] if mod and rng.random() < 0.3 else office
+                if mod == 1 and len(years) >= 3:
+                    this_office = MIDDLE_OFFICES[sub]
                 if recipient.uei == "OLDCOS000001" and year >= 2021:
                     holder = RECIPIENTS[-1]  # the novation
                 when = _fy_date(rng, year)
