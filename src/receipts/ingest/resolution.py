@@ -821,22 +821,30 @@ class RecipientResolver:
         ]
         wanted -= decided
         names_of({e for p in wanted for e in p})
-        strong = set(
-            Identifier.objects.filter(
-                entity_id__in=sorted({e for p in wanted for e in p}),
-                scheme__in=[IdentifierScheme.UEI, IdentifierScheme.DUNS],
-            ).values_list("entity_id", flat=True)
-        )
+        held: dict[int, list[str]] = {}
+        for entity_id, value in Identifier.objects.filter(
+            entity_id__in=sorted({e for p in wanted for e in p}),
+            scheme__in=[IdentifierScheme.UEI, IdentifierScheme.DUNS],
+        ).values_list("entity_id", "value"):
+            held.setdefault(entity_id, []).append(value)
+        strong = set(held)
         from_records = _from_records(
             {e for p in wanted for e in p}, {p.entity.pk for p in new if p.entity is not None}
         )
         items: list[ReviewItem] = []
         for pair in sorted(wanted, key=sorted):
             # The entity a merge drops: one the records made rather than an editor's, then
-            # one without UEI or DUNS, then the one whose name sorts later.
+            # one without UEI or DUNS, then the one whose name (under one name, whose UEI
+            # or DUNS) sorts later.
             entity_id, candidate_id = sorted(
                 pair,
-                key=lambda e: (e in from_records, e not in strong, min(names[e]), e),
+                key=lambda e: (
+                    e in from_records,
+                    e not in strong,
+                    min(names[e]),
+                    sorted(held.get(e, [])),
+                    e,
+                ),
                 reverse=True,
             )
             score, ours, theirs = _best_match(names[entity_id], names[candidate_id])
@@ -942,10 +950,14 @@ def _records_name(entity: Entity) -> bool:
             scheme__in=[IdentifierScheme.UEI, IdentifierScheme.DUNS]
         ).values_list("scheme", "value")
     )
-    as_parent = models.Q(parent_name=name) & (
-        models.Q(parent_uei=strong.get(IdentifierScheme.UEI, "\0"))
-        | models.Q(parent_duns=strong.get(IdentifierScheme.DUNS, "\0"))
-    )
+    by_identifier = models.Q()
+    if IdentifierScheme.UEI in strong:
+        by_identifier |= models.Q(parent_uei=strong[IdentifierScheme.UEI])
+    if IdentifierScheme.DUNS in strong:
+        by_identifier |= models.Q(parent_duns=strong[IdentifierScheme.DUNS])
+    if not by_identifier:
+        return False
+    as_parent = models.Q(parent_name=name) & by_identifier
     return ContractTransaction.objects.filter(as_parent).exists()
 
 
