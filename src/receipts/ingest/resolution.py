@@ -432,8 +432,11 @@ class _NameIndex:
             block.parsed.append(p)
             block.cores.append(p.core_text)
 
-    def candidates(self, names: Iterable[str], exclude: int) -> list[tuple[int, float, str, str]]:
-        """(entity id, score, our name, its name) of the best matches, best first."""
+    def candidates(
+        self, names: Iterable[str], exclude: int, limit: int | None = MAX_CANDIDATES
+    ) -> list[tuple[int, float, str, str]]:
+        """(entity id, score, our name, its name) of the best matches (``limit`` of
+        them, or all), best first."""
         best: dict[int, tuple[float, str, str]] = {}
 
         def consider(entity_id: int, found: tuple[float, str, str]) -> None:
@@ -462,7 +465,7 @@ class _NameIndex:
                     consider(block.entity_ids[j], (score, name, block.names[j]))
         # Equal scores rank by the names, then the id: not by which entity came first.
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[1][2], kv[1][1], kv[0]))
-        return [(eid, s, ours, theirs) for eid, (s, ours, theirs) in ranked[:MAX_CANDIDATES]]
+        return [(eid, s, ours, theirs) for eid, (s, ours, theirs) in ranked[:limit]]
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -792,10 +795,15 @@ class RecipientResolver:
                     c for c, *_ in index.candidates(names.get(entity_id, []), exclude=entity_id)
                 ]
 
-        # Who may gain or lose a pair: the changed entities and their look-alikes,
-        # and the other ends of the pending items they have.
+        # Who may gain or lose a pair: the changed entities and all their look-alikes
+        # (a changed entity may become one of theirs closest without their being among
+        # its own), and the other ends of the pending items they have.
         closest_of(changed)
-        around = changed | {c for e in changed for c in closest[e]}
+        around = changed | {
+            c
+            for e in changed
+            for c, *_ in index.candidates(names.get(e, []), exclude=e, limit=None)
+        }
         closest_of(around)
         pending = list(
             ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
