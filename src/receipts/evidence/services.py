@@ -855,7 +855,7 @@ def record_ties_bulk(
 
 @transaction.atomic
 def record_structural_ties_bulk(
-    specs: Sequence[TieSpec], *, keep_status: bool = False
+    specs: Sequence[TieSpec], *, keep_status: bool = False, prune_source_kind: str | None = None
 ) -> tuple[dict[str, int], list[tuple[TieSpec, str]]]:
     """Ownership and part_of ties in bulk: returns (ids by FtM id, refused specs with why).
 
@@ -863,6 +863,7 @@ def record_structural_ties_bulk(
     database (of any status), adding each accepted tie to the graph before the
     next is checked, so a batch cannot close a cycle with itself either. A
     spec that would close one is refused, not saved, and the rest go on.
+    ``prune_source_kind`` is as for ``record_ties_bulk``.
     """
     children: dict[int, set[int]] = {}
     for kind, subject_id, object_id in Tie.objects.filter(
@@ -901,7 +902,12 @@ def record_structural_ties_bulk(
             continue
         children.setdefault(parent, set()).add(child)
         accepted.append(spec)
-    ids = record_ties_bulk(accepted, keep_status=keep_status, _structural_checked=True)
+    ids = record_ties_bulk(
+        accepted,
+        keep_status=keep_status,
+        prune_source_kind=prune_source_kind,
+        _structural_checked=True,
+    )
     return ids, refused
 
 

@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
-from django.db import transaction
+from django.db import models, transaction
 from normality import squash_spaces
 from rapidfuzz import fuzz, process
 from rigour.names import extract_org_types, replace_org_types_compare, tokenize_name
 from rigour.text import ascii_text
 
 from receipts.evidence.models import Entity, EntityKind, Identifier, IdentifierScheme
-from receipts.evidence.services import EvidenceError
+from receipts.evidence.services import EvidenceError, save_entity
 
 from . import services
-from .models import NameOnlyRecipient, ReviewItem
+from .models import ContractAward, ContractTransaction, NameOnlyRecipient, ReviewItem
 
 # From this score two names count as one company (``cluster_names``). Only
 # spelling slips inside words and word order reach it: a missing or added
@@ -383,8 +383,14 @@ class _NewRecipient:
         self.names[name] += 1
 
     def display_name(self) -> str:
-        # The most common spelling; among equals, the one seen first.
-        return max(self.names.items(), key=lambda kv: kv[1])[0]
+        return display_name(self.names)
+
+
+def display_name(names: Iterable[str]) -> str:
+    """The name a recipient entity goes by: of the spellings its records give, the first in
+    sort order. Not the first one imported, nor the most frequent in one import, which
+    would depend on which files were imported first."""
+    return min(names)
 
 
 _Target = int | _NewRecipient
@@ -426,8 +432,11 @@ class _NameIndex:
             block.parsed.append(p)
             block.cores.append(p.core_text)
 
-    def candidates(self, names: Iterable[str], exclude: int) -> list[tuple[int, float, str, str]]:
-        """(entity id, score, our name, its name) of the best matches, best first."""
+    def candidates(
+        self, names: Iterable[str], exclude: int, limit: int | None = MAX_CANDIDATES
+    ) -> list[tuple[int, float, str, str]]:
+        """(entity id, score, our name, its name) of the best matches (``limit`` of
+        them, or all), best first."""
         best: dict[int, tuple[float, str, str]] = {}
 
         def consider(entity_id: int, found: tuple[float, str, str]) -> None:
@@ -454,8 +463,9 @@ class _NameIndex:
                 score = _score(p, block.parsed[j])
                 if score >= REVIEW_THRESHOLD:
                     consider(block.entity_ids[j], (score, name, block.names[j]))
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
-        return [(eid, s, ours, theirs) for eid, (s, ours, theirs) in ranked[:MAX_CANDIDATES]]
+        # Equal scores rank by the names, then the id: not by which entity came first.
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[1][2], kv[1][1], kv[0]))
+        return [(eid, s, ours, theirs) for eid, (s, ours, theirs) in ranked[:limit]]
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -720,12 +730,17 @@ class RecipientResolver:
                 name = _clean_name(record.name)
                 if name:
                     names_of.setdefault(target, set()).add(name)
+        grown = _with_new_names(names_of)
+        _rename(grown)
         services.add_aliases_and_identifiers(
             aliases={k: sorted(v) for k, v in names_of.items()},
             identifiers=[(eid, IdentifierScheme.UEI, uei) for eid, uei in uei_additions],
         )
+        if grown and (self._index is None or self._index_kind != kind):
+            self._index = _NameIndex(kind)
+            self._index_kind = kind
 
-        self._queue_reviews(new)
+        self._queue_reviews(new, grown)
 
         linked = Entity.objects.in_bulk(
             sorted({t for t in target_of.values() if isinstance(t, int)})
@@ -738,25 +753,232 @@ class RecipientResolver:
             result[record] = found
         return result
 
-    def _queue_reviews(self, new: list[_NewRecipient]) -> None:
-        """A review item for each look-alike of each new entity among what came before it."""
-        if not new or self._index is None:
+    def _queue_reviews(self, new: list[_NewRecipient], grown: dict[int, list[str]]) -> None:
+        """Bring the review queue up to date with new entities and new names of old ones.
+
+        The queue is a function of the entities and their names, whatever order they
+        came in: a pair of look-alikes waits in it when either is among the other's
+        ``MAX_CANDIDATES`` closest names; the entity it names to merge into the other
+        is one that contract records made rather than one an editor made, else one
+        without UEI or DUNS, else the one whose name sorts later. A
+        pending item a newcomer pushed out of both entities' closest goes; decided
+        items stay as decided.
+        """
+        if (not new and not grown) or self._index is None:
             return
         index = self._index
-        items: list[ReviewItem] = []
+        names: dict[int, list[str]] = {}
         for pending in new:
             entity = pending.entity
             assert entity is not None
-            names = [entity.name, *entity.aliases]
-            for candidate_id, score, ours, theirs in index.candidates(names, exclude=entity.pk):
-                how = "the same name key" if score >= 100 else f"similarity {score:.0f}"
-                why = "no UEI or DUNS" if pending.name_key else "a different UEI or DUNS"
-                reason = f"{ours!r} is like {theirs!r} ({how}); {why}"
-                items.append(
-                    ReviewItem(
-                        entity=entity, candidate_id=candidate_id, score=score, reason=reason[:300]
-                    )
+            names[entity.pk] = [entity.name, *entity.aliases]
+        for entity_id, added in grown.items():
+            index.add(entity_id, added)
+        for entity_id, entity_names in names.items():
+            index.add(entity_id, entity_names)
+        changed = set(names) | set(grown)
+        closest: dict[int, list[int]] = {}
+
+        def names_of(ids: Iterable[int]) -> None:
+            wanted = sorted(set(ids) - set(names))
+            for chunk in range(0, len(wanted), _CHUNK):
+                for pk, name, aliases in Entity.objects.filter(
+                    pk__in=wanted[chunk : chunk + _CHUNK]
+                ).values_list("pk", "name", "aliases"):
+                    names[pk] = [name, *(aliases or [])]
+
+        def closest_of(ids: Iterable[int]) -> None:
+            todo = sorted(set(ids) - set(closest))
+            names_of(todo)
+            for entity_id in todo:
+                closest[entity_id] = [
+                    c for c, *_ in index.candidates(names.get(entity_id, []), exclude=entity_id)
+                ]
+
+        # Who may gain or lose a pair: the changed entities and all their look-alikes
+        # (a changed entity may become one of theirs closest without their being among
+        # its own), and the other ends of the pending items they have.
+        closest_of(changed)
+        around = changed | {
+            c
+            for e in changed
+            for c, *_ in index.candidates(names.get(e, []), exclude=e, limit=None)
+        }
+        closest_of(around)
+        pending = list(
+            ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
+            .filter(
+                models.Q(entity_id__in=sorted(around)) | models.Q(candidate_id__in=sorted(around))
+            )
+            .values_list("pk", "entity_id", "candidate_id")
+        )
+        closest_of({e for _pk, a, b in pending for e in (a, b)})
+        wanted = {frozenset((e, c)) for e in around for c in closest[e] if e != c}
+        decided = {
+            frozenset(pair)
+            for pair in ReviewItem.objects.exclude(status=ReviewItem.Status.PENDING)
+            .filter(entity_id__in=sorted({e for p in wanted for e in p}))
+            .values_list("entity_id", "candidate_id")
+        }
+        stale = [
+            pk
+            for pk, a, b in pending
+            if frozenset((a, b)) not in wanted
+            and b not in closest.get(a, [])
+            and a not in closest.get(b, [])
+        ]
+        wanted -= decided
+        names_of({e for p in wanted for e in p})
+        held: dict[int, list[str]] = {}
+        for entity_id, value in Identifier.objects.filter(
+            entity_id__in=sorted({e for p in wanted for e in p}),
+            scheme__in=[IdentifierScheme.UEI, IdentifierScheme.DUNS],
+        ).values_list("entity_id", "value"):
+            held.setdefault(entity_id, []).append(value)
+        strong = set(held)
+        from_records = _from_records(
+            {e for p in wanted for e in p}, {p.entity.pk for p in new if p.entity is not None}
+        )
+        items: list[ReviewItem] = []
+        for pair in sorted(wanted, key=sorted):
+            # The entity a merge drops: one the records made rather than an editor's, then
+            # one without UEI or DUNS, then the one whose name (under one name, whose UEI
+            # or DUNS) sorts later.
+            entity_id, candidate_id = sorted(
+                pair,
+                key=lambda e: (
+                    e in from_records,
+                    e not in strong,
+                    min(names[e]),
+                    sorted(held.get(e, [])),
+                    e,
+                ),
+                reverse=True,
+            )
+            score, ours, theirs = _best_match(names[entity_id], names[candidate_id])
+            if score < REVIEW_THRESHOLD:
+                continue
+            how = "the same name key" if score >= 100 else f"similarity {score:.0f}"
+            why = "a different UEI or DUNS" if entity_id in strong else "no UEI or DUNS"
+            reason = f"{ours!r} is like {theirs!r} ({how}); {why}"
+            items.append(
+                ReviewItem(
+                    entity_id=entity_id, candidate_id=candidate_id, score=score, reason=reason[:300]
                 )
-            index.add(entity.pk, names)
+            )
+        # Pending items of these pairs are written again, in the canonical direction.
+        pairs = [frozenset((i.entity_id, i.candidate_id)) for i in items]
+        stale += [pk for pk, a, b in pending if frozenset((a, b)) in pairs]
+        ReviewItem.objects.filter(pk__in=stale).delete()
         ReviewItem.objects.bulk_create(items, batch_size=500)
-        self.queued += len(items)
+        self.queued += len(items) - sum(1 for _pk, a, b in pending if frozenset((a, b)) in pairs)
+
+
+def _best_match(ours: Sequence[str], theirs: Sequence[str]) -> tuple[float, str, str]:
+    """The best-scoring pair of names of two entities: (score, our name, their name)."""
+    best = (0.0, "", "")
+    for a in sorted(set(ours)):
+        for b in sorted(set(theirs)):
+            found = (names_match(a, b), a, b)
+            best = max(best, found)
+    return best
+
+
+def _rename(grown: dict[int, list[str]]) -> None:
+    """Give entities that gained spellings the name ``display_name`` picks from all of them,
+    when the name they have is the one it picked before from the stored records' spellings
+    (a name an editor gave stays)."""
+    for entity in Entity.objects.filter(pk__in=sorted(grown)):
+        known = [entity.name, *entity.aliases]
+        wanted = display_name([*known, *grown[entity.pk]])
+        if entity.name == display_name(known) and wanted != entity.name and _records_name(entity):
+            save_entity(
+                entity=entity,
+                name=wanted,
+                kind=entity.kind,
+                aliases=[n for n in known if n != wanted],
+                country=entity.country,
+                summary=entity.summary,
+            )
+
+
+def _from_records(ids: set[int], new: set[int]) -> set[int]:
+    """Of these entities, those that contract records made (or could have made): the ones
+    this resolver just created, name-only recipients, and those stored records name as
+    recipient or, by UEI or DUNS, as parent."""
+    found = ids & new
+    rest = sorted(ids - found)
+    found |= set(
+        NameOnlyRecipient.objects.filter(entity_id__in=rest).values_list("entity_id", flat=True)
+    )
+    found |= set(
+        ContractTransaction.objects.filter(recipient_id__in=rest)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    found |= set(
+        ContractAward.objects.filter(recipient_id__in=rest)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    strong = Identifier.objects.filter(
+        entity_id__in=sorted(ids - found), scheme__in=[IdentifierScheme.UEI, IdentifierScheme.DUNS]
+    ).values_list("entity_id", "scheme", "value")
+    ueis = {v: e for e, scheme, v in strong if scheme == IdentifierScheme.UEI}
+    duns = {v: e for e, scheme, v in strong if scheme == IdentifierScheme.DUNS}
+    if ueis:
+        found |= {
+            ueis[v]
+            for v in ContractTransaction.objects.filter(parent_uei__in=sorted(ueis))
+            .values_list("parent_uei", flat=True)
+            .distinct()
+        }
+    if duns:
+        found |= {
+            duns[v]
+            for v in ContractTransaction.objects.filter(parent_duns__in=sorted(duns))
+            .values_list("parent_duns", flat=True)
+            .distinct()
+        }
+    return found
+
+
+def _records_name(entity: Entity) -> bool:
+    """Whether the entity's name came from contract records: a name-only recipient's, or
+    one stored records give it as recipient or parent."""
+    name = entity.name
+    if (
+        NameOnlyRecipient.objects.filter(entity=entity).exists()
+        or ContractTransaction.objects.filter(recipient=entity, recipient_name=name).exists()
+        or ContractAward.objects.filter(recipient=entity, recipient_name=name).exists()
+    ):
+        return True
+    strong = dict(
+        entity.identifiers.filter(
+            scheme__in=[IdentifierScheme.UEI, IdentifierScheme.DUNS]
+        ).values_list("scheme", "value")
+    )
+    by_identifier = models.Q()
+    if IdentifierScheme.UEI in strong:
+        by_identifier |= models.Q(parent_uei=strong[IdentifierScheme.UEI])
+    if IdentifierScheme.DUNS in strong:
+        by_identifier |= models.Q(parent_duns=strong[IdentifierScheme.DUNS])
+    if not by_identifier:
+        return False
+    as_parent = models.Q(parent_name=name) & by_identifier
+    return ContractTransaction.objects.filter(as_parent).exists()
+
+
+def _with_new_names(names_of: dict[int, set[str]]) -> dict[int, list[str]]:
+    """Of these entities, those for which the names are new, with the new names."""
+    ids = sorted(names_of)
+    out: dict[int, list[str]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for pk, name, aliases in Entity.objects.filter(
+            pk__in=ids[start : start + _CHUNK]
+        ).values_list("pk", "name", "aliases"):
+            known = {name, *(aliases or [])}
+            added = sorted(names_of[pk] - known)
+            if added:
+                out[pk] = added
+    return out

@@ -229,14 +229,22 @@ def _run_source(inputs: Sequence[CsvInput], today: str) -> Source:
     )
 
 
-_AWARD_SQL = """
+_AWARD_SQL = f"""
     SELECT a.award_key, coalesce(a.piid, ''), coalesce(a.parent_piid, ''), a.agency_code, a.agency_name,
            a.sub_code, a.sub_name, coalesce(a.office_code, ''), coalesce(a.office_name, ''),
            coalesce(a.uei, ''), coalesce(a.duns, ''), coalesce(a.name, ''), coalesce(a.cage, ''),
            coalesce(a.description, ''), a.summary_cents, a.base_date, a.latest_date,
            coalesce(a.permalink, ''), a.last_modified, coalesce(t.last_action, a.latest_date, a.base_date, ''),
-           coalesce(p.parent_uei, ''), coalesce(p.parent_duns, ''), coalesce(p.parent_name, '')
+           coalesce(p.parent_uei, ''), coalesce(p.parent_duns, ''), coalesce(p.parent_name, ''),
+           m.first_key, m.first_version, m.latest_key, m.latest_version
     FROM award_final a
+    LEFT JOIN (SELECT award_key,
+                      arg_min(transaction_key, {store.FIRST_ACTION_SQL}) AS first_key,
+                      arg_min(coalesce(last_modified, ''), {store.FIRST_ACTION_SQL}) AS first_version,
+                      arg_max(transaction_key, {store.LATEST_ACTION_SQL}) AS latest_key,
+                      arg_max(coalesce(last_modified, ''), {store.LATEST_ACTION_SQL}) AS latest_version
+               FROM tx_store WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key) m
+      ON m.award_key = a.award_key
     LEFT JOIN (SELECT award_key, max(action_date) AS last_action FROM tx_store
                WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key) t
       ON t.award_key = a.award_key
@@ -492,9 +500,14 @@ def _store(
     agencies = AgencyResolver(run_source)
     sub_of: dict[tuple[str, str], int] = {}
     sub_name: dict[int, str] = {}
+    # Every office any row names, not only the one of each award's latest action: which
+    # offices exist must not depend on which files came in the same run.
     paths = stage.con.execute(
         "SELECT DISTINCT agency_code, agency_name, sub_code, sub_name, coalesce(office_code, ''), "
-        "coalesce(office_name, '') FROM award_final ORDER BY 1, 3, 5"
+        "coalesce(office_name, '') FROM (SELECT agency_code, agency_name, sub_code, sub_name, "
+        "office_code, office_name FROM award_final UNION ALL SELECT agency_code, agency_name, "
+        "sub_code, sub_name, office_code, office_name FROM tx_store "
+        "WHERE coalesce(delete_mark, '') <> 'D') ORDER BY 1, 3, 5, 2, 4, 6"
     ).fetchall()
     for i, row in enumerate(paths):
         progress("agencies", i, len(paths))
@@ -669,54 +682,59 @@ def _store(
             rows = store.drop_deleted_rows(rows, summary.awards, key=0, modified=18)
             if not rows:
                 continue
-        specs = [
-            services.RecordSource(
-                ftm_id=f"usaspending-award-{r[0]}",
-                title=(
-                    f"USAspending contract award {r[1] or r[0]}: "
-                    f"{sub_name[sub_of[(r[3], r[5])]]} with {r[11] or r[9] or r[10]}"
-                )[:480],
-                url=r[17] or PERMALINK.format(award_key=r[0]),
-                publisher=PUBLISHER,
-                published=r[19] or "",
-                retrieved=today,
-            )
-            for r in rows
-        ]
-        with transaction.atomic():
-            source_ids = services.save_record_sources(specs)
-            award_rows = []
-            for r, spec in zip(rows, specs, strict=True):
-                recipient = recipients[
-                    RecipientRecord(uei=r[9], duns=r[10], name=r[11], cage=r[12])
+        award_rows = []
+        # Awards this import builds from transactions alone: its first and latest action.
+        staged = {r[0]: (r[23], r[24], r[25], r[26]) for r in rows if r[14] is None and r[23]}
+        for r in rows:
+            recipient = recipients[RecipientRecord(uei=r[9], duns=r[10], name=r[11], cage=r[12])]
+            award_rows.append(
+                [
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[5],
+                    r[7],
+                    sub_of[(r[3], r[5])],
+                    recipient.pk,
+                    r[9],
+                    r[10],
+                    r[11],
+                    r[20],
+                    r[21],
+                    r[22],
+                    r[13],
+                    r[14],
+                    r[15] or "",
+                    r[16] or "",
+                    r[17] or PERMALINK.format(award_key=r[0]),
+                    r[18],
+                    None,
                 ]
-                sub_id = sub_of[(r[3], r[5])]
-                pairs.add((recipient.pk, sub_id))
-                award_rows.append(
-                    [
-                        r[0],
-                        r[1],
-                        r[2],
-                        r[3],
-                        r[5],
-                        r[7],
-                        sub_id,
-                        recipient.pk,
-                        r[9],
-                        r[10],
-                        r[11],
-                        r[20],
-                        r[21],
-                        r[22],
-                        r[13],
-                        r[14],
-                        r[15] or "",
-                        r[16] or "",
-                        spec.url,
-                        r[18],
-                        source_ids[spec.ftm_id],
-                    ]
+            )
+        with transaction.atomic():
+            # What every stored action says of each award, not only this import's rows.
+            last_action = store.settle_awards(award_rows, staged)
+            specs = [
+                services.RecordSource(
+                    ftm_id=f"usaspending-award-{a[0]}",
+                    title=(
+                        f"USAspending contract award {a[1] or a[0]}: "
+                        f"{sub_name.get(a[6]) or sub_name[sub_of[(r[3], r[5])]]} "
+                        f"with {a[10] or a[8] or a[9]}"
+                    )[:480],
+                    url=a[18],
+                    publisher=PUBLISHER,
+                    # Dated by the award's latest action, whichever import brought it.
+                    published=last_action.get(a[0]) or r[19] or "",
+                    retrieved=today,
                 )
+                for a, r in zip(award_rows, rows, strict=True)
+            ]
+            source_ids = services.save_record_sources(specs)
+            for a, spec in zip(award_rows, specs, strict=True):
+                a[-1] = source_ids[spec.ftm_id]
+                pairs.add((a[7], a[6]))
             before = store.store_awards(award_rows, summary.awards, table_was_empty=awards_empty)
             # Change events (receipts.watch) for new awards above the alert threshold.
             awards_stored.send(sender=ContractAward, award_keys=[r[0] for r in rows])

@@ -531,10 +531,11 @@ class Stage:
             WITH latest AS (
                 SELECT * EXCLUDE (rn) FROM (
                     SELECT *, row_number() OVER (PARTITION BY award_key
-                        ORDER BY action_date DESC, last_modified DESC, modification_number DESC) AS rn
+                        ORDER BY action_date DESC, last_modified DESC, modification_number DESC,
+                                 transaction_key DESC) AS rn
                     FROM tx_store WHERE coalesce(delete_mark, '') <> 'D') WHERE rn = 1),
             base AS (
-                SELECT award_key, first(description ORDER BY action_date, modification_number) AS base_description,
+                SELECT award_key, first(description ORDER BY action_date, modification_number, transaction_key) AS base_description,
                        max(last_modified) AS newest_change
                 FROM tx_store WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key)
             SELECT coalesce(s.award_key, l.award_key) AS award_key,

@@ -316,3 +316,133 @@ def drop_deleted_rows(
     for (kind, key_), stamp in dated.items():
         DeletedContractRecord.objects.filter(kind=kind, key=key_).update(last_modified=stamp)
     return kept
+
+
+# --- award records from every stored action ----------------------------------------------
+
+# Fields of an award record that its latest action gives, and the one its first action gives.
+_LATEST_FIELDS = (
+    "piid",
+    "parent_piid",
+    "awarding_agency_code",
+    "awarding_sub_agency_code",
+    "awarding_office_code",
+    "sub_agency_id",
+    "permalink",
+)
+_RECIPIENT_FIELDS = (
+    "recipient_id",
+    "recipient_uei",
+    "recipient_duns",
+    "recipient_name",
+    "parent_uei",
+    "parent_duns",
+    "parent_name",
+)
+
+
+def latest_order(action_date: str, last_modified: str, modification: str, key: str) -> tuple:
+    """The order that picks an award's latest action (the greatest): by date, then version,
+    modification number and key. Staging picks the latest of an import's rows the same way
+    (``LATEST_ACTION_SQL``), so it is one row whichever files brought it, in whichever run."""
+    return (action_date or "", last_modified or "", modification or "", key or "")
+
+
+def first_order(action_date: str, modification: str, key: str) -> tuple:
+    """The order that picks an award's first action (the least), as ``FIRST_ACTION_SQL``."""
+    return (action_date or "", modification or "", key or "")
+
+
+# The same orders in DuckDB, over staged transaction rows.
+LATEST_ACTION_SQL = "[coalesce(action_date, ''), coalesce(last_modified, ''), coalesce(modification_number, ''), transaction_key]"
+FIRST_ACTION_SQL = "[coalesce(action_date, ''), coalesce(modification_number, ''), transaction_key]"
+
+
+@dataclass(frozen=True)
+class StoredActions:
+    """What an award's stored transactions say of it: its first and latest action
+    (transaction key and version), the latest one's recipient and parent, and the
+    date of its latest action."""
+
+    first: tuple[str, str]
+    latest: tuple[str, str]
+    recipient: tuple[Any, ...]  # as _RECIPIENT_FIELDS
+    last_action: str
+
+
+def stored_actions(award_keys: Sequence[str]) -> dict[str, StoredActions]:
+    columns = [
+        "award_key",
+        "transaction_key",
+        "action_date",
+        "last_modified",
+        "modification_number",
+    ]
+    best: dict[str, list[Any]] = {}
+    for row in bulk.select_in(
+        ContractTransaction,
+        [*columns, *(f for f in _RECIPIENT_FIELDS if f not in ("recipient_uei",)), "recipient_uei"],
+        "award_key",
+        award_keys,
+    ):
+        award_key, key, date, modified, mod = row[:5]
+        first, latest = first_order(date, mod, key), latest_order(date, modified, mod, key)
+        seen = best.get(award_key)
+        if seen is None:
+            best[award_key] = [first, row, latest, row]
+            continue
+        if first < seen[0]:
+            seen[0], seen[1] = first, row
+        if latest > seen[2]:
+            seen[2], seen[3] = latest, row
+    out = {}
+    for award_key, (_first_order, first, _latest_order, latest) in best.items():
+        recipient_id, duns, name, parent_uei, parent_duns, parent_name, uei = latest[5:]
+        out[award_key] = StoredActions(
+            first=(first[1], first[3] or ""),
+            latest=(latest[1], latest[3] or ""),
+            recipient=(recipient_id, uei, duns, name, parent_uei, parent_duns, parent_name),
+            last_action=latest[2],
+        )
+    return out
+
+
+def settle_awards(
+    rows: Sequence[list[Any]], staged: dict[str, tuple[str, str, str, str]]
+) -> dict[str, str]:
+    """Make each award row (AWARD_COLUMNS order, changed in place) say what all the
+    actions stored for it say, not only those of this import; returns the date of each
+    award's latest stored action.
+
+    ``staged`` gives, for awards whose record this import builds from transactions
+    alone, the (transaction key, version) of the first and of the latest action
+    among this import's rows. The recipient and parent are those of the latest
+    stored action; the office and the other fields of the latest action, and the
+    description of the first, stay as stored when that action came from an earlier
+    import; the record is dated by the newest change of any of its rows. So the
+    record is the same whichever files came first.
+    """
+    keys = [r[0] for r in rows]
+    actions = stored_actions(keys)
+    fields = AWARD_COLUMNS[1:]
+    stored = existing_rows(ContractAward, "award_key", fields, [k for k in keys if k in staged])
+    at = {f: AWARD_COLUMNS.index(f) for f in AWARD_COLUMNS}
+    for r in rows:
+        acts = actions.get(r[0])
+        if acts is None:
+            continue
+        for f, value in zip(_RECIPIENT_FIELDS, acts.recipient, strict=True):
+            r[at[f]] = value if value is not None or f == "recipient_id" else ""
+        old = stored.get(r[0])
+        if r[0] not in staged or old is None:
+            continue
+        first_key, first_version, latest_key, latest_version = staged[r[0]]
+        if (latest_key, latest_version) != acts.latest:
+            for f in _LATEST_FIELDS:
+                r[at[f]] = old[at[f] - 1]
+        if (first_key, first_version) != acts.first:
+            r[at["description"]] = old[at["description"] - 1]
+        r[at["last_modified"]] = max(
+            r[at["last_modified"]] or "", old[at["last_modified"] - 1] or ""
+        )
+    return {key: a.last_action for key, a in actions.items()}

@@ -294,7 +294,8 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
 def _parent_observations(
     recipient_ids: list[int],
 ) -> list[tuple[int, str, str, str, str, str, int | None, int]]:
-    """(recipient, parent UEI, DUNS, name, first seen, last seen, a citing source, names itself)
+    """(recipient, parent UEI, DUNS, name, first seen, last seen, the first award reporting it,
+    names itself)
     from stored records.
 
     A transaction speaks for its own recipient only: after a novation an
@@ -319,7 +320,7 @@ def _parent_observations(
         cursor.execute(
             f"""
             SELECT x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name,
-                   MIN(x.action_date), MAX(x.action_date), MIN(a.source_id), {names_itself}
+                   MIN(x.action_date), MAX(x.action_date), MIN(a.award_key), {names_itself}
             FROM {tx} x JOIN {aw} a ON a.award_key = x.award_key
             WHERE x.recipient_id IN ({marks}) AND {has_parent}
             GROUP BY x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name
@@ -327,7 +328,7 @@ def _parent_observations(
             SELECT x.recipient_id, x.parent_uei, x.parent_duns, x.parent_name,
                    MIN(x.summary_base_date),
                    MAX(CASE WHEN x.summary_latest_date <> '' THEN x.summary_latest_date ELSE x.summary_base_date END),
-                   MIN(x.source_id), {names_itself}
+                   MIN(x.award_key), {names_itself}
             FROM {aw} x
             WHERE x.recipient_id IN ({marks}) AND x.summary_obligated_cents IS NOT NULL AND {has_parent}
               AND NOT EXISTS (SELECT 1 FROM {tx} t WHERE t.award_key = x.award_key)
@@ -405,14 +406,21 @@ def record_reported_parents(
         parents = resolver.resolve_many(records)  # type: ignore[attr-defined]
         # recipient -> parent -> [first seen, last seen, citing source]
         seen: dict[int, dict[int, list[Any]]] = defaultdict(dict)
-        for rid, uei, duns, name, first, last, source_id, itself in rows:
-            if not first or source_id is None:
+        # Each cites the record of the first award (by key) that reports it: the same
+        # record whichever import stored it first.
+        source_of = dict(
+            bulk.select_in(
+                ContractAward, ["award_key", "source_id"], "award_key", sorted({r[6] for r in rows})
+            )
+        )
+        for rid, uei, duns, name, first, last, award_key, itself in rows:
+            if not first or source_of.get(award_key) is None:
                 continue
             parent_id = (
                 rid if itself else parents[RecipientRecord(uei=uei, duns=duns, name=name)].pk
             )
-            obs = seen[rid].setdefault(parent_id, [first, last, source_id])
-            obs[0], obs[1] = min(obs[0], first), max(obs[1], last)
+            obs = seen[rid].setdefault(parent_id, [first, last, award_key])
+            obs[0], obs[1], obs[2] = min(obs[0], first), max(obs[1], last), min(obs[2], award_key)
         entities = Entity.objects.only("pk", "name", "ftm_id").in_bulk(
             list(seen) + [p for per in seen.values() for p in per]
         )
@@ -420,7 +428,7 @@ def record_reported_parents(
         for rid, per in seen.items():
             child = entities[rid]
             current = max(per.items(), key=lambda item: (item[1][1], item[1][0]))[0]
-            for parent_id, (first, last, source_id) in per.items():
+            for parent_id, (first, last, award_key) in per.items():
                 if parent_id == rid:
                     continue
                 parent = entities[parent_id]
@@ -431,7 +439,13 @@ def record_reported_parents(
                         object_id=rid,
                         kind=TieKind.OWNS,
                         ftm_id=f"{OWNS_PREFIX}{parent.ftm_id}-{child.ftm_id}",
-                        citations=[(source_id, "", "recipient_parent_uei / recipient_parent_name")],
+                        citations=[
+                            (
+                                source_of[award_key],
+                                "",
+                                "recipient_parent_uei / recipient_parent_name",
+                            )
+                        ],
                         status=TieStatus.ACTIVE if active else TieStatus.ENDED,
                         start_date=str(first),
                         end_date="" if active else str(last),
@@ -452,7 +466,10 @@ def record_reported_parents(
                 complete=True,
             )
         said = _ownership_said([s.ftm_id for s in specs])
-        _ids, refused = services.record_structural_ties_bulk(specs)
+        # The record each cites is the one the stored records give now: others go.
+        _ids, refused = services.record_structural_ties_bulk(
+            specs, prune_source_kind=SourceKind.DATASET_ROW
+        )
         counts.ownership += len(specs) - len(refused)
         _count_ownership([s for s in specs if all(s is not r for r, _ in refused)], said, counts)
         for spec, why in refused:
