@@ -52,7 +52,13 @@ from .agencies import AgencyPath, AgencyResolver
 from .files import CsvInput, Skipped, collect_inputs
 from .formats import PERMALINK, PUBLISHER
 from .stage import Stage
-from .ties import CONTRACT_PREFIX, TieCounts, recompute_contract_ties, record_reported_parents
+from .ties import (
+    CONTRACT_PREFIX,
+    TieCounts,
+    award_source_id,
+    recompute_contract_ties,
+    record_reported_parents,
+)
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -584,7 +590,7 @@ def _store(
                 continue
         specs = [
             services.RecordSource(
-                ftm_id=f"usaspending-award-{r[0]}",
+                ftm_id=award_source_id(r[0]),
                 title=(
                     f"USAspending contract award {r[1] or r[0]}: "
                     f"{sub_name[sub_of[(r[3], r[5])]]} with {r[11] or r[9] or r[10]}"
