@@ -707,7 +707,7 @@ def export_ftm_command(output: Path) -> None:
     from receipts.ingest.ftm import export_ftm, export_ftm_file
 
     if str(output) == "-":
-        export_ftm(click.get_text_stream("stdout"))
+        export_ftm(sys.stdout)
         return
     count = export_ftm_file(output)
     click.echo(f"wrote {count} FollowTheMoney entities to {output}", err=True)

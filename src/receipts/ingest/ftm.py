@@ -205,8 +205,10 @@ def export_ftm(output: IO[str]) -> int:
     without its line.
     """
     count = 0
+    # Inside a caller's transaction the snapshot is the caller's already.
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for proxy in ftm_entities():
