@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -257,12 +258,33 @@ def new_proxy(schema: str, entity_id: str, where: str) -> EntityProxy:
     return proxy
 
 
+# Types whose cleaning does not look at the entity (a phone number looks at its countries,
+# an entity reference at the entity's own id).
+_CONTEXT_FREE_TYPES = frozenset(
+    ("date", "number", "url", "string", "text", "identifier", "checksum", "mimetype", "country")
+)
+# Values up to this length are cleaned once per export: a million payments repeat the same
+# dates, agencies and recipients, and parsing a date costs more than writing the line.
+_CACHED_LENGTH = 200
+
+
+@lru_cache(maxsize=1 << 16)
+def _clean_short(type_name: str, format: str | None, value: str) -> str | None:
+    return registry.get(type_name).clean(value, format=format)  # type: ignore[union-attr]
+
+
 def _put(proxy: EntityProxy, name: str, value: str | None, where: str) -> None:
     """Add FtM's clean form of a value, or refuse the export if FtM would drop it."""
     if value is None or value == "":
         return
     prop = proxy.schema.properties[name]
-    cleaned = prop.type.clean(value, format=prop.format, proxy=proxy)
+    type_name = prop.type.name
+    if len(value) <= _CACHED_LENGTH and (
+        type_name in _CONTEXT_FREE_TYPES or (type_name == "entity" and value != proxy.id)
+    ):
+        cleaned = _clean_short(type_name, prop.format, value)
+    else:
+        cleaned = prop.type.clean(value, format=prop.format, proxy=proxy)
     if cleaned is None or proxy.unsafe_add(prop, cleaned, cleaned=True) is None:
         raise FtmExportError(
             f'{where}, field "{name}": FollowTheMoney does not keep {_show(value)} '
