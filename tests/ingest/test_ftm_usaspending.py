@@ -231,7 +231,7 @@ def test_award_sources_of_older_imports_are_renamed_and_a_new_import_finds_them(
     import_usaspending([AWARDS_SAMPLE])
     # As older versions named them: after the award key, underscores and all.
     for award in ContractAward.objects.select_related("source"):
-        Source.objects.filter(pk=award.source_id).update(
+        Source.objects.filter(pk=award.source.pk).update(
             ftm_id=f"usaspending-award-{award.award_key}"
         )
     sources = Source.objects.count()
@@ -326,3 +326,45 @@ def test_payment_of_an_unknown_award_is_refused_and_nothing_is_stored(tmp_path: 
         import_ftm(io.StringIO("\n".join(kept)), "cut.json")
     assert "contract_award_unique_key" in str(caught.value)
     assert Entity.objects.count() == ContractTransaction.objects.count() == 0
+
+
+def _mutated(lines: list[str], schema: str, change: Any, award_record: bool = True) -> str:
+    """The lines with the first line of ``schema`` (an award record's, or a tie's) changed."""
+    out, done = [], False
+    for line in lines:
+        data = json.loads(line)
+        is_record = "recordId" in data["properties"]
+        if not done and data["schema"] == schema and is_record == award_record:
+            change(data["properties"])
+            line, done = json.dumps(data), True
+        out.append(line)
+    assert done, schema
+    return "\n".join(out) + "\n"
+
+
+def test_bad_records_are_one_error_naming_line_and_field_and_nothing_is_stored(
+    tmp_path: Path,
+) -> None:
+    demo_and_import("transactions")
+    lines = export_lines(tmp_path)
+    wipe()
+    cases = {
+        "currency": _mutated(lines, "Payment", lambda p: p.update(currency=["EUR"])),
+        "date": _mutated(lines, "Payment", lambda p: p.pop("date")),
+        "amount": _mutated(lines, "Payment", lambda p: p.update(amount=["12.345"])),
+        "contract": _mutated(lines, "ContractAward", lambda p: p.update(contract=["elsewhere"])),
+        "recordId": _mutated(lines, "ContractAward", lambda p: p.update(recordId=["x" * 201])),
+        "description": _mutated(
+            lines, "Payment", lambda p: p.update(description=["recipient_duns: 1234567890"])
+        ),
+    }
+    for prop, text in cases.items():
+        path = tmp_path / f"bad-{prop}.json"
+        path.write_text(text, encoding="utf-8")
+        result = run(["import", "ftm", str(path)])
+        assert result.exit_code != 0, prop
+        out = result.output.strip().splitlines()
+        assert len(out) == 1 and f"bad-{prop}.json line " in out[0], result.output
+        assert f'field "{prop}"' in out[0], result.output
+        assert Entity.objects.count() == Source.objects.count() == 0
+        assert ContractAward.objects.count() == ContractTransaction.objects.count() == 0

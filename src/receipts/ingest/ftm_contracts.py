@@ -277,7 +277,7 @@ class RecordsPlan:
 def _checked(
     line: _Line, prop: str, value: str, model_field: str, table: type[models.Model]
 ) -> str:
-    limit = table._meta.get_field(model_field).max_length
+    limit = getattr(table._meta.get_field(model_field), "max_length", None)
     if limit is not None and len(value) > limit:
         raise line.fail(prop, f"{len(value)} characters; Receipts keeps at most {limit}")
     return value
