@@ -76,6 +76,11 @@ if TYPE_CHECKING:
 #   "[<source id> @ <locator>] <quote>". An empty locator drops " @ <locator>",
 #   an empty quote drops " <quote>", and "\" and "]" in a locator are escaped
 #   with "\". On import, a proof without such a value is a citation with neither.
+# - Contract records (USAspending awards and transactions) follow the ties: an award
+#   is a Contract and a ContractAward with a recordId, a transaction a Payment (see
+#   receipts.ingest.ftm_contracts). A ContractAward without a recordId is a tie.
+# - Every id is one FollowTheMoney keeps (receipts.evidence.ftm_ids); the export
+#   refuses any other rather than write a line FtM would reject.
 
 ENTITY_SCHEMATA: dict[str, str] = {
     EntityKind.COMPANY: "Company",
