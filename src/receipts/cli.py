@@ -709,7 +709,10 @@ def export_ftm_command(output: Path) -> None:
     if str(output) == "-":
         export_ftm(sys.stdout)
         return
-    count = export_ftm_file(output)
+    try:
+        count = export_ftm_file(output)
+    except OSError as exc:
+        raise click.ClickException(f"{output}: {exc.strerror or exc}; nothing written") from exc
     click.echo(f"wrote {count} FollowTheMoney entities to {output}", err=True)
 
 

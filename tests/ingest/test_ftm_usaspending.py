@@ -305,6 +305,10 @@ def test_exported_file_is_whole_and_owner_only(tmp_path: Path) -> None:
     assert buffer.getvalue().splitlines() == lines
     assert stat.S_IMODE(os.stat(tmp_path / "x.json").st_mode) == 0o600
     assert sorted(os.listdir(tmp_path)) == ["x.json"]
+    missing = tmp_path / "no such folder" / "x.json"
+    result = run(["export", "ftm", "-o", str(missing)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {missing}: No such file or directory; nothing written\n"
 
 
 # --- the import reads records strictly ------------------------------------------------------------
