@@ -762,17 +762,22 @@ def export_group() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.File("w", encoding="utf-8"),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     default="-",
-    help="Output file (default stdout).",
+    help="Output file (default stdout); it appears whole or, on any error, not at all.",
 )
-def export_ftm_command(output: IO[str]) -> None:
-    """Write every entity, tie and source as FollowTheMoney JSON lines."""
-    from receipts.ingest.ftm import export_ftm
+def export_ftm_command(output: Path) -> None:
+    """Write every entity, tie, source and contract record as FollowTheMoney JSON lines."""
+    from receipts.ingest.ftm import export_ftm, export_ftm_file
 
-    count = export_ftm(output)
-    if getattr(output, "name", "-") not in ("-", "<stdout>"):
-        click.echo(f"wrote {count} FollowTheMoney entities to {output.name}", err=True)
+    if str(output) == "-":
+        export_ftm(sys.stdout)
+        return
+    try:
+        count = export_ftm_file(output)
+    except OSError as exc:
+        raise click.ClickException(f"{output}: {exc.strerror or exc}; nothing written") from exc
+    click.echo(f"wrote {count} FollowTheMoney entities to {output}", err=True)
 
 
 @main.group("import")

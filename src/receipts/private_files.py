@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import stat
-from contextlib import suppress
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -61,6 +63,39 @@ def open_private(path: Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
     except BaseException:
         os.close(fd)
         raise
+
+
+@contextmanager
+def write_whole(target: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """Write a text file that appears at ``target`` whole, owner-only, or not at all.
+
+    The text goes to a new owner-only file beside ``target`` (the same disk, so
+    the rename is atomic), which is flushed to disk and renamed over ``target``
+    when the block ends; the folder is synced so the rename survives a crash.
+    If the block raises, the temporary file goes and ``target`` stays as it
+    was: a reader never sees half a file.
+    """
+    target = Path(target)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    temporary = Path(name)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            fd = -1
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        temporary.unlink(missing_ok=True)
+        raise
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def make_private(path: Path) -> None:

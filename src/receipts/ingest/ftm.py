@@ -13,10 +13,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any, TypeVar
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Prefetch
 from followthemoney import EntityProxy, Schema, model, registry
 from followthemoney.exc import InvalidData
@@ -24,6 +26,7 @@ from followthemoney.util import ENTITY_ID_LEN, sanitize_text
 
 from receipts.evidence import services
 from receipts.evidence.dates import parse_partial_date
+from receipts.evidence.ftm_ids import is_ftm_id
 from receipts.evidence.models import (
     Citation,
     Entity,
@@ -36,6 +39,10 @@ from receipts.evidence.models import (
     TieKind,
     TieStatus,
 )
+from receipts.private_files import write_whole
+
+if TYPE_CHECKING:
+    from receipts.ingest.ftm_contracts import RecordsPlan
 
 # The mapping, written by the exporter and read back the same way by the importer:
 #
@@ -69,6 +76,11 @@ from receipts.evidence.models import (
 #   "[<source id> @ <locator>] <quote>". An empty locator drops " @ <locator>",
 #   an empty quote drops " <quote>", and "\" and "]" in a locator are escaped
 #   with "\". On import, a proof without such a value is a citation with neither.
+# - Contract records (USAspending awards and transactions) follow the ties: an award
+#   is a Contract and a ContractAward with a recordId, a transaction a Payment (see
+#   receipts.ingest.ftm_contracts). A ContractAward without a recordId is a tie.
+# - Every id is one FollowTheMoney keeps (receipts.evidence.ftm_ids); the export
+#   refuses any other rather than write a line FtM would reject.
 
 ENTITY_SCHEMATA: dict[str, str] = {
     EntityKind.COMPANY: "Company",
@@ -107,7 +119,7 @@ _ROLE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
 }
-_IMPORTED = {*_ENTITY_KINDS, *_SOURCE_SCHEMATA, *_LINK_ENDS, "Contract"}
+_IMPORTED = {*_ENTITY_KINDS, *_SOURCE_SCHEMATA, *_LINK_ENDS, "Contract", "Payment"}
 # Schemata about private persons: Receipts records organisations, not individuals.
 _PEOPLE = {"Person", "Family", "Associate", "Employment", "Passport"}
 
@@ -190,20 +202,37 @@ def citation_text(source_ftm_id: str, locator: str, quote: str) -> str:
 
 
 def export_ftm(output: IO[str]) -> int:
-    """Write every source, entity and tie as FtM JSON lines; return how many lines.
+    """Write every source, entity, tie and contract record as FtM JSON lines; return how many.
 
     Sources come first, then entities, then ties (a Contract before its
-    ContractAward), so every reference points to a line already written.
+    ContractAward), then award and transaction records, so every reference
+    points to a line already written. The rows are read in one read-only
+    transaction, so an import running meanwhile cannot leave a reference
+    without its line.
     """
     count = 0
-    for proxy in ftm_entities():
-        output.write(json.dumps(proxy.to_dict(), sort_keys=True) + "\n")
-        count += 1
+    # Inside a caller's transaction the snapshot is the caller's already.
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for proxy in ftm_entities():
+            output.write(json.dumps(proxy.to_dict(), sort_keys=True) + "\n")
+            count += 1
     return count
 
 
+def export_ftm_file(path: Path) -> int:
+    """Export to the file ``path``, which appears whole (owner-only) or, on any error, not at all."""
+    with write_whole(path) as output:
+        return export_ftm(output)
+
+
 def ftm_entities() -> Iterator[EntityProxy]:
-    """Every source, entity and tie as FtM entities, each group in FtM id order."""
+    """Every source, entity and tie as FtM entities, each group in FtM id order, then the records."""
+    from receipts.ingest.ftm_contracts import record_entities
+
     for source in Source.objects.order_by("ftm_id").iterator(chunk_size=_CHUNK):
         yield source_to_ftm(source)
     entities = Entity.objects.order_by("ftm_id").prefetch_related(
@@ -220,6 +249,33 @@ def ftm_entities() -> Iterator[EntityProxy]:
     )
     for tie in ties.iterator(chunk_size=_CHUNK):
         yield from tie_to_ftm(tie)
+    yield from record_entities()
+
+
+def new_proxy(schema: str, entity_id: str, where: str) -> EntityProxy:
+    """An empty FtM entity, refusing an id FollowTheMoney would not keep."""
+    if not is_ftm_id(entity_id):
+        raise FtmExportError(
+            f'{where}, field "id": FollowTheMoney does not keep {_show(entity_id)} as an entity id'
+        )
+    proxy = model.make_entity(schema)
+    proxy.id = entity_id
+    return proxy
+
+
+# Types whose cleaning does not look at the entity (a phone number looks at its countries,
+# an entity reference at the entity's own id).
+_CONTEXT_FREE_TYPES = frozenset(
+    ("date", "number", "url", "string", "text", "identifier", "checksum", "mimetype", "country")
+)
+# Values up to this length are cleaned once per export: a million payments repeat the same
+# dates, agencies and recipients, and parsing a date costs more than writing the line.
+_CACHED_LENGTH = 200
+
+
+@lru_cache(maxsize=1 << 16)
+def _clean_short(type_name: str, format: str | None, value: str) -> str | None:
+    return registry.get(type_name).clean(value, format=format)  # type: ignore[union-attr]
 
 
 def _put(proxy: EntityProxy, name: str, value: str | None, where: str) -> None:
@@ -227,7 +283,13 @@ def _put(proxy: EntityProxy, name: str, value: str | None, where: str) -> None:
     if value is None or value == "":
         return
     prop = proxy.schema.properties[name]
-    cleaned = prop.type.clean(value, format=prop.format, proxy=proxy)
+    type_name = prop.type.name
+    if len(value) <= _CACHED_LENGTH and (
+        type_name in _CONTEXT_FREE_TYPES or (type_name == "entity" and value != proxy.id)
+    ):
+        cleaned = _clean_short(type_name, prop.format, value)
+    else:
+        cleaned = prop.type.clean(value, format=prop.format, proxy=proxy)
     if cleaned is None or proxy.unsafe_add(prop, cleaned, cleaned=True) is None:
         raise FtmExportError(
             f'{where}, field "{name}": FollowTheMoney does not keep {_show(value)} '
@@ -249,9 +311,9 @@ def _put_identifier(proxy: EntityProxy, scheme: str, value: str, where: str) -> 
 
 def source_to_ftm(source: Source) -> EntityProxy:
     """A source as an Article (news report) or Document, its kind in ``keywords``."""
-    proxy = model.make_entity("Article" if source.kind == SourceKind.NEWS_REPORT else "Document")
-    proxy.id = source.ftm_id
     where = f"source {source.ftm_id}"
+    schema = "Article" if source.kind == SourceKind.NEWS_REPORT else "Document"
+    proxy = new_proxy(schema, source.ftm_id, where)
     _put(proxy, "title", source.title, where)
     _put(proxy, "keywords", source.kind, where)
     _put(proxy, "publisher", source.publisher, where)
@@ -269,9 +331,8 @@ def source_to_ftm(source: Source) -> EntityProxy:
 
 def entity_to_ftm(entity: Entity) -> EntityProxy:
     """An entity as a Company, PublicBody, Organization or Project with its identifiers."""
-    proxy = model.make_entity(ENTITY_SCHEMATA[entity.kind])
-    proxy.id = entity.ftm_id
     where = f"entity {entity.slug} ({entity.ftm_id})"
+    proxy = new_proxy(ENTITY_SCHEMATA[entity.kind], entity.ftm_id, where)
     _put(proxy, "name", entity.name, where)
     for alias in entity.aliases:
         _put(proxy, "alias", alias, where)
@@ -289,19 +350,16 @@ def tie_to_ftm(tie: Tie) -> list[EntityProxy]:
     where = f"tie {tie.ftm_id}"
     out: list[EntityProxy] = []
     if tie.kind == TieKind.CONTRACT:
-        contract = model.make_entity("Contract")
-        contract.id = contract_id(tie.ftm_id)
+        contract = new_proxy("Contract", contract_id(tie.ftm_id), where)
         _put(contract, "title", f"{tie.object.name} contract with {tie.subject.name}", where)
         _put(contract, "authority", tie.object.ftm_id, where)
         out.append(contract)
-        link = model.make_entity("ContractAward")
-        link.id = tie.ftm_id
+        link = new_proxy("ContractAward", tie.ftm_id, where)
         _put(link, "contract", contract.id, where)
         _put(link, "supplier", tie.subject.ftm_id, where)
     else:
         schema = _LINK_SCHEMATA.get(tie.kind, _OTHER_LINK)
-        link = model.make_entity(schema)
-        link.id = tie.ftm_id
+        link = new_proxy(schema, tie.ftm_id, where)
         subject_prop, object_prop = _LINK_ENDS[schema]
         _put(link, subject_prop, tie.subject.ftm_id, where)
         _put(link, object_prop, tie.object.ftm_id, where)
@@ -351,7 +409,13 @@ class ImportSummary:
     def describe(self) -> str:
         """One line: entities, ties and sources created, updated and unchanged."""
         groups = []
-        for group, one in (("entities", "entity"), ("ties", "tie"), ("sources", "source")):
+        records = (("awards", "award"), ("transactions", "transaction"))
+        for group, one in (
+            ("entities", "entity"),
+            ("ties", "tie"),
+            ("sources", "source"),
+            *(r for r in records if self.created[r[0]] + self.updated[r[0]] + self.unchanged[r[0]]),
+        ):
             made = self.created[group]
             groups.append(
                 f"{made} {one if made == 1 else group} created, {self.updated[group]} updated, "
@@ -473,6 +537,7 @@ class _Plan:
     entities: list[_EntityRecord]
     ties: list[_TieRecord]
     not_imported: Counter[str]
+    records: RecordsPlan
 
 
 class _NotANumber:
@@ -811,10 +876,19 @@ def _existing_ids(model_class: type[models.Model], ids: Iterable[str]) -> set[st
 
 def _plan(lines: list[_Line]) -> _Plan:
     """Read every line into records and check every reference, writing nothing."""
+    from receipts.ingest.ftm_contracts import (
+        RecordsPlan,
+        check_records,
+        read_award,
+        read_transaction,
+    )
+
     sources: list[_SourceRecord] = []
     entities: list[_EntityRecord] = []
     ties: list[_TieRecord] = []
-    contracts: dict[str, _ContractRecord] = {}
+    contract_lines: dict[str, _Line] = {}
+    award_lines: list[_Line] = []
+    contract_records = RecordsPlan()
     for line in lines:
         name = line.schema.name
         if name in _SOURCE_SCHEMATA:
@@ -822,27 +896,42 @@ def _plan(lines: list[_Line]) -> _Plan:
         elif name in _ENTITY_KINDS:
             entities.append(_read_entity(line))
         elif name == "Contract":
-            contracts[line.id] = _read_contract(line)
+            contract_lines[line.id] = line
+        elif name == "Payment":
+            contract_records.transactions.append(read_transaction(line))
+        elif name == "ContractAward" and "recordId" in line.properties:
+            award_lines.append(line)
         else:
             ties.append(_read_link(line))
+    award_contracts: set[str] = set()
+    for line in award_lines:
+        award = read_award(line, contract_lines)
+        award_contracts.add(award.contract_line.id)
+        contract_records.awards.append(award)
+    check_records(contract_records)
     by_id = {line.id: line for line in lines}
     entity_ids = {e.line.id for e in entities}
     source_ids = {s.line.id for s in sources}
 
+    contracts: dict[str, _ContractRecord] = {}
     awarded: set[str] = set()
     for tie in ties:
         if tie.line.schema.name == "ContractAward":
-            contract = contracts.get(tie.object_id)
-            if contract is None:
+            contract_line = contract_lines.get(tie.object_id)
+            if contract_line is None or contract_line.id in award_contracts:
                 raise tie.line.fail(
                     "contract",
                     f"{_show(tie.object_id)} is not a Contract in this file; Receipts keeps a "
                     "contract only as the tie of its award",
                 )
+            if contract_line.id not in contracts:
+                contracts[contract_line.id] = _read_contract(contract_line)
+            contract = contracts[contract_line.id]
             awarded.add(contract.line.id)
             tie.object_id = contract.authority_id
 
     referenced = [(c.line, "authority", c.authority_id) for c in contracts.values()]
+    referenced.extend(contract_records.entity_references())
     for tie in ties:
         referenced.append((tie.line, tie.subject_field, tie.subject_id))
         # An award's object is its Contract's authority, checked on the Contract's line.
@@ -854,7 +943,7 @@ def _plan(lines: list[_Line]) -> _Plan:
             raise tie.line.fail(end, "a tie cannot connect an entity to itself")
     known_entities = _existing_ids(Entity, (ref for _, _, ref in referenced))
     for line, prop, ref in referenced:
-        if line.schema.name == "Contract" and line.id not in awarded:
+        if line.schema.name == "Contract" and line.id not in awarded | award_contracts:
             continue
         if ref in entity_ids or ref in known_entities:
             continue
@@ -867,6 +956,7 @@ def _plan(lines: list[_Line]) -> _Plan:
         raise line.fail(prop, f"{_show(ref)} is neither in this file nor in the database")
 
     cited = [(tie.line, c.source_id) for tie in ties for c in tie.citations]
+    cited.extend(contract_records.source_references())
     known_sources = _existing_ids(Source, (ref for _, ref in cited))
     for line, ref in cited:
         if ref in source_ids or ref in known_sources:
@@ -899,8 +989,9 @@ def _plan(lines: list[_Line]) -> _Plan:
     not_imported: Counter[str] = Counter()
     for line in lines:
         not_imported.update(line.not_read())
-    not_imported["Contract without a ContractAward"] += len(set(contracts) - awarded)
-    return _Plan(sources, entities, ties, +not_imported)
+    unused_contracts = set(contract_lines) - awarded - award_contracts
+    not_imported["Contract without a ContractAward"] += len(unused_contracts)
+    return _Plan(sources, entities, ties, +not_imported, contract_records)
 
 
 # --- import: writing ---------------------------------------------------------------------
@@ -1102,6 +1193,10 @@ def _write(plan: _Plan, summary: ImportSummary) -> None:
         existing_tie = Tie.objects.filter(ftm_id=t.line.id).first()
         renames = {"object": t.object_field, "kind": t.object_field}
         _apply(t.line, "ties", summary, existing_tie, _tie_state, write_tie, renames)
+
+    from receipts.ingest.ftm_contracts import write_records
+
+    write_records(plan.records, summary)
 
 
 def import_ftm(stream: IO[str], name: str) -> ImportSummary:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from receipts.evidence import services
+from receipts.evidence.ftm_ids import ftm_id_for
 from receipts.evidence.models import Entity, EntityKind, Identifier, IdentifierScheme, Source, Tie
 
 from .formats import KNOWN_AGENCIES
@@ -103,7 +104,7 @@ class AgencyResolver:
                     self.source, locator=f"agency code {child_code} under {parent_code}"
                 )
             ],
-            ftm_id=f"usaspending-part-of-{child_code}-{parent_code}",
+            ftm_id=ftm_id_for(f"usaspending-part-of-{child_code}-{parent_code}"),
         )
 
     def resolve(self, path: AgencyPath) -> tuple[Entity, Entity | None]:

@@ -53,7 +53,13 @@ from .dates import day_order
 from .files import CsvInput, InputError, Skipped, collect_inputs
 from .formats import PERMALINK, PUBLISHER
 from .stage import Stage
-from .ties import CONTRACT_PREFIX, TieCounts, recompute_contract_ties, record_reported_parents
+from .ties import (
+    CONTRACT_PREFIX,
+    TieCounts,
+    award_source_id,
+    recompute_contract_ties,
+    record_reported_parents,
+)
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -717,7 +723,7 @@ def _store(
             last_action = store.settle_awards(award_rows, staged)
             specs = [
                 services.RecordSource(
-                    ftm_id=f"usaspending-award-{a[0]}",
+                    ftm_id=award_source_id(a[0]),
                     title=(
                         f"USAspending contract award {a[1] or a[0]}: "
                         f"{sub_name.get(a[6]) or sub_name[sub_of[(r[3], r[5])]]} "

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 
 from receipts.evidence import bulk, services
 from receipts.evidence.bulk import quote_name
+from receipts.evidence.ftm_ids import ftm_id_for
 from receipts.evidence.models import Entity, SourceKind, Tie, TieKind, TieStatus
 from receipts.evidence.signals import ties_removing
 from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
@@ -48,7 +49,12 @@ OWNS_PREFIX = "usaspending-owns-"
 
 
 def contract_tie_id(recipient: Entity, agency: Entity) -> str:
-    return f"{CONTRACT_PREFIX}{recipient.ftm_id}-{agency.ftm_id}"
+    return ftm_id_for(f"{CONTRACT_PREFIX}{recipient.ftm_id}-{agency.ftm_id}")
+
+
+def award_source_id(award_key: str) -> str:
+    """The FtM id of the source that cites one award (its key as FollowTheMoney keeps it)."""
+    return ftm_id_for(f"usaspending-award-{award_key}")
 
 
 def _one_tie_per_pair(
@@ -438,7 +444,7 @@ def record_reported_parents(
                         subject_id=parent_id,
                         object_id=rid,
                         kind=TieKind.OWNS,
-                        ftm_id=f"{OWNS_PREFIX}{parent.ftm_id}-{child.ftm_id}",
+                        ftm_id=ftm_id_for(f"{OWNS_PREFIX}{parent.ftm_id}-{child.ftm_id}"),
                         citations=[
                             (
                                 source_of[award_key],
