@@ -47,7 +47,10 @@ TRANSACTIONS_SAMPLE = SAMPLES / "ice_fy13_2018era_transactions.csv"
 # The transactions sample's dates were rewritten by a spreadsheet as day/month/year.
 SAMPLE_ARGS = {
     "awards": (AWARDS_SAMPLE, []),
-    "transactions": (TRANSACTIONS_SAMPLE, ["--date-format", "%d/%m/%Y"]),
+    "transactions": (
+        TRANSACTIONS_SAMPLE,
+        ["--date-format", "%d/%m/%Y", "--date-format", "%d/%m/%y"],
+    ),
 }
 
 
