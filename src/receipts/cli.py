@@ -15,7 +15,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -293,50 +292,6 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     _serve(host, port, workers, threads)
 
 
-def _totals_record(totals: Any) -> dict[str, Any] | None:
-    if totals is None:
-        return None
-    return {
-        "obligated": f"{Decimal(totals.obligated_cents) / 100:.2f}",
-        "award_count": totals.award_count,
-        "transaction_count": totals.transaction_count,
-        "first_action_date": totals.first_action_date,
-        "last_action_date": totals.last_action_date,
-        "by_fiscal_year": {
-            fy: f"{Decimal(cents) / 100:.2f}" for fy, cents in totals.by_fiscal_year.items()
-        },
-    }
-
-
-def _tie_record(rt: Any, totals: Any = None) -> dict[str, Any]:
-    tie = rt.tie
-    return {
-        "path": rt.path_text(),
-        "subject": tie.subject.name,
-        "kind": tie.kind,
-        "object": tie.object.name,
-        "status": tie.status,
-        "start_date": tie.start_date or None,
-        "end_date": tie.end_date or None,
-        "amount": str(tie.amount) if tie.amount is not None else None,
-        "currency": tie.currency or None,
-        "summary": tie.summary,
-        "contract_totals": _totals_record(totals),
-        "citations": [
-            {
-                "source": c.source.title,
-                "publisher": c.source.publisher,
-                "published": c.source.published or None,
-                "url": c.source.url or None,
-                "archive_sha256": c.source.archive_sha256 or None,
-                "quote": c.quote,
-                "locator": c.locator,
-            }
-            for c in tie.citations.all()
-        ],
-    }
-
-
 def _dates_text(start: str | None, end: str | None) -> str:
     if start and end:
         return f"{start} – {end}"
@@ -351,7 +306,7 @@ def _cite_text(record: dict[str, Any], limit: int = 3) -> str:
     """The first few citations as text; JSON output carries them all."""
     parts = []
     for c in record["citations"][:limit]:
-        bits = [c["source"]]
+        bits = [c["title"]]
         if c["publisher"]:
             bits.append(c["publisher"])
         if c["published"]:
@@ -414,21 +369,17 @@ def ties(
     output: IO[str],
 ) -> None:
     """List the ties of NAME, each with its path, status and citations, and their totals."""
+    from receipts.evidence.records import load_receipts, tie_record
     from receipts.ingest.family_totals import family_ties, total_records
 
     entity = _resolve(name)
     to = _resolve(to_name) if to_name else None
-    from receipts.ingest.models import ContractTotals
-
-    family = family_ties(entity, rollup=rollup, to=to, kinds=kinds or None, members=members)
+    family = family_ties(
+        entity, rollup=rollup, to=to, kinds=kinds or None, members=members, defer_citations=True
+    )
     rolled = family.ties
-    totals = {
-        t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=[rt.tie.pk for rt in rolled])
-    }
-    records = [_tie_record(rt, totals.get(rt.tie.pk)) for rt in rolled]
-    for rt, record in zip(rolled, records, strict=True):
-        counted = family.counted.get(rt.tie.pk)
-        record["counted_amount"] = None if counted is None else f"{counted:.2f}"
+    load_receipts([rt.tie for rt in rolled], None)
+    records = [tie_record(rt, family.counted.get(rt.tie.pk)) for rt in rolled]
     basis = family.members if rollup else None
     sums = total_records(family.totals)
     by_component = total_records(family.by_component)
@@ -480,8 +431,9 @@ def ties(
         )
         for r in records:
             t = r["contract_totals"] or {}
+            named = {**r, "subject": r["subject"]["name"], "object": r["object"]["name"]}
             writer.writerow(
-                [r[c] if r[c] is not None else "" for c in columns]
+                [named[c] if named[c] is not None else "" for c in columns]
                 + [t.get(c, "") for c in totals_columns]
                 + [
                     _cite_text(r),

@@ -54,7 +54,7 @@ def test_ties_rollup_lists_aws_hosting_with_paths():
     for tie in data["ties"]:
         assert tie["status"] == "alleged"
         assert (
-            tie["citations"][0]["source"]
+            tie["citations"][0]["title"]
             == "Protesters Demand Amazon Cut Ties With ICE and Palantir"
         )
         assert tie["citations"][0]["url"] is None

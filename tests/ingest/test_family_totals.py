@@ -218,7 +218,9 @@ def test_cli_gives_the_totals_in_table_json_and_csv_naming_the_basis(acquisition
         (SUB_AGENCY_NAMES[ICE], "35000.00"),
         (SUB_AGENCY_NAMES[CBP], "8000.00"),
     }
-    counted = {(t["subject"], t["object"]): t["counted_amount"] for t in data["ties"]}
+    counted = {
+        (t["subject"]["name"], t["object"]["name"]): t["counted_amount"] for t in data["ties"]
+    }
     assert counted[(NAMES[SUB], SUB_AGENCY_NAMES[ICE])] == "3000.00"
     assert counted[(NAMES[SUB], SUB_AGENCY_NAMES[CBP])] == "8000.00"
 

@@ -21,7 +21,7 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 
 from receipts.campaigns.api import router as campaigns_router
-from receipts.evidence import queries, services
+from receipts.evidence import queries, records, services
 from receipts.evidence.models import Citation, Entity, EntityKind, Source, Tie
 from receipts.ingest.family_totals import MembersBasis, TotalLine, family_ties
 
@@ -44,7 +44,6 @@ from .schemas import (
     TieOut,
     TiePatch,
     TotalOut,
-    contract_totals_of,
     entity_out,
     entity_ref,
     entity_summary_out,
@@ -351,12 +350,8 @@ def entity_ties(
     )
     rolled = family.ties
     page = rolled[offset : offset + limit]
-    queries.prefetch_first_citations([r.tie for r in page], CITATIONS_IN_LISTS, counts=True)
-    totals = contract_totals_of([r.tie for r in page])
-    listed = [tie_out(r, totals.get(r.tie.pk)) for r in page]
-    for out in listed:
-        counted = family.counted.get(out.id)
-        out.counted_amount = None if counted is None else f"{counted:.2f}"
+    records.load_receipts([r.tie for r in page], CITATIONS_IN_LISTS)
+    listed = [tie_out(r, family.counted.get(r.tie.pk)) for r in page]
     return TieListOut(
         entity=entity_ref(entity),
         to=None if target is None else entity_ref(target),

@@ -7,7 +7,6 @@ and amounts as decimal strings, so nothing is rounded or invented on the way.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from django.db import models
 from ninja import Schema
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
+from receipts.evidence import records
 from receipts.evidence.models import (
     LONG_TEXT_MAX_LENGTH,
     Citation,
@@ -28,7 +28,6 @@ from receipts.evidence.models import (
     TieStatus,
 )
 from receipts.evidence.queries import RolledTie
-from receipts.ingest.models import ContractTotals
 
 PARTIAL_DATE = "A partial date: YYYY, YYYY-MM or YYYY-MM-DD, kept exactly as given."
 
@@ -530,74 +529,15 @@ def entity_out(entity: Entity, parents: list[list[Entity]]) -> EntityOut:
     )
 
 
-def citation_out(citation: Citation) -> CitationOut:
-    source = citation.source
-    return CitationOut(
-        id=citation.pk,
-        source_id=source.pk,
-        title=source.title,
-        publisher=source.publisher,
-        published=_or_none(source.published),
-        url=_or_none(source.url),
-        archive_sha256=_or_none(source.archive_sha256),
-        quote=citation.quote,
-        locator=citation.locator,
-    )
-
-
-def _cents(cents: int) -> str:
-    return f"{Decimal(cents) / 100:.2f}"
-
-
-def contract_totals_out(totals: ContractTotals | None) -> ContractTotalsOut | None:
-    if totals is None:
-        return None
-    return ContractTotalsOut(
-        obligated=_cents(totals.obligated_cents),
-        award_count=totals.award_count,
-        transaction_count=totals.transaction_count,
-        first_action_date=totals.first_action_date,
-        last_action_date=totals.last_action_date,
-        by_fiscal_year={fy: _cents(c) for fy, c in sorted(totals.by_fiscal_year.items())},
-    )
-
-
-def contract_totals_of(ties: Sequence[Tie]) -> dict[int, ContractTotals]:
-    """The contract totals of these ties, in one query."""
-    ids = [t.pk for t in ties if t.kind == "contract"]
-    return {t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=ids)} if ids else {}
-
-
-def tie_out(rolled: RolledTie, totals: ContractTotals | None = None) -> TieOut:
-    """A tie as reached from an entity; ``tie.citations`` should be prefetched with sources,
-    and ``totals`` given for contract ties (``contract_totals_of``)."""
-    tie = rolled.tie
-    return TieOut(
-        id=tie.pk,
-        subject=entity_ref(tie.subject),
-        object=entity_ref(tie.object),
-        kind=TieKind(tie.kind),
-        status=TieStatus(tie.status),
-        start_date=_or_none(tie.start_date),
-        end_date=_or_none(tie.end_date),
-        amount=None if tie.amount is None else str(tie.amount),
-        currency=_or_none(tie.currency),
-        summary=tie.summary,
-        path=rolled.path_text(),
-        near_path=[e.slug for e in rolled.near_path],
-        far_path=[e.slug for e in rolled.far_path],
-        citations=[citation_out(c) for c in tie.citations.all()],
-        citation_count=getattr(tie, "citation_count", None) or len(tie.citations.all()),
-        contract_totals=contract_totals_out(totals),
-        page=tie.get_absolute_url(),
-    )
+def tie_out(rolled: RolledTie, counted: Decimal | None = None) -> TieOut:
+    """A tie as reached from an entity, loaded with ``records.load_receipts``: the one
+    record the CLI's JSON gives too."""
+    return TieOut.model_validate(records.tie_record(rolled, counted))
 
 
 def lone_tie_out(tie: Tie) -> TieOut:
     """A tie on its own, seen from its subject."""
-    return tie_out(
-        RolledTie(tie=tie, near_path=[tie.subject]), contract_totals_of([tie]).get(tie.pk)
-    )
+    return TieOut.model_validate(records.lone_tie_record(tie))
 
 
 def tie_ref(tie: Tie) -> TieRef:

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from receipts.evidence import queries
+from receipts.evidence import queries, records
 from receipts.evidence.models import Citation, Entity, Source, Tie, TieKind
 from receipts.evidence.services import EvidenceError, archive_path
 from receipts.ingest.family_totals import MembersBasis, family_ties
@@ -56,14 +56,6 @@ def _obligations_by_fiscal_year(ids: list[int]) -> dict[int, int]:
             for fy, cents in by_year.items():
                 by_fy[int(fy)] = by_fy.get(int(fy), 0) + int(cents)
     return by_fy
-
-
-def _attach_contract_totals(ties: list[Tie]) -> None:
-    """Set ``tie.totals`` on the ties listed (None where there are none)."""
-    ids = [t.pk for t in ties if t.kind == TieKind.CONTRACT]
-    totals = {t.tie_id: t for t in ContractTotals.objects.filter(tie_id__in=ids)} if ids else {}
-    for tie in ties:
-        tie.totals = totals.get(tie.pk)  # type: ignore[attr-defined]
 
 
 def _tie_groups(ties: list[queries.ListedTie]) -> dict[str, list[queries.ListedTie]]:
@@ -130,8 +122,7 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
     ]
     shown = [rt for _kind, _label, rts, _n in context["groups"] for rt in rts]
     listed = [rt.tie for rt in shown]
-    queries.prefetch_first_citations(listed, RECEIPTS_SHOWN, counts=True)
-    _attach_contract_totals(listed)
+    records.load_receipts(listed, RECEIPTS_SHOWN)
     if by_fy:
         context["obligations_chart"] = mark_safe(  # noqa: S308 - built with escaping
             obligations_chart_svg(by_fy, f"Contract obligations by fiscal year: {entity.name}")
@@ -179,7 +170,7 @@ def tie_page(request: HttpRequest, pk: int) -> HttpResponse:
     paginator = Paginator(tie.citations.select_related("source").order_by("id"), 100)
     page = paginator.get_page(request.GET.get("page"))
     context: dict[str, object] = {"tie": tie, "citations": page, "page": page}
-    _attach_contract_totals([tie])
+    records.attach_contract_totals([tie])
     by_fy = (
         {int(fy): int(c) for fy, c in tie.totals.by_fiscal_year.items()}  # type: ignore[attr-defined]
         if tie.totals is not None  # type: ignore[attr-defined]
