@@ -270,6 +270,7 @@ def test_rate_limits_store_no_ip_address() -> None:
     campaign = make_campaign()
     form = make_form(campaign)
     post_signup(Client(), form, person(1), ip="203.0.113.77")
+    assert RateLimitBucket.objects.exists(), "the sign-up was counted nowhere"
     for bucket in RateLimitBucket.objects.all():
         assert "203.0.113" not in bucket.client_key
         assert len(bucket.client_key) == 64
