@@ -193,6 +193,7 @@ def test_every_award_and_transaction_is_in_the_export_with_its_parties_and_amoun
 
 
 @pytest.mark.parametrize("sample", sorted(SAMPLE_ARGS))
+@pytest.mark.slow
 def test_export_import_into_an_empty_database_export_gives_the_same_lines(
     tmp_path: Path, sample: str
 ) -> None:
