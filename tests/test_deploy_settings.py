@@ -101,6 +101,7 @@ def _responses(tmp_path: Path, *, https: bool) -> dict:
 
 
 @pytest.mark.parametrize("https", [True, False], ids=["https", "plain-http"])
+@pytest.mark.slow
 def test_responses_carry_the_security_headers_and_cookie_flags(tmp_path: Path, https: bool) -> None:
     seen = _responses(tmp_path, https=https)
     assert seen["status"] == 200

@@ -77,6 +77,7 @@ print(json.dumps({n: stat.S_IMODE(os.lstat(os.path.join(folder, n)).st_mode) for
 
 
 @pytest.mark.database("sqlite")
+@pytest.mark.slow
 def test_data_folder_database_wal_and_shm_are_owner_only_under_umask_0000(
     tmp_path: Path,
 ) -> None:
@@ -92,6 +93,7 @@ def test_data_folder_database_wal_and_shm_are_owner_only_under_umask_0000(
 
 
 @pytest.mark.database("sqlite")
+@pytest.mark.slow
 def test_backup_file_and_the_folders_made_for_it_are_owner_only_under_umask_0000(
     tmp_path: Path,
 ) -> None:
@@ -106,6 +108,7 @@ def test_backup_file_and_the_folders_made_for_it_are_owner_only_under_umask_0000
 
 
 @pytest.mark.database("sqlite")
+@pytest.mark.slow
 def test_a_loose_data_folder_is_tightened_on_start(tmp_path: Path) -> None:
     data = tmp_path / "data"
     receipts(data, "migrate", "-v", "0")
@@ -131,6 +134,7 @@ def test_a_loose_data_folder_is_tightened_on_start(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_archive_copies_and_their_folders_are_owner_only_under_umask_0000(
     settings: Any, tmp_path: Path, permissive_umask: None
 ) -> None:

@@ -81,6 +81,7 @@ def test_openapi_schema_is_json_listing_every_path(client: Client) -> None:
 
 def test_openapi_schema_marks_writes_as_needing_a_token(client: Client) -> None:
     schema = client.get("/api/openapi.json").json()
+    assert schema["paths"], "the schema lists no operations"
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             needs_token = operation.get("security") == [{"ApiTokenAuth": []}]
@@ -146,6 +147,7 @@ def test_every_error_answer_is_documented_with_its_body(client: Client) -> None:
     schema = json.loads(client.get("/api/openapi.json").content)
     error = {"$ref": "#/components/schemas/ErrorOut"}
     invalid = {"$ref": "#/components/schemas/ValidationErrorOut"}
+    assert schema["paths"], "the schema lists no operations"
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             answers = {

@@ -140,6 +140,9 @@ def test_demo_unsourced_goal_is_marked_an_example_on_page_brief_json_and_cli(cli
 
 def test_every_figure_on_the_demo_campaign_pages_cites_a_source_or_is_an_example():
     load_demo()
+    # Each kind of figure is on the demo pages, so every loop below checks something.
+    assert Goal.objects.exists() and Action.objects.exists()
+    assert DemandStatusChange.objects.exists()
     for goal in Goal.objects.all():
         assert goal.basis in (GoalBasis.SOURCED, GoalBasis.EXAMPLE), goal
         assert goal.citations.exists() == (goal.basis == GoalBasis.SOURCED), goal

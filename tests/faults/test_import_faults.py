@@ -36,6 +36,8 @@ from receipts.cli import EXIT_DATABASE_GONE, EXIT_DISK_FULL
 from receipts.ingest.import_lock import EXIT_IMPORT_RUNNING, LOCK_FILE_NAME
 from tests.conftest import skip_or_fail
 
+pytestmark = pytest.mark.slow
+
 ROWS = 1000
 BATCH = 100
 DATABASE_URL = os.environ.get("DATABASE_URL", "")

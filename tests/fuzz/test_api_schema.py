@@ -40,6 +40,8 @@ from receipts.config.wsgi import application
 from receipts.demo import load_demo
 from tests.factories import make_editor
 
+pytestmark = pytest.mark.slow
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -28,6 +28,8 @@ from receipts.ingest.usaspending.formats import AWARDS, TRANSACTIONS, HeaderErro
 from receipts.ingest.usaspending.stage import Stage
 from receipts.screening.reading import HEADER_SYNONYMS, HoldingsFile, ScreeningInputError
 
+pytestmark = pytest.mark.slow
+
 FAST = settings(
     max_examples=60,
     deadline=None,

@@ -156,6 +156,7 @@ def test_dated_totals_split_a_subsidiary_between_its_owners_of_the_time(acquisit
     assert codes(new, "current") == {ICE: Decimal("6500.00"), CBP: Decimal("88000.00")}
 
 
+@pytest.mark.slow
 def test_generated_download_totals_match_the_rows_grouped_by_parent(tmp_path):
     """Every family of a generated download (acquisitions included), dated and current,
     against DuckDB's sums of the file's rows by parent UEI, to the cent."""

@@ -284,7 +284,9 @@ def test_every_exported_line_is_valid_followthemoney() -> None:
 def test_referenced_entities_come_before_links() -> None:
     build_evidence()
     written: set[str] = set()
-    for line in export_text().splitlines():
+    lines = export_text().splitlines()
+    assert lines, "the export is empty"
+    for line in lines:
         proxy = model.get_proxy(json.loads(line))
         for prop, value in proxy.itervalues():
             if prop.type == registry.entity:

@@ -191,6 +191,7 @@ def _big_portfolio(path: Path, rows: int) -> None:
                 writer.writerow(["", "", rng.choice(["Google", "Amazon Inc", "Ring"]), value])
 
 
+@pytest.mark.slow
 def test_hundred_thousand_lines_complete(tmp_path: Path) -> None:
     load_demo()
     path = tmp_path / "big.csv"

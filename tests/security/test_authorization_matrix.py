@@ -642,6 +642,7 @@ def test_the_matrix_covers_every_route_and_role() -> None:
     assert len(ROLES) == 8
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @pytest.mark.parametrize(("route", "visibility"), CASES)
 def test_route_answers_each_role(world: World, route: Route, visibility: str) -> None:

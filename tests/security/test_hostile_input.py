@@ -83,6 +83,7 @@ def editor_client() -> tuple[Client, Campaign]:
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_hostile_text_in_editor_forms_is_escaped_and_harmless(
     editor_client: tuple[Client, Campaign],
 ) -> None:

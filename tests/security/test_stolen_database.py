@@ -333,6 +333,7 @@ def reset_lockout(site: Site) -> None:
 # --- the test ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_nothing_in_a_copy_of_the_database_or_a_backup_logs_anyone_in(
     site: Site, tmp_path: Path
 ) -> None:
