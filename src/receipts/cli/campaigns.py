@@ -9,6 +9,7 @@ from typing import IO
 
 import click
 
+from receipts.cli.database import needs_database
 from receipts.cli.lookup import _campaign
 from receipts.cli.output import _print_table
 
@@ -20,6 +21,7 @@ def campaign_group() -> None:
 
 @campaign_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@needs_database
 def campaign_list(fmt: str) -> None:
     """List every campaign, private ones included (the command line acts as an administrator)."""
     from receipts.campaigns.models import Campaign
@@ -59,6 +61,7 @@ def campaign_list(fmt: str) -> None:
     default="-",
     help="Output file (default stdout).",
 )
+@needs_database
 def campaign_show(slug: str, fmt: str, output: IO[str]) -> None:
     """Show a campaign: demands with their status, actions, coalition and goals.
 

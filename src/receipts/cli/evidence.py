@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import click
 
-from receipts.cli.database import _migrate
+from receipts.cli.database import needs_database
 from receipts.cli.errors import NameError_
 from receipts.cli.lookup import _resolve
 
@@ -125,6 +125,7 @@ TIE_KINDS = [
 @click.option(
     "-o", "--output", type=click.File("w"), default="-", help="Output file (default stdout)."
 )
+@needs_database
 def ties(
     name: str,
     to_name: str | None,
@@ -294,6 +295,7 @@ def add() -> None:
 )
 @click.option("--country", default="")
 @click.option("--summary", default="")
+@needs_database
 def add_entity(
     name: str,
     kind: str,
@@ -303,7 +305,6 @@ def add_entity(
     summary: str,
 ) -> None:
     """Add an entity."""
-    _migrate()  # a new data directory starts with an empty database
     from receipts.evidence import services
 
     idents: dict[str, list[str]] = {}
@@ -343,6 +344,7 @@ def add_entity(
 @click.option(
     "--archive", type=click.File("rb"), help="The file behind the source, to keep a copy."
 )
+@needs_database
 def add_source(
     title: str,
     kind: str,
@@ -353,7 +355,6 @@ def add_source(
     archive: IO[bytes] | None,
 ) -> None:
     """Add a source; prints its id for citing."""
-    _migrate()  # a new data directory starts with an empty database
     from django.db import transaction
 
     from receipts.evidence import services
@@ -414,6 +415,7 @@ def _source(ref: str) -> Any:
 @click.option("--amount", default=None)
 @click.option("--currency", default="")
 @click.option("--summary", default="")
+@needs_database
 def add_tie(
     subject: str,
     kind: str,
@@ -429,7 +431,6 @@ def add_tie(
     summary: str,
 ) -> None:
     """Record SUBJECT KIND OBJECT with a citation (subsidiary_of is stored as owns, reversed)."""
-    _migrate()  # a new data directory starts with an empty database
     from receipts.evidence import services
 
     a, b = _resolve(subject), _resolve(object_name)
@@ -455,6 +456,7 @@ def add_tie(
 
 
 @click.command()
+@needs_database
 def check() -> None:
     """Verify the invariants: every tie cited, no cycles, no dangling references."""
     from receipts.evidence.integrity import find_violations

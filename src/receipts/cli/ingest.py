@@ -11,7 +11,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from receipts.cli.database import _migrate
+from receipts.cli.database import needs_database
 from receipts.cli.errors import NameError_
 from receipts.cli.output import _print_table
 
@@ -34,6 +34,7 @@ def export_group() -> None:
     default="-",
     help="Output file (default stdout); it appears whole or, on any error, not at all.",
 )
+@needs_database
 def export_ftm_command(output: Path) -> None:
     """Write every entity, tie, source and contract record as FollowTheMoney JSON lines."""
     from receipts.ingest.ftm import export_ftm, export_ftm_file
@@ -78,11 +79,15 @@ def _one_import_at_a_time(importer: str, wait: bool) -> Any:
 def import_ftm_command(file: IO[str], wait: bool) -> None:
     """Read FollowTheMoney JSON lines from FILE (or - for stdin); all or nothing."""
     with _one_import_at_a_time("ftm", wait):
-        _migrate()  # a new data directory starts with an empty database
-        from receipts.ingest.ftm import import_ftm
-
-        summary = import_ftm(file, name=getattr(file, "name", "-"))
+        summary = _import_ftm(file)
     click.echo(summary.describe())
+
+
+@needs_database  # inside the import lock: one import migrates at a time
+def _import_ftm(file: IO[str]) -> Any:
+    from receipts.ingest.ftm import import_ftm
+
+    return import_ftm(file, name=getattr(file, "name", "-"))
 
 
 _USASPENDING_EPILOG = """\b
@@ -137,6 +142,7 @@ def import_usaspending_command(
         _import_usaspending(paths, date_formats, report, batch_size, fmt)
 
 
+@needs_database  # inside the import lock: one import migrates at a time
 def _import_usaspending(
     paths: tuple[Path, ...],
     date_formats: tuple[str, ...],
@@ -144,7 +150,6 @@ def _import_usaspending(
     batch_size: int,
     fmt: str,
 ) -> None:
-    _migrate()  # a new data directory starts with an empty database
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -262,6 +267,7 @@ def review_group(ctx: click.Context, fmt: str, output: IO[str]) -> None:
 @review_group.command("list")
 @_review_format
 @_review_output
+@needs_database
 def review_list(fmt: str, output: IO[str]) -> None:
     """List pending review items: the new entity, the look-alike it may be, the score."""
     from receipts.ingest.queries import pending_review_items
@@ -290,6 +296,7 @@ def review_list(fmt: str, output: IO[str]) -> None:
 
 @review_group.command("merge")
 @click.argument("item_id", metavar="ID", type=int)
+@needs_database
 def review_merge(item_id: int) -> None:
     """Merge the new entity of review item ID into its candidate."""
     from receipts.ingest.services import decide_review
@@ -305,6 +312,7 @@ def review_merge(item_id: int) -> None:
 
 @review_group.command("distinct")
 @click.argument("item_id", metavar="ID", type=int)
+@needs_database
 def review_distinct(item_id: int) -> None:
     """Keep the two entities of review item ID apart."""
     from receipts.ingest.services import decide_review
@@ -316,6 +324,7 @@ def review_distinct(item_id: int) -> None:
 
 @review_group.command("unmerge")
 @click.argument("merge_id", metavar="MERGE_ID", type=int)
+@needs_database
 def review_unmerge(merge_id: int) -> None:
     """Undo merge MERGE_ID: what moved goes back and the dropped entity returns."""
     from receipts.ingest.models import EntityMerge
@@ -331,6 +340,7 @@ def review_unmerge(merge_id: int) -> None:
 @review_group.command("log")
 @_review_format
 @_review_output
+@needs_database
 def review_log(fmt: str, output: IO[str]) -> None:
     """List merges, newest first, with what moved and whether they were undone."""
     from receipts.ingest.queries import merge_log

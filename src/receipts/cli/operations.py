@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from receipts.cli.database import _migrate
+from receipts.cli.database import needs_database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,13 +37,13 @@ def serve_options(func: F) -> F:
 @click.command()
 @click.option("--no-serve", is_flag=True, help="Load the demo and exit.")
 @serve_options
+@needs_database
 def demo(no_serve: bool, host: str, port: int, workers: int, threads: int) -> None:
     """Load the demo data (idempotently) and serve the site."""
     from django.conf import settings
 
     from receipts.demo import load_demo
 
-    _migrate()
     counts = load_demo()
     db = settings.DATABASES["default"]
     where = db["NAME"] if "sqlite" in db["ENGINE"] else f"{db['ENGINE']} {db.get('NAME')}"
@@ -62,9 +62,9 @@ def demo(no_serve: bool, host: str, port: int, workers: int, threads: int) -> No
 
 @click.command()
 @serve_options
+@needs_database
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the site on an existing database (migrating it first)."""
-    _migrate()
     _serve(host, port, workers, threads)
 
 

@@ -7,6 +7,7 @@ from typing import IO, Any
 
 import click
 
+from receipts.cli.database import needs_database
 from receipts.cli.errors import NameError_
 from receipts.cli.lookup import _campaign
 
@@ -33,6 +34,7 @@ def _organisations(slug: str | None) -> list[Any]:
 
 @outreach_group.command("rotate-keys")
 @click.option("--org", "org", help="Only this organisation (its slug); default all.")
+@needs_database
 def outreach_rotate_keys(org: str | None) -> None:
     """Make a new key version and rewrap every supporter key under it; retire the old one."""
     from receipts.outreach.crypto import has_keyring
@@ -70,6 +72,7 @@ def _erasure_lines(result: Any) -> None:
     help="Erase supporters whose last sign-up is older than this (default "
     "RECEIPTS_SUPPORTER_RETENTION_DAYS).",
 )
+@needs_database
 def outreach_purge(days: int | None) -> None:
     """Erase supporters past the retention period, then rotate the keys that held them."""
     from django.conf import settings
@@ -86,6 +89,7 @@ def outreach_purge(days: int | None) -> None:
 @click.option("--campaign", "campaign_slug", required=True, help="The campaign's slug.")
 @click.option("--email", help="The person's email (asked for, hidden, if neither is given).")
 @click.option("--phone", help="The person's phone number.")
+@needs_database
 def outreach_erase(campaign_slug: str, email: str | None, phone: str | None) -> None:
     """Erase one supporter everywhere, found by the blind index of their email or phone."""
     from receipts.outreach.models import AuditChannel
@@ -113,6 +117,7 @@ def outreach_erase(campaign_slug: str, email: str | None, phone: str | None) -> 
     required=True,
     help="CSV file to write ('-' for stdout).",
 )
+@needs_database
 def outreach_export(
     campaign_slug: str, email: str | None, phone: str | None, output: IO[str]
 ) -> None:
@@ -148,6 +153,7 @@ def outreach_export(
 @click.option("--campaign", "campaign_slug", required=True, help="The campaign's slug.")
 @click.option("--org", "org", required=True, help="The organisation's slug (names its key file).")
 @click.option("--name", default="", help="The organisation's name, when it is new.")
+@needs_database
 def outreach_assign(campaign_slug: str, org: str, name: str) -> None:
     """Let an organisation hold a campaign's supporter data and keys (before any sign-up)."""
     from receipts.outreach.services import assign_organisation, save_organisation

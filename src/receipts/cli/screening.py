@@ -8,7 +8,7 @@ from typing import IO
 
 import click
 
-from receipts.cli.database import _migrate
+from receipts.cli.database import needs_database
 
 
 @click.command()
@@ -27,6 +27,7 @@ from receipts.cli.database import _migrate
     default="-",
     help="Output file (default stdout).",
 )
+@needs_database
 def screen(file: str, profile_slug: str | None, fmt: str, output: IO[str]) -> None:
     """Screen a CSV of holdings or vendors (FILE, or - for stdin) against the evidence.
 
@@ -35,7 +36,6 @@ def screen(file: str, profile_slug: str | None, fmt: str, output: IO[str]) -> No
     found, with the ties behind it; nothing is printed unless the whole file
     is read.
     """
-    _migrate()  # a new data directory starts with an empty database
     from rich.console import Console
     from rich.progress import (
         BarColumn,

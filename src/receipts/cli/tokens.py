@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from receipts.cli.database import needs_database
 from receipts.cli.lookup import _campaign
 
 
@@ -20,6 +21,7 @@ def token() -> None:
     "campaign_slug",
     help="Scope the token to this campaign (slug): it writes that campaign and nothing else.",
 )
+@needs_database
 def token_create(username: str, label: str, campaign_slug: str | None) -> None:
     """Issue a token for USERNAME; it is shown once and only its digest is stored."""
     from receipts.api.tokens import issue_token
@@ -30,6 +32,7 @@ def token_create(username: str, label: str, campaign_slug: str | None) -> None:
 
 @token.command("revoke")
 @click.argument("token_value", metavar="TOKEN")
+@needs_database
 def token_revoke(token_value: str) -> None:
     """Revoke a token."""
     from receipts.api.tokens import revoke_token

@@ -8,7 +8,7 @@ from typing import IO, Any
 
 import click
 
-from receipts.cli.database import _migrate
+from receipts.cli.database import needs_database
 from receipts.cli.errors import NameError_
 from receipts.cli.lookup import _resolve
 from receipts.cli.output import _print_table
@@ -58,6 +58,7 @@ def watch_group() -> None:
     "--owner",
     help="The user the watchlist belongs to; its private campaigns' demand changes reach it.",
 )
+@needs_database
 def watch_create(
     name: str,
     entities: tuple[str, ...],
@@ -67,7 +68,6 @@ def watch_create(
     owner: str | None,
 ) -> None:
     """Make a watchlist; prints its Atom feed address and, for a webhook, the secret."""
-    _migrate()  # a new data directory starts with an empty database
     from django.contrib.auth import get_user_model
 
     from receipts.watch import services
@@ -102,9 +102,9 @@ def watch_create(
 
 @watch_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@needs_database
 def watch_list(fmt: str) -> None:
     """List every watchlist with what it watches and how it delivers."""
-    _migrate()
     from receipts.watch.models import Watchlist
 
     records = []
@@ -140,9 +140,9 @@ def watch_list(fmt: str) -> None:
 
 @watch_group.command("run")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@needs_database
 def watch_run(fmt: str) -> None:
     """Send what is pending: new events to each webhook and email digest, once, and due retries."""
-    _migrate()
     from receipts.watch.delivery import send_pending
 
     summary = send_pending()
@@ -166,9 +166,9 @@ def watch_run(fmt: str) -> None:
     default="-",
     help="Output file (default stdout).",
 )
+@needs_database
 def watch_events(since: str | None, watchlist_ref: str | None, fmt: str, output: IO[str]) -> None:
     """List change events, oldest first, with their receipts."""
-    _migrate()
     import datetime as dt
 
     from django.utils import timezone
