@@ -12,6 +12,7 @@ import click
 from receipts.cli.database import needs_database
 from receipts.cli.errors import NameError_
 from receipts.cli.lookup import _resolve
+from receipts.evidence import vocabulary
 
 
 def _totals_record(totals: Any) -> dict[str, Any] | None:
@@ -87,19 +88,7 @@ def _cite_text(record: dict[str, Any], limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-# The tie kinds, as TieKind holds them (a test keeps the two equal); listed here so
-# the command line loads without setting up Django.
-TIE_KINDS = [
-    "owns",
-    "part_of",
-    "contract",
-    "hosting",
-    "partnership",
-    "data_sharing",
-    "investment",
-    "member_of",
-    "other",
-]
+TIE_KINDS = vocabulary.values(vocabulary.TIE_KINDS)
 
 
 @click.command()
@@ -115,7 +104,7 @@ TIE_KINDS = [
 )
 @click.option(
     "--members",
-    type=click.Choice(["dated", "current"]),
+    type=click.Choice(vocabulary.values(vocabulary.MEMBERS_BASES)),
     default="dated",
     show_default=True,
     help="With --rollup, whose dealings the totals count: each member's only while the family "
@@ -283,7 +272,7 @@ def add() -> None:
 @add.command("entity")
 @click.argument("name")
 @click.option(
-    "--kind", type=click.Choice(["company", "agency", "organization", "product"]), required=True
+    "--kind", type=click.Choice(vocabulary.values(vocabulary.ENTITY_KINDS)), required=True
 )
 @click.option("--alias", "aliases", multiple=True, help="Another name; repeatable.")
 @click.option(
@@ -325,16 +314,7 @@ def add_entity(
 @click.argument("title")
 @click.option(
     "--kind",
-    type=click.Choice(
-        [
-            "government_record",
-            "dataset_row",
-            "news_report",
-            "company_statement",
-            "court_filing",
-            "organiser_report",
-        ]
-    ),
+    type=click.Choice(vocabulary.values(vocabulary.SOURCE_KINDS)),
     required=True,
 )
 @click.option("--publisher", default="")
@@ -395,20 +375,14 @@ def _source(ref: str) -> Any:
 @click.argument("subject")
 @click.argument(
     "kind",
-    type=click.Choice(
-        [
-            "owns",
-            "subsidiary_of",
-            *TIE_KINDS[1:],
-        ]
-    ),
+    type=click.Choice([TIE_KINDS[0], vocabulary.SUBSIDIARY_OF, *TIE_KINDS[1:]]),
 )
 @click.argument("object_name", metavar="OBJECT")
 @click.option("--source", "source_ref", help="The citing source: its id or exact title. Required.")
 @click.option("--quote", default="", help="The words in the source that back the tie.")
 @click.option("--locator", default="", help="Where in the source.")
 @click.option(
-    "--status", type=click.Choice(["active", "ended", "announced", "alleged"]), default="active"
+    "--status", type=click.Choice(vocabulary.values(vocabulary.TIE_STATUSES)), default="active"
 )
 @click.option("--start", "start_date", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--end", "end_date", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
@@ -434,7 +408,7 @@ def add_tie(
     from receipts.evidence import services
 
     a, b = _resolve(subject), _resolve(object_name)
-    if kind == "subsidiary_of":
+    if kind == vocabulary.SUBSIDIARY_OF:
         a, b, kind = b, a, "owns"
     citations = [services.CitationInput(_source(source_ref), quote, locator)] if source_ref else []
     tie = services.record_tie(
