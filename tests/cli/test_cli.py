@@ -202,7 +202,7 @@ def test_a_lost_database_connection_is_one_line_that_says_to_run_again():
     import psycopg
     from django.db import InterfaceError, OperationalError
 
-    from receipts.cli import database_gone
+    from receipts.cli.errors import database_gone
 
     restart = _chained(
         OperationalError("terminating connection due to administrator command\nSSL closed"),
@@ -233,7 +233,7 @@ def test_a_lost_database_connection_is_one_line_that_says_to_run_again():
 
 
 def test_ties_by_kind_and_the_kinds_listed_match_the_model():
-    from receipts.cli import TIE_KINDS
+    from receipts.cli.evidence import TIE_KINDS
     from receipts.evidence.models import TieKind
 
     assert list(TieKind.values) == TIE_KINDS

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from benchmarks.make_usaspending import generate, read_truth
 
-from receipts.cli import EXIT_DATABASE_GONE, EXIT_DISK_FULL
+from receipts.cli.errors import EXIT_DATABASE_GONE, EXIT_DISK_FULL
 from receipts.ingest.import_lock import EXIT_IMPORT_RUNNING, LOCK_FILE_NAME
 from tests.conftest import skip_or_fail
 

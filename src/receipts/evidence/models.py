@@ -14,6 +14,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.urls import reverse
 
+from . import vocabulary
 from .dates import validate_partial_date
 
 # The longest summary or quote kept: a few pages of text. Forms, the API, the
@@ -49,11 +50,7 @@ def new_source_ftm_id() -> str:
     return _new_ftm_id("source")
 
 
-class EntityKind(models.TextChoices):
-    COMPANY = "company", "Company"
-    AGENCY = "agency", "Government agency"
-    ORGANIZATION = "organization", "Organisation"
-    PRODUCT = "product", "Product or programme"
+EntityKind = models.TextChoices("EntityKind", vocabulary.ENTITY_KINDS)
 
 
 class Entity(models.Model):
@@ -132,13 +129,7 @@ class Identifier(models.Model):
         return f"{self.get_scheme_display()}: {self.value}"
 
 
-class SourceKind(models.TextChoices):
-    GOVERNMENT_RECORD = "government_record", "Government record"
-    DATASET_ROW = "dataset_row", "Dataset row"
-    NEWS_REPORT = "news_report", "News report"
-    COMPANY_STATEMENT = "company_statement", "Company statement"
-    COURT_FILING = "court_filing", "Court filing"
-    ORGANISER_REPORT = "organiser_report", "Organiser report"
+SourceKind = models.TextChoices("SourceKind", vocabulary.SOURCE_KINDS)
 
 
 class Source(models.Model):
@@ -188,16 +179,7 @@ class Source(models.Model):
         return reverse("source", args=[self.pk])
 
 
-class TieKind(models.TextChoices):
-    OWNS = "owns", "Owns"
-    PART_OF = "part_of", "Part of"
-    CONTRACT = "contract", "Contract"
-    HOSTING = "hosting", "Hosting"
-    PARTNERSHIP = "partnership", "Partnership"
-    DATA_SHARING = "data_sharing", "Data sharing"
-    INVESTMENT = "investment", "Investment"
-    MEMBER_OF = "member_of", "Member of"
-    OTHER = "other", "Other dealings"
+TieKind = models.TextChoices("TieKind", vocabulary.TIE_KINDS)
 
 
 # Ties that build corporate families (owner -> asset) and agency trees
@@ -205,11 +187,7 @@ class TieKind(models.TextChoices):
 STRUCTURAL_KINDS = (TieKind.OWNS, TieKind.PART_OF)
 
 
-class TieStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    ENDED = "ended", "Ended"
-    ANNOUNCED = "announced", "Announced"
-    ALLEGED = "alleged", "Alleged"
+TieStatus = models.TextChoices("TieStatus", vocabulary.TIE_STATUSES)
 
 
 class Tie(models.Model):

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection, models
 from django.db.models import Q
 
+from receipts.evidence import vocabulary
 from receipts.evidence.bulk import quote_name
 from receipts.evidence.models import Entity, EntityKind, IdentifierScheme, Tie, TieKind, TieStatus
 from receipts.evidence.queries import RolledTie, family_paths, rollup_ties
@@ -41,9 +42,7 @@ from receipts.ingest.usaspending.ties import CONTRACT_PREFIX, OWNS_PREFIX
 _CHUNK = 500
 
 
-class MembersBasis(models.TextChoices):
-    DATED = "dated", "Members while owned (dated by the records)"
-    CURRENT = "current", "Today's members, whole history"
+MembersBasis = models.TextChoices("MembersBasis", vocabulary.MEMBERS_BASES)
 
 
 BASIS_TEXT = {

@@ -1,0 +1,28 @@
+"""Names given on the command line, resolved to the records they mean.
+
+A name that matches nothing, or more than one record, is an error with exit code 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from receipts.cli.errors import NameError_
+
+
+def _resolve(name: str) -> Any:
+    from receipts.evidence.queries import NameAmbiguous, NameNotFound, resolve_entity
+
+    try:
+        return resolve_entity(name)
+    except (NameNotFound, NameAmbiguous) as exc:
+        raise NameError_(str(exc)) from exc
+
+
+def _campaign(slug: str) -> Any:
+    from receipts.campaigns.models import Campaign
+
+    found = Campaign.objects.filter(slug=slug).first()
+    if found is None:
+        raise NameError_(f"no campaign has the slug {slug!r}")
+    return found
