@@ -39,14 +39,19 @@ class Refusal(ValidationError):
         return describe(self)
 
 
+def _texts(errors: list[ValidationError] | ValidationError) -> list[str]:
+    """The messages of a list of errors, with their parameters filled in."""
+    return [str(message) for message in ValidationError(errors)]
+
+
 def lines(exc: ValidationError) -> list[str]:
     """One "field: message" line per problem; problems of no field read as they are."""
     if not hasattr(exc, "error_dict"):
-        return list(exc)
+        return _texts(exc)
     return [
         message if field == NON_FIELD_ERRORS else f"{field}: {message}"
         for field, errors in exc.error_dict.items()
-        for message in ValidationError(errors)
+        for message in _texts(errors)
     ]
 
 
@@ -58,8 +63,8 @@ def describe(exc: ValidationError) -> str:
 def as_dict(exc: ValidationError) -> dict[str, list[str]]:
     """Field name to messages; a refusal naming no field comes under ``__all__``."""
     if hasattr(exc, "error_dict"):
-        return {field: list(ValidationError(errors)) for field, errors in exc.error_dict.items()}
-    return {NON_FIELD_ERRORS: list(ValidationError(exc.error_list))}
+        return {field: _texts(errors) for field, errors in exc.error_dict.items()}
+    return {NON_FIELD_ERRORS: _texts(exc)}
 
 
 def add_to_form(form: Any, exc: ValidationError, aliases: Mapping[str, str] | None = None) -> None:
@@ -82,6 +87,6 @@ def add_to_form(form: Any, exc: ValidationError, aliases: Mapping[str, str] | No
                 placed.setdefault(NON_FIELD_ERRORS, []).extend(errors)
             else:
                 placed.setdefault(NON_FIELD_ERRORS, []).extend(
-                    ValidationError(f"{field}: {message}") for message in ValidationError(errors)
+                    ValidationError(f"{field}: {message}") for message in _texts(errors)
                 )
     form.add_error(None, ValidationError(placed))
