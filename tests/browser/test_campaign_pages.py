@@ -332,7 +332,7 @@ def test_action_dated_before_the_campaign_start_is_a_form_error_and_nothing_is_s
     expect(page.get_by_role("heading", level=1)).to_have_text("New action: Amazon: dump ICE")
     date_field = page.locator(".field.has-error").filter(has=field(page, "Date"))
     expect(date_field.locator(".errorlist")).to_have_text(
-        "date: 2025-10-31 is before the campaign's start (2025-11)"
+        "2025-10-31 is before the campaign's start (2025-11)"
     )
     expect(page.locator(".field.has-error")).to_have_count(1)
     # What was typed is kept, so fixing the date is the only change needed.

@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 
+from receipts import refusals
 from receipts.campaigns.api import router as campaigns_router
 from receipts.evidence import queries, records, services
 from receipts.evidence.models import Citation, Entity, EntityKind, Source, Tie
@@ -111,20 +112,11 @@ MAX_TIES_OFFSET = 10_000_000
 # --- errors -------------------------------------------------------------------------
 
 
-def describe_validation_error(exc: DjangoValidationError) -> str:
-    """One line naming each field and what is wrong with it."""
-    if hasattr(exc, "error_dict"):
-        return "; ".join(
-            message if field == "__all__" else f"{field}: {message}"
-            for field, messages in exc.message_dict.items()
-            for message in messages
-        )
-    return "; ".join(exc.messages)
-
-
 @api.exception_handler(DjangoValidationError)
 def refused_write(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    return api.create_response(request, {"detail": describe_validation_error(exc)}, status=400)
+    """A refused write: one line in ``detail``, and each field's problems under ``errors``."""
+    body = {"detail": refusals.describe(exc), "errors": refusals.as_dict(exc)}
+    return api.create_response(request, body, status=400)
 
 
 @api.exception_handler(RequestDataTooBig)

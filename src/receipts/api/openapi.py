@@ -12,7 +12,9 @@ interactive docs:
   token not allowed to write this;
 - 400 and 413 when it reads a body: one that is not JSON, or too large.
 
-Every error body is ``{"detail": "..."}`` (``ErrorOut``) except the 422's.
+Every error body is ``{"detail": "..."}`` (``ErrorOut``) except the 422's; a
+write a service refuses is a 400 that also carries ``{"errors": {field: [message]}}``
+(``RefusalOut``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
 from ninja.operation import Operation
 from ninja.schema import NinjaGenerateJsonSchema
 
-from .schemas import ErrorOut, ValidationErrorOut
+from .schemas import ErrorOut, RefusalOut, ValidationErrorOut
 
 BODY_SOURCES = {"body", "form", "file"}
 
@@ -34,11 +36,12 @@ def implied_errors(operation: Operation) -> dict[int, type[Any]]:
     sources = {model.__ninja_param_source__ for model in operation.models}
     found: dict[int, type[Any]] = {}
     if operation.auth_callbacks:
-        found.update({400: ErrorOut, 401: ErrorOut, 403: ErrorOut})
+        found.update({400: RefusalOut, 401: ErrorOut, 403: ErrorOut})
     if "path" in sources:
         found[404] = ErrorOut
     if sources & BODY_SOURCES:
-        found.update({400: ErrorOut, 413: ErrorOut})
+        found.setdefault(400, ErrorOut)
+        found[413] = ErrorOut
     if sources:
         found[422] = ValidationErrorOut
     return dict(sorted(found.items()))

@@ -48,6 +48,15 @@ class ErrorOut(Schema):
     detail: str = Field(description="What was wrong, starting with the field it concerns.")
 
 
+class RefusalOut(ErrorOut):
+    errors: dict[str, list[str]] | None = Field(
+        default=None,
+        description="When a write is refused: each field named and what is wrong with it, "
+        "e.g. {'end_date': ['2024 is before start_date 2025']}; '__all__' holds what "
+        "concerns no one field.",
+    )
+
+
 class ValidationIssueOut(Schema):
     type: str = Field(description="The kind of problem: missing, string_too_long, int_parsing...")
     loc: list[str | int] = Field(

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from receipts import refusals
 from receipts.evidence.models import Entity
 
 from . import access, queries, services
@@ -43,15 +44,12 @@ from .models import Campaign, CampaignMembership, MemberRole
 View = Callable[..., HttpResponse]
 
 # Service refusals name a field; some of those fields have another name on the form.
-FIELD_ALIASES = {"citation": "source", "user": "username", "key": None}
+FIELD_ALIASES = {"citation": "source", "user": "username"}
 
 
 def form_error(form: Any, exc: ValidationError) -> None:
-    """Put a service's refusal on the field it names ("date: ..."), else on the form."""
-    for message in exc.messages:
-        named, sep, _rest = message.partition(":")
-        field = FIELD_ALIASES.get(named, named) if sep else None
-        form.add_error(field if field in form.fields else None, message)
+    """Put a service's refusal on the field it names, else above the form."""
+    refusals.add_to_form(form, exc, FIELD_ALIASES)
 
 
 def render_form(

@@ -21,6 +21,7 @@ from receipts.evidence.dates import parse_partial_date
 from receipts.evidence.models import Entity, EntityKind, Tie
 from receipts.evidence.queries import surviving_entity
 from receipts.evidence.services import CitationInput
+from receipts.refusals import Refusal
 
 from . import queries, signals
 from .models import (
@@ -66,8 +67,8 @@ __all__ = [
 ]
 
 
-class CampaignError(ValidationError):
-    """A campaign write that would break an invariant; the message starts with the field."""
+class CampaignError(Refusal):
+    """A campaign write that would break an invariant, keyed by the field it concerns."""
 
 
 def partial_date_before(earlier: str, later: str) -> bool:
@@ -85,16 +86,16 @@ def partial_date_before(earlier: str, later: str) -> bool:
 def _check_choice(value: str, choices: type, field: str) -> str:
     if value not in choices.values:
         allowed = ", ".join(choices.values)
-        raise CampaignError(f"{field}: {value!r} is not one of {allowed}")
+        raise CampaignError(field, f"{value!r} is not one of {allowed}")
     return str(value)
 
 
 def _text(value: Any, field: str, max_length: int | None = None, *, required: bool = False) -> str:
     text = "" if value is None else str(value).strip()
     if required and not text:
-        raise CampaignError(f"{field}: may not be empty")
+        raise CampaignError(field, "may not be empty")
     if max_length is not None and len(text) > max_length:
-        raise CampaignError(f"{field}: longer than {max_length} characters")
+        raise CampaignError(field, f"longer than {max_length} characters")
     return text
 
 
@@ -102,9 +103,9 @@ def _date(value: Any, field: str, *, required: bool = False) -> str:
     try:
         text = parse_partial_date(value, field)
     except ValidationError as exc:
-        raise CampaignError(exc.messages[0]) from exc
+        raise CampaignError(field, exc.params["problem"]) from exc
     if required and not text:
-        raise CampaignError(f"{field}: a date is needed (YYYY, YYYY-MM or YYYY-MM-DD)")
+        raise CampaignError(field, "a date is needed (YYYY, YYYY-MM or YYYY-MM-DD)")
     return text
 
 
@@ -115,12 +116,12 @@ def _citations(citations: Iterable[CitationInput | None], what: str) -> list[Cit
         if c is None:
             continue
         if c.source is None or c.source.pk is None:
-            raise CampaignError("citation: the cited source does not exist")
+            raise CampaignError("citation", "the cited source does not exist")
         if len(c.locator.strip()) > 500:
-            raise CampaignError("locator: longer than 500 characters")
+            raise CampaignError("locator", "longer than 500 characters")
         out.append(c)
     if not out:
-        raise CampaignError(f"citation: {what} needs a citation to the source that reports it")
+        raise CampaignError("citation", f"{what} needs a citation to the source that reports it")
     return out
 
 
@@ -181,9 +182,9 @@ def create_campaign(
     if slug:
         slug = slugify(slug)[:120]
         if not slug:
-            raise CampaignError("slug: use letters, digits and hyphens")
+            raise CampaignError("slug", "use letters, digits and hyphens")
         if Campaign.objects.filter(slug=slug).exists():
-            raise CampaignError(f"slug: {slug!r} is already used by another campaign")
+            raise CampaignError("slug", f"{slug!r} is already used by another campaign")
     campaign = Campaign.objects.create(
         name=name,
         slug=slug or _unique_slug(name),
@@ -225,8 +226,8 @@ def update_campaign(
         for action in campaign.actions.all():
             if partial_date_before(action.date, start):
                 raise CampaignError(
-                    f"start_date: the action “{action.title}” is dated {action.date}, "
-                    f"before {start}"
+                    "start_date",
+                    f"the action “{action.title}” is dated {action.date}, before {start}",
                 )
         campaign.start_date = start
     campaign.save()
@@ -255,7 +256,7 @@ def add_campaign_member(campaign: Campaign, user: Any, role: str) -> CampaignMem
         and role != MemberRole.ORGANISER
         and not _organisers_left(campaign, user.pk)
     ):
-        raise CampaignError("role: the campaign's last organiser cannot step down")
+        raise CampaignError("role", "the campaign's last organiser cannot step down")
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -267,7 +268,7 @@ def remove_campaign_member(campaign: Campaign, user: Any) -> None:
     if membership is None:
         return
     if membership.role == MemberRole.ORGANISER and not _organisers_left(campaign, user.pk):
-        raise CampaignError("user: the campaign's last organiser cannot be removed")
+        raise CampaignError("user", "the campaign's last organiser cannot be removed")
     membership.delete()
 
 
@@ -291,7 +292,7 @@ def add_demand(
     text = _text(text, "text", 500, required=True)
     demand = Demand.objects.filter(key=key).first() if key else None
     if demand is not None and demand.campaign_id != campaign.pk:
-        raise CampaignError(f"key: {key!r} names a demand of another campaign")
+        raise CampaignError("key", f"{key!r} names a demand of another campaign")
     if demand is None:
         if position is None:
             position = campaign.demands.count() + 1
@@ -337,7 +338,9 @@ def change_demand_status(
     """Move a demand to a new status, logging the date, the decider and the receipts."""
     _check_choice(status, DemandStatus, "status")
     if status == demand.status:
-        raise CampaignError(f"status: the demand is already {demand.get_status_display().lower()}")
+        raise CampaignError(
+            "status", f"the demand is already {demand.get_status_display().lower()}"
+        )
     day = _date(date, "date", required=True)
     cited = _citations([citation, *citations], "a change of a demand's status")
     change = DemandStatusChange.objects.create(
@@ -362,12 +365,13 @@ def confirm_demand_met(
 ) -> DemandStatusChange:
     """Confirm the "met?" suggestion: the receipts of the ended ties go into the history."""
     if demand.status == DemandStatus.MET:
-        raise CampaignError("status: the demand is already met")
+        raise CampaignError("status", "the demand is already met")
     evidence = queries.met_evidence(demand)
     if evidence is None:
         raise CampaignError(
-            "ties: not every tie linked to the demand has ended; change its status with a "
-            "citation instead"
+            "ties",
+            "not every tie linked to the demand has ended; change its status with a "
+            "citation instead",
         )
     cited, suggested = evidence
     return change_demand_status(
@@ -390,7 +394,7 @@ def reopen_demand(
 ) -> DemandStatusChange:
     """Set a met, partly met or withdrawn demand open again, logged like any change."""
     if demand.status == DemandStatus.OPEN:
-        raise CampaignError("status: the demand is already open")
+        raise CampaignError("status", "the demand is already open")
     return change_demand_status(
         demand, DemandStatus.OPEN, date=date, citation=citation, note=note, decided_by=decided_by
     )
@@ -405,11 +409,11 @@ def _count(value: Any, field: str) -> int | None:
     try:
         number = int(value)
     except (TypeError, ValueError) as exc:
-        raise CampaignError(f"{field}: {value!r} is not a whole number") from exc
+        raise CampaignError(field, f"{value!r} is not a whole number") from exc
     if number < 0:
-        raise CampaignError(f"{field}: attendance cannot be negative ({number})")
+        raise CampaignError(field, f"attendance cannot be negative ({number})")
     if number > MAX_COUNT:
-        raise CampaignError(f"{field}: {number} is more than {MAX_COUNT:,}")
+        raise CampaignError(field, f"{number} is more than {MAX_COUNT:,}")
     return number
 
 
@@ -418,7 +422,7 @@ def _organisations(entities: Iterable[Entity], field: str) -> list[Entity]:
     for e in out:
         if e.kind != EntityKind.ORGANIZATION:
             raise CampaignError(
-                f"{field}: {e.name} is a {e.get_kind_display().lower()}, not an organisation"
+                field, f"{e.name} is a {e.get_kind_display().lower()}, not an organisation"
             )
     return out
 
@@ -451,16 +455,16 @@ def record_action(
     title = _text(title, "title", 200, required=True)
     day = _date(date, "date", required=True)
     if partial_date_before(day, campaign.start_date):
-        raise CampaignError(f"date: {day} is before the campaign's start ({campaign.start_date})")
+        raise CampaignError("date", f"{day} is before the campaign's start ({campaign.start_date})")
     low = _count(attendance_min, "attendance_min")
     high = _count(attendance_max, "attendance_max")
     if low is not None and high is not None and high < low:
-        raise CampaignError(f"attendance_max: the high end ({high}) is below the low end ({low})")
+        raise CampaignError("attendance_max", f"the high end ({high}) is below the low end ({low})")
     people = _organisations(participants, "participants")
     if action is None and key:
         action = Action.objects.filter(key=key).first()
     if action is not None and action.campaign_id != campaign.pk:
-        raise CampaignError("key: that action belongs to another campaign")
+        raise CampaignError("key", "that action belongs to another campaign")
     given = [c for c in citations if c is not None]
     if action is None or not action.citations.exists():
         given = _citations(given, "an action")
@@ -530,9 +534,9 @@ def _duration(value: Any) -> int | None:
     try:
         days = int(value)
     except (TypeError, ValueError) as exc:
-        raise CampaignError(f"duration_days: {value!r} is not a whole number") from exc
+        raise CampaignError("duration_days", f"{value!r} is not a whole number") from exc
     if not 1 <= days <= MAX_DURATION_DAYS:
-        raise CampaignError(f"duration_days: {days} is not between 1 and {MAX_DURATION_DAYS}")
+        raise CampaignError("duration_days", f"{days} is not between 1 and {MAX_DURATION_DAYS}")
     return days
 
 
@@ -575,16 +579,16 @@ def set_goal(
     try:
         count = int(target)
     except (TypeError, ValueError) as exc:
-        raise CampaignError(f"target: {target!r} is not a whole number") from exc
+        raise CampaignError("target", f"{target!r} is not a whole number") from exc
     if count < 1:
-        raise CampaignError("target: a goal needs a target above zero")
+        raise CampaignError("target", "a goal needs a target above zero")
     if count > MAX_COUNT:
-        raise CampaignError(f"target: {count} is more than {MAX_COUNT:,}")
+        raise CampaignError("target", f"{count} is more than {MAX_COUNT:,}")
     due = _date(deadline, "deadline")
     if goal is None and key:
         goal = Goal.objects.filter(key=key).first()
     if goal is not None and goal.campaign_id != campaign.pk:
-        raise CampaignError("key: that goal belongs to another campaign")
+        raise CampaignError("key", "that goal belongs to another campaign")
     if goal is None:
         goal = Goal(campaign=campaign, key=key) if key else Goal(campaign=campaign)
     goal.metric, goal.target, goal.deadline = metric, count, due
@@ -602,8 +606,9 @@ def set_goal(
             given = _citations(given, "a goal taken from a source")
     elif given:
         raise CampaignError(
-            f"citation: a goal marked “{GoalBasis(goal.basis).label.lower()}” cites no source; "
-            "mark it as from a source to cite one"
+            "citation",
+            f"a goal marked “{GoalBasis(goal.basis).label.lower()}” cites no source; "
+            "mark it as from a source to cite one",
         )
     if goal.progress_source == GoalProgress.SIGNUPS:
         from receipts.outreach.services import signup_count
@@ -629,10 +634,10 @@ def update_goal_counter(
 ) -> GoalUpdate:
     """Set a goal's counter to ``value``, with the cited note that reports it."""
     if goal.progress_source == GoalProgress.SIGNUPS:
-        raise CampaignError("value: this goal counts accepted sign-ups and moves with them")
+        raise CampaignError("value", "this goal counts accepted sign-ups and moves with them")
     count = _count(value, "value")
     if count is None:
-        raise CampaignError("value: a new count is needed")
+        raise CampaignError("value", "a new count is needed")
     cited = _citations([citation], "a change of a goal's progress")
     update = GoalUpdate.objects.create(
         goal=goal,

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
+from receipts import refusals
+
 from . import services
 from .models import Citation, Entity, Identifier, Source, Tie
 
@@ -155,11 +157,7 @@ class TieAdminForm(forms.ModelForm):
                 has_citation=data.get("cite_source") is not None,
             )
         except ValidationError as exc:
-            field = exc.messages[0].partition(":")[0]
-            target = (
-                "cite_source" if field == "citation" else field if field in self.fields else None
-            )
-            self.add_error(target, exc)
+            refusals.add_to_form(self, exc, {"citation": "cite_source"})
         return data
 
 

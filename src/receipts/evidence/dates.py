@@ -31,8 +31,12 @@ def parse_partial_date(value: str | None, field: str = "date") -> str:
     match = _PARTIAL.match(text)
     if match is None:
         raise ValidationError(
-            f"{field}: {value!r} is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD",
+            "%(field)s: %(problem)s",
             code="invalid_partial_date",
+            params={
+                "field": field,
+                "problem": f"{value!r} is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD",
+            },
         )
     year, month, day = match.groups()
     try:
@@ -42,7 +46,9 @@ def parse_partial_date(value: str | None, field: str = "date") -> str:
             raise ValueError("month out of range")
     except ValueError as exc:
         raise ValidationError(
-            f"{field}: {value!r} is not a real date ({exc})", code="invalid_partial_date"
+            "%(field)s: %(problem)s",
+            code="invalid_partial_date",
+            params={"field": field, "problem": f"{value!r} is not a real date ({exc})"},
         ) from exc
     return text
 

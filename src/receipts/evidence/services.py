@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from receipts.private_files import open_private, private_dir
+from receipts.refusals import Refusal
 
 from . import bulk, signals
 from .dates import parse_partial_date
@@ -42,8 +43,8 @@ from .models import (
 )
 
 
-class EvidenceError(ValidationError):
-    """A write that would break an invariant. The message names what and where."""
+class EvidenceError(Refusal):
+    """A write that would break an invariant, keyed by the field it concerns."""
 
 
 # Text no database here holds alike: PostgreSQL stores neither a NUL character nor
@@ -76,18 +77,15 @@ def _check_model(instance: models.Model) -> None:
         for name, messages in exc.message_dict.items():
             problems.setdefault(name, messages)
     if problems:
-        # "field: problem", as every refusal of the services reads.
-        raise EvidenceError(
-            [f"{name}: {message}" for name, messages in problems.items() for message in messages]
-        )
+        raise EvidenceError(problems)
 
 
 def _check_text(value: str, field: str, max_length: int | None) -> str:
     if UNSTORABLE.search(value):
-        raise EvidenceError(f"{field}: {UNSTORABLE_PROBLEM}")
+        raise EvidenceError(field, f"{UNSTORABLE_PROBLEM}")
     if max_length is not None and len(value) > max_length:
         raise EvidenceError(
-            f"{field}: {len(value):,} characters where at most {max_length:,} are kept"
+            field, f"{len(value):,} characters where at most {max_length:,} are kept"
         )
     return value
 
@@ -109,7 +107,7 @@ def _choice_values(choices: type) -> frozenset[str]:
 def _check_choice(value: str, choices: type, field: str) -> str:
     if value not in _choice_values(choices):
         allowed = ", ".join(choices.values)
-        raise EvidenceError(f"{field}: {value!r} is not one of {allowed}")
+        raise EvidenceError(field, f"{value!r} is not one of {allowed}")
     return value
 
 
@@ -121,7 +119,7 @@ def normalise_identifier(scheme: str, value: str) -> str:
     if scheme == IdentifierScheme.DUNS:
         digits = re.sub(r"\D", "", text)
         if not digits:
-            raise EvidenceError(f"identifier: DUNS {value!r} has no digits")
+            raise EvidenceError("identifier", f"DUNS {value!r} has no digits")
         # USAspending drops leading zeros from DUNS; they are 9 digits.
         return digits.zfill(9)
     if scheme in (
@@ -196,11 +194,11 @@ def save_entity(
     """
     name = " ".join(str(name).split())
     if not name:
-        raise EvidenceError("name: an entity needs a name")
+        raise EvidenceError("name", "an entity needs a name")
     _check_choice(kind, EntityKind, "kind")
     country = country.strip().lower()
     if country and not re.fullmatch(r"[a-z]{2}", country):
-        raise EvidenceError(f"country: {country!r} is not a two-letter ISO code")
+        raise EvidenceError("country", f"{country!r} is not a two-letter ISO code")
     if entity is None and ftm_id:
         entity = Entity.objects.filter(ftm_id=ftm_id).first()
     if entity is None:
@@ -213,9 +211,9 @@ def save_entity(
     if slug:
         slug = slugify(slug)[:120]
         if not slug:
-            raise EvidenceError("slug: use letters, digits and hyphens")
+            raise EvidenceError("slug", "use letters, digits and hyphens")
         if Entity.objects.filter(slug=slug).exclude(pk=entity.pk).exists():
-            raise EvidenceError(f"slug: {slug!r} is already used by another entity")
+            raise EvidenceError("slug", f"{slug!r} is already used by another entity")
         entity.slug = slug
     elif not entity.slug:
         entity.slug = _unique_slug(name, exclude_pk=entity.pk)
@@ -244,8 +242,9 @@ def set_identifiers(entity: Entity, identifiers: Mapping[str, str | Sequence[str
             )
             if holder is not None:
                 raise EvidenceError(
-                    f"identifier: {scheme} {value} already belongs to {holder.entity.name} "
-                    f"({holder.entity.slug})"
+                    "identifier",
+                    f"{scheme} {value} already belongs to {holder.entity.name} "
+                    f"({holder.entity.slug})",
                 )
         entity.identifiers.filter(scheme=scheme).exclude(value__in=wanted).delete()
         existing = set(entity.identifiers.filter(scheme=scheme).values_list("value", flat=True))
@@ -265,8 +264,8 @@ def add_identifier(entity: Entity, scheme: str, value: str) -> Identifier:
         if holder.entity_id == entity.pk:
             return holder
         raise EvidenceError(
-            f"identifier: {scheme} {value} already belongs to {holder.entity.name} "
-            f"({holder.entity.slug})"
+            "identifier",
+            f"{scheme} {value} already belongs to {holder.entity.name} ({holder.entity.slug})",
         )
     identifier = Identifier.objects.create(entity=entity, scheme=scheme, value=value)
     entity.search_text = _search_text(entity)
@@ -289,7 +288,7 @@ def save_source(
     """Create a source, or update it when ``source`` or a known ``ftm_id`` is given."""
     title = " ".join(str(title).split())
     if not title:
-        raise EvidenceError("title: a source needs a title")
+        raise EvidenceError("title", "a source needs a title")
     _check_choice(kind, SourceKind, "kind")
     if source is None and ftm_id:
         source = Source.objects.filter(ftm_id=ftm_id).first()
@@ -309,7 +308,7 @@ def save_source(
 def archive_path(sha256: str) -> Path:
     """Where the archived copy with this fingerprint lives (content-addressed)."""
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-        raise EvidenceError(f"archive: {sha256!r} is not a SHA-256 hex digest")
+        raise EvidenceError("archive", f"{sha256!r} is not a SHA-256 hex digest")
     return Path(settings.ARCHIVE_DIR) / sha256[:2] / sha256[2:4] / sha256
 
 
@@ -351,7 +350,7 @@ def sniff_media_type(head: bytes, filename: str) -> str:
     if filename.lower().endswith(".txt"):
         return "text/plain"
     raise EvidenceError(
-        f"archive: {filename!r} is not a PDF, HTML page, image (PNG, JPEG, GIF, WebP) or CSV file"
+        "archive", f"{filename!r} is not a PDF, HTML page, image (PNG, JPEG, GIF, WebP) or CSV file"
     )
 
 
@@ -375,12 +374,12 @@ def attach_archive(source: Source, stream: IO[bytes], filename: str) -> Source:
                 size += len(chunk)
                 if size > limit:
                     raise EvidenceError(
-                        f"archive: {filename!r} is larger than the limit of {limit} bytes"
+                        "archive", f"{filename!r} is larger than the limit of {limit} bytes"
                     )
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
-            raise EvidenceError(f"archive: {filename!r} is empty")
+            raise EvidenceError("archive", f"{filename!r} is empty")
         media_type = sniff_media_type(head, filename)
         sha = digest.hexdigest()
         final = archive_path(sha)
@@ -415,11 +414,11 @@ def record_archive_fingerprint(
     archive_path(sha256)  # refuses anything but a SHA-256 hex digest
     if media_type not in ARCHIVE_MEDIA_TYPES:
         allowed = ", ".join(ARCHIVE_MEDIA_TYPES)
-        raise EvidenceError(f"archive: media type {media_type!r} is not one of {allowed}")
+        raise EvidenceError("archive", f"media type {media_type!r} is not one of {allowed}")
     if size is not None and size < 0:
-        raise EvidenceError(f"archive: size {size} is negative")
+        raise EvidenceError("archive", f"size {size} is negative")
     if size is not None and size > MAX_BIG_INTEGER:
-        raise EvidenceError(f"archive: size {size} is more than {MAX_BIG_INTEGER} bytes")
+        raise EvidenceError("archive", f"size {size} is more than {MAX_BIG_INTEGER} bytes")
     source.archive_sha256 = sha256
     source.archive_media_type = media_type
     source.archive_filename = Path(filename).name[:255] if filename else ""
@@ -452,9 +451,9 @@ def _parse_amount(amount: Any) -> Decimal | None:
     try:
         value = Decimal(str(amount))
     except InvalidOperation as exc:
-        raise EvidenceError(f"amount: {amount!r} is not a number") from exc
+        raise EvidenceError("amount", f"{amount!r} is not a number") from exc
     if not value.is_finite():
-        raise EvidenceError(f"amount: {amount!r} is not a finite number")
+        raise EvidenceError("amount", f"{amount!r} is not a finite number")
     return value
 
 
@@ -480,13 +479,14 @@ def validate_tie(
     end = parse_partial_date(end_date, "end_date")
     if tie is None and not has_citation:
         raise EvidenceError(
-            f"citation: the tie {subject.name} — {kind} — {object.name} has no citation; "
-            "every tie needs a source"
+            "citation",
+            f"the tie {subject.name} — {kind} — {object.name} has no citation; "
+            "every tie needs a source",
         )
     if tie is not None and (status != tie.status or end != tie.end_date) and not has_citation:
         raise EvidenceError(
-            "citation: changing a tie's status or end date needs a citation to the source "
-            "that reports it"
+            "citation",
+            "changing a tie's status or end date needs a citation to the source that reports it",
         )
     _validate_tie_fields(
         subject,
@@ -515,18 +515,18 @@ def _validate_tie_fields(
     _check_choice(kind, TieKind, "kind")
     _check_choice(status, TieStatus, "status")
     if subject.pk == obj.pk:
-        raise EvidenceError(f"object: a tie cannot connect {subject.name} to itself")
+        raise EvidenceError("object", f"a tie cannot connect {subject.name} to itself")
     if start_date and end_date and end_date < start_date[: len(end_date)]:
-        raise EvidenceError(f"end_date: {end_date} is before start_date {start_date}")
+        raise EvidenceError("end_date", f"{end_date} is before start_date {start_date}")
     if currency and not re.fullmatch(r"[A-Z]{3}", currency):
-        raise EvidenceError(f"currency: {currency!r} is not a three-letter ISO code")
+        raise EvidenceError("currency", f"{currency!r} is not a three-letter ISO code")
     if amount is not None and not currency:
-        raise EvidenceError("currency: an amount needs a currency")
+        raise EvidenceError("currency", "an amount needs a currency")
     edge = _structural_edge(subject, obj, kind)
     if edge is not None and _would_cycle(*edge, ignore_tie=ignore_tie):
         raise EvidenceError(
-            f"kind: {subject.name} {kind} {obj.name} would make a cycle in ownership "
-            "or part_of ties"
+            "kind",
+            f"{subject.name} {kind} {obj.name} would make a cycle in ownership or part_of ties",
         )
 
 
@@ -553,12 +553,13 @@ def record_tie(
     """
     if not citations:
         raise EvidenceError(
-            f"citation: the tie {subject.name} — {kind} — {object.name} has no citation; "
-            "every tie needs a source"
+            "citation",
+            f"the tie {subject.name} — {kind} — {object.name} has no citation; "
+            "every tie needs a source",
         )
     for c in citations:
         if c.source is None or c.source.pk is None:
-            raise EvidenceError("citation: the cited source does not exist")
+            raise EvidenceError("citation", "the cited source does not exist")
     start = parse_partial_date(start_date, "start_date")
     end = parse_partial_date(end_date, "end_date")
     value = _parse_amount(amount)
@@ -645,7 +646,7 @@ def update_tie(
     }
     unknown = set(changes) - allowed
     if unknown:
-        raise EvidenceError(f"{sorted(unknown)[0]}: not a field of a tie")
+        raise EvidenceError(sorted(unknown)[0], "not a field of a tie")
     subject = changes.get("subject", tie.subject)
     obj = changes.get("object", tie.object)
     kind = changes.get("kind", tie.kind)
@@ -656,8 +657,8 @@ def update_tie(
     currency = (changes.get("currency", tie.currency) or "").strip().upper()
     if (status != tie.status or end != tie.end_date) and citation is None:
         raise EvidenceError(
-            "citation: changing a tie's status or end date needs a citation to the source "
-            "that reports it"
+            "citation",
+            "changing a tie's status or end date needs a citation to the source that reports it",
         )
     _validate_tie_fields(subject, obj, kind, status, start, end, currency, value, tie.pk)
     was_status = tie.status
@@ -723,7 +724,9 @@ def remove_tie_citations(tie: Tie, source_ids: Iterable[int]) -> int:
         return 0
     remaining = tie.citations.exclude(source_id__in=ids).count()
     if remaining == 0:
-        raise EvidenceError(f"citation: removing them would leave the tie {tie} without a citation")
+        raise EvidenceError(
+            "citation", f"removing them would leave the tie {tie} without a citation"
+        )
     deleted, _ = tie.citations.filter(source_id__in=ids).delete()
     return deleted
 
@@ -766,20 +769,22 @@ def record_ties_bulk(
     for spec in specs:
         if spec.kind in STRUCTURAL_KINDS and not _structural_checked:
             raise EvidenceError(
-                f"kind: {spec.kind} ties go through record_structural_ties_bulk (cycle check)"
+                "kind", f"{spec.kind} ties go through record_structural_ties_bulk (cycle check)"
             )
         _check_choice(spec.kind, TieKind, "kind")
         _check_choice(spec.status, TieStatus, "status")
         if not spec.citations:
             raise EvidenceError(
-                f"citation: the tie {spec.ftm_id} has no citation; every tie needs a source"
+                "citation", f"the tie {spec.ftm_id} has no citation; every tie needs a source"
             )
         if spec.subject_id == spec.object_id:
-            raise EvidenceError(f"object: the tie {spec.ftm_id} connects an entity to itself")
+            raise EvidenceError("object", f"the tie {spec.ftm_id} connects an entity to itself")
         spec.start_date = parse_partial_date(spec.start_date, "start_date")
         spec.end_date = parse_partial_date(spec.end_date, "end_date")
         if spec.amount is not None and not spec.currency:
-            raise EvidenceError(f"currency: the tie {spec.ftm_id} has an amount without a currency")
+            raise EvidenceError(
+                "currency", f"the tie {spec.ftm_id} has an amount without a currency"
+            )
     ids: dict[str, int] = {}
     fields = [
         "subject_id",
@@ -888,7 +893,7 @@ def record_structural_ties_bulk(
     refused: list[tuple[TieSpec, str]] = []
     for spec in specs:
         if spec.kind not in STRUCTURAL_KINDS:
-            raise EvidenceError(f"kind: {spec.kind} is not an ownership or part_of tie")
+            raise EvidenceError("kind", f"{spec.kind} is not an ownership or part_of tie")
         parent, child = (
             (spec.subject_id, spec.object_id)
             if spec.kind == TieKind.OWNS
@@ -937,7 +942,7 @@ def save_record_sources(records: Sequence[RecordSource]) -> dict[str, int]:
         for r in chunk:
             _check_choice(r.kind, SourceKind, "kind")
             if not r.title.strip():
-                raise EvidenceError(f"title: the record {r.ftm_id} has no title")
+                raise EvidenceError("title", f"the record {r.ftm_id} has no title")
             parse_partial_date(r.published, "published")
             parse_partial_date(r.retrieved, "retrieved")
         # Rows as tuples, not model instances: an import cites a record per award.
@@ -976,8 +981,9 @@ def remove_citation(citation: Citation) -> None:
         others = Citation.objects.filter(tie_id=citation.tie_id).exclude(pk=citation.pk)
         if not others.exists():
             raise EvidenceError(
-                f"citation: it is the only citation of the tie {citation.tie}; add another "
-                "before removing it, or delete the tie"
+                "citation",
+                f"it is the only citation of the tie {citation.tie}; add another "
+                "before removing it, or delete the tie",
             )
     citation.delete()
 
@@ -992,7 +998,7 @@ def delete_entity(entity: Entity) -> None:
     """Delete an entity that no tie refers to."""
     count = Tie.objects.filter(subject=entity).count() + Tie.objects.filter(object=entity).count()
     if count:
-        raise EvidenceError(f"entity: {entity.name} still has {count} ties; delete them first")
+        raise EvidenceError("entity", f"{entity.name} still has {count} ties; delete them first")
     entity.delete()
 
 
@@ -1001,5 +1007,7 @@ def delete_source(source: Source) -> None:
     """Delete a source that nothing cites."""
     count = source.citations.count()
     if count:
-        raise EvidenceError(f"source: {source.title} is cited {count} times; it cannot be deleted")
+        raise EvidenceError(
+            "source", f"{source.title} is cited {count} times; it cannot be deleted"
+        )
     source.delete()

@@ -663,7 +663,7 @@ def _date(line: _Line, name: str) -> str:
     try:
         return parse_partial_date(value, name)
     except ValidationError as exc:
-        raise line.fail(name, "; ".join(exc.messages).removeprefix(f"{name}: ")) from exc
+        raise line.fail(name, exc.params["problem"]) from exc
 
 
 def _amount(line: _Line, name: str, text: str) -> Decimal:
@@ -1025,11 +1025,7 @@ def _refused(line: _Line, exc: ValidationError, renames: dict[str, str]) -> FtmI
     if hasattr(exc, "error_dict"):
         name, problems = next(iter(exc.message_dict.items()))
         return line.fail(renames.get(name) or _SERVICE_FIELDS.get(name, name), "; ".join(problems))
-    message = "; ".join(exc.messages)
-    head, sep, rest = message.partition(": ")
-    if sep and re.fullmatch(r"[a-z_ ]+", head):
-        return line.fail(renames.get(head) or _SERVICE_FIELDS.get(head, head), rest)
-    return line.fail(None, message)
+    return line.fail(None, "; ".join(exc.messages))
 
 
 def _apply(

@@ -507,7 +507,7 @@ def _survivors(entity_ids: Iterable[int]) -> dict[int, int]:
         while current in merged_into:
             current = merged_into[current]
             if current in seen:
-                raise EvidenceError(f"merge: entity {start} is in a cycle of merges")
+                raise EvidenceError("merge", f"entity {start} is in a cycle of merges")
             seen.add(current)
         result[start] = current
     return result
@@ -540,7 +540,7 @@ class RecipientResolver:
         Raises EvidenceError for a record with no UEI, no DUNS and no name.
         """
         if kind not in EntityKind.values:
-            raise EvidenceError(f"kind: {kind!r} is not one of {', '.join(EntityKind.values)}")
+            raise EvidenceError("kind", f"{kind!r} is not one of {', '.join(EntityKind.values)}")
         # In a fixed order: which spelling names a new entity must not depend on
         # the order a set happened to give (it differed from run to run).
         unique = sorted(set(records), key=lambda r: (r.uei, r.duns, r.name, r.cage))
@@ -563,7 +563,7 @@ class RecipientResolver:
         for r in records:
             uei, duns, name = _clean_uei(r.uei), _clean_duns(r.duns), _clean_name(r.name)
             if not uei and not duns and not name:
-                raise EvidenceError(f"recipient: {r!r} has no UEI, no DUNS and no name")
+                raise EvidenceError("recipient", f"{r!r} has no UEI, no DUNS and no name")
             cleaned.append(_Cleaned(r, uei, duns, _clean_uei(r.cage), name))
 
         uei_holder: dict[str, _Target] = dict(

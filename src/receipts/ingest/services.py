@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -118,16 +119,20 @@ def create_entities(specs: Sequence[NewEntity]) -> list[Entity]:
     for i, spec in enumerate(specs):
         name = " ".join(str(spec.name).split())
         if not name:
-            raise EvidenceError("name: an entity needs a name")
+            raise EvidenceError("name", "an entity needs a name")
         if spec.kind not in _KINDS:
-            raise EvidenceError(f"kind: {spec.kind!r} is not one of {', '.join(EntityKind.values)}")
+            raise EvidenceError(
+                "kind", f"{spec.kind!r} is not one of {', '.join(EntityKind.values)}"
+            )
         own: list[tuple[str, str]] = []
         for scheme, value in spec.identifiers:
             if scheme not in _SCHEMES:
-                raise EvidenceError(f"identifier scheme: {scheme!r} is not a known scheme")
+                raise EvidenceError("identifier", f"scheme {scheme!r} is not a known scheme")
             pair = (scheme, normalise_identifier(scheme, value))
             if pair in wanted and wanted[pair] != i:
-                raise EvidenceError(f"identifier: {scheme} {pair[1]} is given to two new entities")
+                raise EvidenceError(
+                    "identifier", f"{scheme} {pair[1]} is given to two new entities"
+                )
             if pair not in wanted:
                 wanted[pair] = i
                 own.append(pair)
@@ -147,8 +152,9 @@ def create_entities(specs: Sequence[NewEntity]) -> list[Entity]:
             )
             if holder is not None:
                 raise EvidenceError(
-                    f"identifier: {scheme} {holder.value} already belongs to {holder.entity.name} "
-                    f"({holder.entity.slug})"
+                    "identifier",
+                    f"{scheme} {holder.value} already belongs to {holder.entity.name} "
+                    f"({holder.entity.slug})",
                 )
     for entity, slug, own in zip(
         entities, _free_slugs([e.name for e in entities]), identifiers, strict=True
@@ -209,7 +215,7 @@ def add_aliases_and_identifiers(
                 continue
             if value in held and held[value] != entity_id:
                 raise EvidenceError(
-                    f"identifier: {scheme} {value} already belongs to entity {held[value]}"
+                    "identifier", f"{scheme} {value} already belongs to entity {held[value]}"
                 )
             if value not in held:
                 held[value] = entity_id
@@ -266,11 +272,11 @@ def _describe_tie(tie: Tie) -> str:
 def _check_mergeable(keep: Entity, drop: Entity) -> None:
     """Refuse a merge that would leave a tie from an entity to itself, or a cycle."""
     if keep.pk == drop.pk:
-        raise EvidenceError(f"merge: {keep.name} cannot be merged into itself")
+        raise EvidenceError("merge", f"{keep.name} cannot be merged into itself")
     for entity in (keep, drop):
         if entity.merged_into_id is not None:
             raise EvidenceError(
-                f"merge: {entity.name} ({entity.slug}) is already merged into another entity"
+                "merge", f"{entity.name} ({entity.slug}) is already merged into another entity"
             )
     between = (
         Tie.objects.filter(
@@ -282,8 +288,9 @@ def _check_mergeable(keep: Entity, drop: Entity) -> None:
     )
     if between is not None:
         raise EvidenceError(
-            f"merge: {_describe_tie(between)} would tie {keep.name} to itself; "
-            "delete or change that tie first"
+            "merge",
+            f"{_describe_tie(between)} would tie {keep.name} to itself; "
+            "delete or change that tie first",
         )
     structural = (
         Tie.objects.filter(
@@ -300,8 +307,9 @@ def _check_mergeable(keep: Entity, drop: Entity) -> None:
         )
         if parent in descendant_ids(child, ignore_tie=tie.pk):
             raise EvidenceError(
-                f"merge: {_describe_tie(tie)} would make a cycle in ownership or part_of ties "
-                f"once {drop.name} is merged into {keep.name}; end or change that tie first"
+                "merge",
+                f"{_describe_tie(tie)} would make a cycle in ownership or part_of ties "
+                f"once {drop.name} is merged into {keep.name}; end or change that tie first",
             )
 
 
@@ -391,7 +399,7 @@ def merge_entities(
     moved[_ALIASES] = added
 
     if keep.pk in descendant_ids(keep.pk):  # the checks above should make this unreachable
-        raise EvidenceError(f"merge: merging {drop.name} into {keep.name} would make a cycle")
+        raise EvidenceError("merge", f"merging {drop.name} into {keep.name} would make a cycle")
 
     save_entity(
         name=keep.name,
@@ -419,7 +427,10 @@ def unmerge(merge: EntityMerge, *, decided_by: Any = None) -> EntityMerge:
     """
     merge = EntityMerge.objects.select_for_update().get(pk=merge.pk)
     if merge.undone_at is not None:
-        raise EvidenceError(f"merge {merge.pk}: already undone on {merge.undone_at:%Y-%m-%d %H:%M}")
+        raise EvidenceError(
+            NON_FIELD_ERRORS,
+            f"merge {merge.pk}: already undone on {merge.undone_at:%Y-%m-%d %H:%M}",
+        )
     keep = Entity.objects.select_for_update().get(pk=merge.keep_id)
     drop = Entity.objects.select_for_update().get(pk=merge.dropped_id)
     if keep.merged_into_id is not None:
@@ -427,8 +438,9 @@ def unmerge(merge: EntityMerge, *, decided_by: Any = None) -> EntityMerge:
             EntityMerge.objects.filter(dropped=keep, undone_at__isnull=True).order_by("-pk").first()
         )
         raise EvidenceError(
+            NON_FIELD_ERRORS,
             f"merge {merge.pk}: {keep.name} has since been merged into another entity; "
-            f"undo merge {later.pk if later else '?'} first"
+            f"undo merge {later.pk if later else '?'} first",
         )
     moved = merge.moved
     for key, model, field in MOVED_FIELDS:
@@ -469,7 +481,10 @@ def decide_review(item: ReviewItem, *, merge: bool, decided_by: Any) -> EntityMe
         ReviewItem.objects.select_for_update().select_related("entity", "candidate").get(pk=item.pk)
     )
     if item.status != ReviewItem.Status.PENDING:
-        raise EvidenceError(f"review item {item.pk}: already decided ({item.get_status_display()})")
+        raise EvidenceError(
+            NON_FIELD_ERRORS,
+            f"review item {item.pk}: already decided ({item.get_status_display()})",
+        )
     if merge:
         return merge_entities(
             item.candidate,

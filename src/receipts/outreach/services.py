@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -32,6 +31,7 @@ from django.utils.text import slugify
 from django.views.decorators.debug import sensitive_variables
 
 from receipts.campaigns.models import Action, Campaign, Goal, GoalProgress
+from receipts.refusals import Refusal
 
 from . import crypto, wipe
 from .models import (
@@ -71,8 +71,8 @@ DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 ROTATION_BATCH = 500
 
 
-class OutreachError(ValidationError):
-    """An outreach write that would break an invariant; the message starts with the field."""
+class OutreachError(Refusal):
+    """An outreach write that would break an invariant, keyed by the field it concerns."""
 
 
 class Throttled(Exception):
@@ -86,9 +86,9 @@ class Throttled(Exception):
 def _text(value: Any, field: str, max_length: int, *, required: bool = False) -> str:
     text = "" if value is None else str(value).strip()
     if required and not text:
-        raise OutreachError(f"{field}: may not be empty")
+        raise OutreachError(field, "may not be empty")
     if len(text) > max_length:
-        raise OutreachError(f"{field}: longer than {max_length} characters")
+        raise OutreachError(field, f"longer than {max_length} characters")
     return text
 
 
@@ -134,7 +134,10 @@ def save_organisation(slug: str, name: str = "") -> Organisation:
     try:
         crypto.check_organisation_slug(slug)
     except crypto.KeyringError as exc:
-        raise OutreachError(str(exc)) from None
+        raise OutreachError(
+            "organisation",
+            "a slug of lower-case letters, digits and hyphens (at most 60) names a keyring",
+        ) from exc
     organisation, created = Organisation.objects.get_or_create(
         slug=slug, defaults={"name": _text(name, "name", 200) or slug}
     )
@@ -182,7 +185,7 @@ def assign_organisation(campaign: Campaign, organisation: Organisation) -> Campa
         return link
     if Supporter.objects.filter(campaign=campaign).exists():
         raise OutreachError(
-            "organisation: the campaign already has supporters under another organisation's keys"
+            "organisation", "the campaign already has supporters under another organisation's keys"
         )
     link, _ = CampaignOrganisation.objects.update_or_create(
         campaign=campaign, defaults={"organisation": organisation}
@@ -197,7 +200,7 @@ def _field_list(values: Iterable[str], name: str) -> list[str]:
     chosen = set()
     for value in values:
         if value not in FormField.values:
-            raise OutreachError(f"{name}: {value!r} is not one of {', '.join(FormField.values)}")
+            raise OutreachError(name, f"{value!r} is not one of {', '.join(FormField.values)}")
         chosen.add(value)
     return [f for f in FormField.values if f in chosen]
 
@@ -211,7 +214,7 @@ def clean_domains(text: str) -> str:
         if not domain:
             continue
         if not DOMAIN.match(domain):
-            raise OutreachError(f"employer_domains: {domain[:80]!r} is not a domain name")
+            raise OutreachError("employer_domains", f"{domain[:80]!r} is not a domain name")
         if domain not in out:
             out.append(domain)
     return "\n".join(out)
@@ -239,26 +242,26 @@ def save_form(
     phone: a supporter must be reachable, and de-duplicated by one of them.
     """
     if kind not in FormKind.values:
-        raise OutreachError(f"kind: {kind!r} is not one of {', '.join(FormKind.values)}")
+        raise OutreachError("kind", f"{kind!r} is not one of {', '.join(FormKind.values)}")
     slug = slugify(slug or title)[:80]
     if not slug:
-        raise OutreachError("slug: use letters, digits and hyphens")
+        raise OutreachError("slug", "use letters, digits and hyphens")
     asked = _field_list(fields, "fields")
     if FormField.EMAIL not in asked and FormField.PHONE not in asked:
-        raise OutreachError("fields: a form asks for an email or a phone number, or both")
+        raise OutreachError("fields", "a form asks for an email or a phone number, or both")
     required = _field_list(required_fields, "required_fields")
     missing = [f for f in required if f not in asked]
     if missing:
-        raise OutreachError(f"required_fields: {', '.join(missing)} is not asked on the form")
+        raise OutreachError("required_fields", f"{', '.join(missing)} is not asked on the form")
     if form is None:
         form = SignupForm.objects.filter(campaign=campaign, slug=slug).first()
     elif form.campaign_id != campaign.pk:
-        raise OutreachError("form: that form belongs to another campaign")
+        raise OutreachError("form", "that form belongs to another campaign")
     clash = SignupForm.objects.filter(campaign=campaign, slug=slug)
     if form is not None:
         clash = clash.exclude(pk=form.pk)
     if clash.exists():
-        raise OutreachError(f"slug: the campaign already has a form at {slug!r}")
+        raise OutreachError("slug", f"the campaign already has a form at {slug!r}")
     if form is None:
         form = SignupForm(campaign=campaign)
     form.slug = slug
@@ -286,14 +289,14 @@ def create_flyer(
 ) -> Flyer:
     """A flyer whose QR code leads to ``form`` through ``/f/<code>``; the code is unique."""
     if form.campaign_id != campaign.pk:
-        raise OutreachError("form: that form belongs to another campaign")
+        raise OutreachError("form", "that form belongs to another campaign")
     if action is not None and action.campaign_id != campaign.pk:
-        raise OutreachError("action: that action belongs to another campaign")
+        raise OutreachError("action", "that action belongs to another campaign")
     clean = clean_source_code(code)
     if not clean:
-        raise OutreachError("code: use 1 to 40 letters, digits, - and _")
+        raise OutreachError("code", "use 1 to 40 letters, digits, - and _")
     if Flyer.objects.filter(code=clean).exists():
-        raise OutreachError(f"code: {clean!r} is already used by another flyer")
+        raise OutreachError("code", f"{clean!r} is already used by another flyer")
     return Flyer.objects.create(
         campaign=campaign,
         form=form,
@@ -329,10 +332,10 @@ def _take_rate_limit(client_key: str, form: SignupForm, now: datetime) -> None:
 def _clean_answer(value: Any, field: str) -> str:
     text = unicodedata.normalize("NFC", "" if value is None else str(value)).strip()
     if len(text) > FIELD_MAX_LENGTH[field]:
-        raise OutreachError(f"{field}: longer than {FIELD_MAX_LENGTH[field]} characters")
+        raise OutreachError(field, f"longer than {FIELD_MAX_LENGTH[field]} characters")
     allowed = "\n\t" if field == FormField.MESSAGE else ""
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
-        raise OutreachError(f"{field}: contains control characters")
+        raise OutreachError(field, "contains control characters")
     return text
 
 
@@ -424,7 +427,7 @@ def _supporter_for(
         except IntegrityError:
             # Another sign-up with the same email won the race: join it.
             continue
-    raise OutreachError("email: the sign-up could not be stored; send it again")
+    raise OutreachError("email", "the sign-up could not be stored; send it again")
 
 
 @sensitive_variables()
@@ -446,19 +449,19 @@ def record_signup(
     second supporter. The submission waits for review.
     """
     if not form.is_open:
-        raise OutreachError("form: this form is closed")
+        raise OutreachError("form", "this form is closed")
     if consent_text_shown != form.consent_text:
-        raise OutreachError("consent: the consent text changed; read it again and resend")
+        raise OutreachError("consent", "the consent text changed; read it again and resend")
     now = now or timezone.now()
     values = {f: _clean_answer(answers.get(f), f) for f in form.fields}
     for f in form.required_fields:
         if not values.get(f):
-            raise OutreachError(f"{f}: may not be empty")
+            raise OutreachError(f, "may not be empty")
     email = crypto.normalise_email(values.get(FormField.EMAIL, ""))
     phone_text = values.get(FormField.PHONE, "")
     phone = crypto.normalise_phone(phone_text, settings.OUTREACH_PHONE_REGION) if phone_text else ""
     if not email and not phone:
-        raise OutreachError("email: an email or a phone number is needed")
+        raise OutreachError("email", "an email or a phone number is needed")
     source = clean_source_code(source_code)
     campaign = form.campaign
     with transaction.atomic():
@@ -523,7 +526,7 @@ def decide_submissions(
 ) -> int:
     """Accept or reject pending submissions of the campaign; returns how many changed."""
     if status not in (SubmissionStatus.ACCEPTED, SubmissionStatus.REJECTED):
-        raise OutreachError("status: a submission is accepted or rejected")
+        raise OutreachError("status", "a submission is accepted or rejected")
     pending = Submission.objects.filter(
         campaign=campaign, pk__in=list(submission_ids), status=SubmissionStatus.PENDING
     )
@@ -656,7 +659,7 @@ def purge_expired_supporters(
     """Erase supporters whose last sign-up is older than the retention period; drop old buckets."""
     days = settings.SUPPORTER_RETENTION_DAYS if days is None else days
     if days < 0:
-        raise OutreachError("days: the retention period cannot be negative")
+        raise OutreachError("days", "the retention period cannot be negative")
     now = now or timezone.now()
     cutoff = now - timedelta(days=days)
     total = 0

@@ -20,6 +20,8 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
+from receipts import refusals
+
 from . import queries, services
 from .forms import CONSENT_CHANGED, STALE, SignupFields, started_token
 from .models import Flyer, FormKind, SignupForm
@@ -131,10 +133,7 @@ def join(request: HttpRequest, slug: str, form_slug: str) -> HttpResponse:
             response["Retry-After"] = str(exc.retry_after)
             return response
         except services.OutreachError as exc:
-            for message in exc.messages:
-                named, sep, text = message.partition(":")
-                target = named if sep and named in fields.fields else None
-                fields.add_error(target, text.strip() if target else message)
+            refusals.add_to_form(fields, exc)
         else:
             return HttpResponseRedirect(
                 reverse("outreach-thanks", args=[signup_form.campaign.slug, signup_form.slug]),

@@ -36,18 +36,16 @@ from .queries import (
 
 
 class ProfileError(EvidenceError):
-    """A profile that breaks a rule; the message names the field."""
+    """A profile that breaks a rule, keyed by the field it concerns."""
 
 
 def _choices(values: Iterable[str], allowed: Sequence[str], field: str) -> list[str]:
     chosen = list(dict.fromkeys(str(v) for v in values))
     unknown = [v for v in chosen if v not in allowed]
     if unknown:
-        raise ProfileError(
-            f"{field}: {', '.join(map(repr, unknown))} not among {', '.join(allowed)}"
-        )
+        raise ProfileError(field, f"{', '.join(map(repr, unknown))} not among {', '.join(allowed)}")
     if not chosen:
-        raise ProfileError(f"{field}: choose at least one")
+        raise ProfileError(field, "choose at least one")
     # Stored in the order of the choices, so equal profiles store equal lists.
     return [v for v in allowed if v in chosen]
 
@@ -78,14 +76,14 @@ def check_profile(
     """
     name = " ".join(str(name).split())
     if not name:
-        raise ProfileError("name: a profile needs a name")
+        raise ProfileError("name", "a profile needs a name")
     if not agencies:
-        raise ProfileError("agencies: name at least one agency")
+        raise ProfileError("agencies", "name at least one agency")
     for agency in agencies:
         if agency.kind != EntityKind.AGENCY:
-            raise ProfileError(f"agencies: {agency.name} is a {agency.kind}, not an agency")
+            raise ProfileError("agencies", f"{agency.name} is a {agency.kind}, not an agency")
         if agency.merged_into_id is not None:
-            raise ProfileError(f"agencies: {agency.name} was merged into another entity")
+            raise ProfileError("agencies", f"{agency.name} was merged into another entity")
     kinds = _choices(tie_kinds, DEALING_KINDS, "tie_kinds")
     chosen_statuses = _choices(statuses, TieStatus.values, "statuses")
     pk = profile.pk if profile is not None else None
@@ -98,7 +96,7 @@ def check_profile(
             wanted = f"{base}-{n}"
             n += 1
     elif taken.filter(slug=wanted).exists():
-        raise ProfileError(f"slug: {wanted!r} is already used by another profile")
+        raise ProfileError("slug", f"{wanted!r} is already used by another profile")
     return CheckedProfile(name, wanted, kinds, chosen_statuses)
 
 

@@ -29,6 +29,7 @@ from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
+from receipts import refusals
 from receipts.evidence.queries import family_paths, surviving_entity
 from receipts.outreach.views import client_key
 
@@ -340,9 +341,7 @@ def profile_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
                     profile=profile,
                 )
             except ValidationError as exc:
-                for message in exc.messages:
-                    field, sep, _rest = message.partition(":")
-                    form.add_error(field if sep and field in form.fields else None, message)
+                refusals.add_to_form(form, exc)
             else:
                 return redirect(saved.get_absolute_url())
     elif profile is not None:

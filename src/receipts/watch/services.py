@@ -38,6 +38,7 @@ from receipts.campaigns.models import CampaignCitation, DemandStatusChange
 from receipts.evidence import bulk
 from receipts.evidence.models import Citation, Entity, Tie, TieKind, TieStatus
 from receipts.ingest.models import ContractAward, ContractTransaction
+from receipts.refusals import Refusal
 
 from .models import (
     ChangeEvent,
@@ -54,8 +55,8 @@ from .tasks import schedule_delivery
 _CHUNK = 900
 
 
-class WatchError(ValidationError):
-    """A watch write that cannot be done; the message starts with the field it concerns."""
+class WatchError(Refusal):
+    """A watch write that cannot be done, keyed by the field it concerns."""
 
 
 # --- change events ------------------------------------------------------------------
@@ -463,9 +464,9 @@ def record_demand_event(change: DemandStatusChange) -> int:
 def _name(value: Any) -> str:
     name = " ".join(str(value or "").split())
     if not name:
-        raise WatchError("name: a watchlist needs a name")
+        raise WatchError("name", "a watchlist needs a name")
     if len(name) > 200:
-        raise WatchError("name: longer than 200 characters")
+        raise WatchError("name", "longer than 200 characters")
     return name
 
 
@@ -540,12 +541,12 @@ def add_webhook(watchlist: Watchlist, url: str, secret: str = "") -> Channel:
     try:
         outbound.check_url(url)
     except outbound.Refused as exc:
-        raise WatchError(f"url: {exc}") from exc
+        raise WatchError("url", f"{exc}") from exc
     secret = str(secret or "").strip() or new_webhook_secret()
     if len(secret) < 16:
-        raise WatchError("secret: use at least 16 characters")
+        raise WatchError("secret", "use at least 16 characters")
     if len(secret) > 200:
-        raise WatchError("secret: longer than 200 characters")
+        raise WatchError("secret", "longer than 200 characters")
     return Channel.objects.create(
         watchlist=watchlist, kind=ChannelKind.WEBHOOK, url=url, secret=secret
     )
@@ -562,11 +563,11 @@ def add_email_digest(watchlist: Watchlist, recipients: Iterable[str]) -> Channel
         try:
             validate_email(address)
         except ValidationError as exc:
-            raise WatchError(f"email: {address!r} is not an email address") from exc
+            raise WatchError("email", f"{address!r} is not an email address") from exc
         if address.lower() not in (a.lower() for a in addresses):
             addresses.append(address)
     if not addresses:
-        raise WatchError("email: an email digest needs at least one address")
+        raise WatchError("email", "an email digest needs at least one address")
     return Channel.objects.create(watchlist=watchlist, kind=ChannelKind.EMAIL, recipients=addresses)
 
 

@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from receipts import refusals
+
 from . import queries, services
 from .feeds import watchlist_feed
 from .forms import EmailForm, EntityForm, WatchlistForm, WebhookForm
@@ -20,10 +22,8 @@ from .models import Channel, Watchlist
 
 
 def _form_error(form: Any, exc: ValidationError) -> None:
-    """Put a service's refusal on the field it names ("url: ..."), else on the form."""
-    for message in exc.messages:
-        field, sep, _rest = message.partition(":")
-        form.add_error(field if sep and field in form.fields else None, message)
+    """Put a service's refusal on the field it names, else above the form."""
+    refusals.add_to_form(form, exc)
 
 
 def _own(request: HttpRequest, pk: int) -> Watchlist:

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from receipts import refusals
 from receipts.evidence import services
 from receipts.evidence.models import Entity, Source, Tie
 
@@ -35,10 +36,8 @@ def editor_required(view: View) -> View:
 
 
 def _form_error(form: Any, exc: ValidationError) -> None:
-    """Put a service's refusal on the field it names ("kind: ..."), else on the form."""
-    for message in exc.messages:
-        field, sep, _rest = message.partition(":")
-        form.add_error(field if sep and field in form.fields else None, message)
+    """Put a service's refusal on the field it names, else above the form."""
+    refusals.add_to_form(form, exc)
 
 
 def _render(request: HttpRequest, form: Any, heading: str, **extra: Any) -> HttpResponse:

@@ -74,6 +74,10 @@ def _ends_with_a_whole_row(tail: bytes, last_column: str) -> bool:
 class _NotText(InputError):
     """A first line that is not UTF-8 text: no USAspending header, whatever the file is."""
 
+    def __init__(self, display: str, problem: str) -> None:
+        super().__init__(f"{display}: {problem}")
+        self.problem = problem
+
 
 def _read_header(path: Path, display: str) -> tuple[list[str], bool]:
     """The header of a CSV, and whether the file ends with a whole row."""
@@ -90,7 +94,7 @@ def _read_header(path: Path, display: str) -> tuple[list[str], bool]:
     try:
         first_line = first_line_bytes.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError as exc:
-        raise _NotText(f"{display}: the header is not UTF-8 text ({exc.reason})") from None
+        raise _NotText(display, f"the header is not UTF-8 text ({exc.reason})") from None
     try:
         header = [h.strip() for h in next(csv.reader([first_line]))]
     except csv.Error as exc:  # e.g. a carriage return inside the header line
@@ -179,7 +183,7 @@ def collect_inputs(
         except _NotText as exc:
             if named:
                 raise
-            left_out.append(Skipped(display, str(exc).removeprefix(f"{display}: ")))
+            left_out.append(Skipped(display, exc.problem))
             continue
         except NotImportedKind as exc:
             if named:
