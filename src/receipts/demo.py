@@ -276,6 +276,30 @@ DEMANDS = [
 ]
 
 
+def _put_campaign(slug: str, name: str, summary: str, targets: list[Entity]) -> Campaign:
+    """The demo campaign SLUG, created or brought back to the demo's settings
+    (an active public campaign without a start date), so a reload duplicates nothing."""
+    campaign = Campaign.objects.filter(slug=slug).first()
+    if campaign is None:
+        return campaigns.create_campaign(
+            slug=slug,
+            name=name,
+            summary=summary,
+            targets=targets,
+            status=CampaignStatus.ACTIVE,
+            visibility=Visibility.PUBLIC,
+        )
+    return campaigns.update_campaign(
+        campaign,
+        name=name,
+        summary=summary,
+        targets=targets,
+        status=CampaignStatus.ACTIVE,
+        visibility=Visibility.PUBLIC,
+        start_date="",
+    )
+
+
 def load_demo_campaign(
     report: Source, entities: dict[str, Entity], ties: dict[str, Tie]
 ) -> dict[str, int]:
@@ -293,27 +317,7 @@ def load_demo_campaign(
         "hosting ICE and CBP on Amazon Web Services, to end its partnership with Palantir, "
         "and to have Ring drop Flock Safety."
     )
-    targets = [entities["amazon"]]
-    campaign = Campaign.objects.filter(slug=CAMPAIGN_SLUG).first()
-    if campaign is None:
-        campaign = campaigns.create_campaign(
-            slug=CAMPAIGN_SLUG,
-            name=name,
-            summary=summary,
-            targets=targets,
-            status=CampaignStatus.ACTIVE,
-            visibility=Visibility.PUBLIC,
-        )
-    else:
-        campaigns.update_campaign(
-            campaign,
-            name=name,
-            summary=summary,
-            targets=targets,
-            status=CampaignStatus.ACTIVE,
-            visibility=Visibility.PUBLIC,
-            start_date="",
-        )
+    campaign = _put_campaign(CAMPAIGN_SLUG, name, summary, [entities["amazon"]])
 
     for position, d in enumerate(DEMANDS, start=1):
         demand = campaigns.add_demand(
@@ -392,25 +396,7 @@ def load_demo_publisher(report: Source, entities: dict[str, Entity]) -> dict[str
         "500 new monthly donors in 9 days, printed under that report. It is the publisher's "
         "fundraiser, not part of the coalition's campaign."
     )
-    campaign = Campaign.objects.filter(slug=PUBLISHER_CAMPAIGN_SLUG).first()
-    if campaign is None:
-        campaign = campaigns.create_campaign(
-            slug=PUBLISHER_CAMPAIGN_SLUG,
-            name=name,
-            summary=summary,
-            status=CampaignStatus.ACTIVE,
-            visibility=Visibility.PUBLIC,
-        )
-    else:
-        campaigns.update_campaign(
-            campaign,
-            name=name,
-            summary=summary,
-            targets=[],
-            status=CampaignStatus.ACTIVE,
-            visibility=Visibility.PUBLIC,
-            start_date="",
-        )
+    campaign = _put_campaign(PUBLISHER_CAMPAIGN_SLUG, name, summary, [])
     campaigns.add_coalition_member(campaign, entities["truthout"], CoalitionRole.LEAD)
     campaigns.set_goal(
         campaign,
