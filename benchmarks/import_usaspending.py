@@ -68,7 +68,7 @@ def duckdb_columns_seconds(files: list[Path], repeat: int = 3) -> float:
     values it needs. DuckDB gets the same 400 MB memory cap as the importer's
     staging database.
     """
-    from receipts.ingest.usaspending.files import _read_header
+    from receipts.ingest.usaspending.files import read_header
     from receipts.ingest.usaspending.formats import column_map, detect_kind
 
     times = []
@@ -77,7 +77,7 @@ def duckdb_columns_seconds(files: list[Path], repeat: int = 3) -> float:
         con.execute("SET memory_limit='400MB'")
         start = time.perf_counter()
         for n, f in enumerate(files):
-            header = _read_header(f, f.name)
+            header = read_header(f, f.name)
             columns = sorted(
                 {c for c in column_map(detect_kind(header, f.name), header).values() if c}
             )

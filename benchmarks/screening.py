@@ -103,8 +103,8 @@ def populate(entities: int, seed: int) -> dict[str, int]:
     """The demo plus synthetic companies, owners and contract ties with ICE and CBP."""
     from receipts.demo import load_demo
     from receipts.evidence import services as evidence
+    from receipts.evidence.entities import NewEntity, create_entities
     from receipts.evidence.models import Entity, TieKind, TieStatus
-    from receipts.ingest.services import NewEntity, create_entities
 
     load_demo()
     rng = random.Random(seed)

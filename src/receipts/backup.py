@@ -24,17 +24,16 @@ statements and copies its rows in (``pg_restore`` only reads the archive).
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from receipts.postgresql_client import ClientProgramMissing, connection_args, postgresql_program
 from receipts.private_files import PRIVATE_FILE, new_dirs_private
 
 # Tables that ``migrate`` fills by itself: rows there are not data.
@@ -248,40 +247,11 @@ def _restore_sqlite(backup: Path, target: Path) -> None:
 # --- PostgreSQL -------------------------------------------------------------------------
 
 
-def postgresql_program(name: str) -> str:
-    """The path of ``pg_dump`` or ``pg_restore``: on PATH, else in PostgreSQL's own bin folder."""
-    found = shutil.which(name)
-    if found:
-        return found
-    folders = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        with suppress(OSError, subprocess.SubprocessError):
-            folders.append(
-                subprocess.run(
-                    [pg_config, "--bindir"], capture_output=True, text=True, check=True
-                ).stdout.strip()
-            )
-    folders += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    for folder in folders:
-        candidate = Path(folder) / name
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    raise BackupError(f"{name} not found: install PostgreSQL's client programs")
-
-
-def _connection_args(database: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
-    args = ["--dbname", str(database["NAME"])]
-    if database.get("HOST"):
-        args += ["--host", str(database["HOST"])]
-    if database.get("PORT"):
-        args += ["--port", str(database["PORT"])]
-    if database.get("USER"):
-        args += ["--username", str(database["USER"])]
-    env = dict(os.environ)
-    if database.get("PASSWORD"):
-        env["PGPASSWORD"] = str(database["PASSWORD"])
-    return args, env
+def _program(name: str) -> str:
+    try:
+        return postgresql_program(name)
+    except ClientProgramMissing as exc:
+        raise BackupError(str(exc)) from None
 
 
 def _run(command: list[str], env: dict[str, str] | None, what: str) -> str:
@@ -294,11 +264,11 @@ def _run(command: list[str], env: dict[str, str] | None, what: str) -> str:
 
 
 def _backup_postgresql(database: Mapping[str, Any], output: Path) -> None:
-    args, env = _connection_args(database)
+    args, env = connection_args(database)
     temporary = _temporary_beside(output, ".partial")
     try:
         _run(
-            [postgresql_program("pg_dump"), "--format=custom", "--file", str(temporary), *args],
+            [_program("pg_dump"), "--format=custom", "--file", str(temporary), *args],
             env,
             f"pg_dump of {database['NAME']}",
         )
@@ -310,13 +280,15 @@ def _backup_postgresql(database: Mapping[str, Any], output: Path) -> None:
 def _verify_postgresql(path: Path, database: Mapping[str, Any]) -> None:
     from receipts.restore_checks import SchemaError, check_postgresql_archive
 
-    listing = _run([postgresql_program("pg_restore"), "--list", str(path)], None, f"{path}: check")
+    listing = _run([_program("pg_restore"), "--list", str(path)], None, f"{path}: check")
     if "django_migrations" not in listing:
         raise BackupError(f"{path}: not a Receipts database (it has no django_migrations table)")
     try:
         check_postgresql_archive(path, database)
     except SchemaError as exc:
         raise BackupError(f"{path}: refused, {exc}") from None
+    except ClientProgramMissing as exc:
+        raise BackupError(str(exc)) from None
 
 
 def _postgresql_has_data(database: Mapping[str, Any]) -> bool:
@@ -355,6 +327,8 @@ def _restore_postgresql(path: Path, database: Mapping[str, Any]) -> None:
         restore_postgresql_archive(path, database)
     except SchemaError as exc:
         raise BackupError(f"{path}: refused, nothing was changed: {exc}") from None
+    except ClientProgramMissing as exc:
+        raise BackupError(f"{path}: {exc}; nothing was changed") from None
     except psycopg.Error as exc:
         raise BackupError(
             f"{path}: restore into {database['NAME']} failed, nothing was changed ({exc})"

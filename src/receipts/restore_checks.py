@@ -356,7 +356,7 @@ def postgresql_reference(
     import psycopg
     from psycopg import sql
 
-    from receipts.backup import _connection_args, postgresql_program
+    from receipts.postgresql_client import connection_args, postgresql_program
 
     database = dict(database_key)
     scratch = f"receipts_restore_check_{secrets.token_hex(6)}"
@@ -394,7 +394,7 @@ def postgresql_reference(
                         )
                         sequences = frozenset(name for (name,) in cursor.fetchall())
                 dump = Path(folder) / "reference.dump"
-                args, env = _connection_args({**database, "NAME": scratch})
+                args, env = connection_args({**database, "NAME": scratch})
                 _run(
                     [postgresql_program("pg_dump"), "--format=custom", "--file", str(dump), *args],
                     env,
@@ -568,7 +568,7 @@ def _schema_differences(found: Counter[str], reference: Counter[str]) -> list[st
 def _checked_schema(
     archive: Path, database: Mapping[str, Any]
 ) -> tuple[str, list[str], PostgresqlReference]:
-    from receipts.backup import postgresql_program
+    from receipts.postgresql_client import postgresql_program
 
     pg_restore = postgresql_program("pg_restore")
     _check_toc(pg_restore, archive)

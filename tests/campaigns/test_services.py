@@ -344,7 +344,7 @@ def test_a_campaign_citation_backs_exactly_one_thing():
 
 
 def test_campaigns_follow_merges_of_their_entities_and_their_undoing():
-    from receipts.ingest.services import merge_entities, unmerge
+    from receipts.ingest.merges import merge_entities, unmerge
 
     target, duplicate_target = make_entity("Acme"), make_entity("ACME Inc")
     org, duplicate_org = make_organisation("Tech Workers"), make_organisation("Tech Workers Union")

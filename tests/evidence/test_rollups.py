@@ -129,7 +129,7 @@ def test_path_reads_from_the_asked_for_side(amazon_case):
 def test_the_light_listing_lists_what_rollup_ties_gives_in_the_same_order():
     from receipts.demo import load_demo
     from receipts.evidence.models import Entity
-    from receipts.ingest.services import merge_entities
+    from receipts.ingest.merges import merge_entities
 
     load_demo()
     # A merged entity is no end of a tie, in both.

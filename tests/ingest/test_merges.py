@@ -18,9 +18,9 @@ from receipts.contracts.models import ContractAward
 from receipts.evidence import queries
 from receipts.evidence.models import Citation, Entity, Identifier, Tie
 from receipts.evidence.services import EvidenceError
+from receipts.ingest.merges import MOVED_FIELDS, decide_review, merge_entities, unmerge
 from receipts.ingest.models import EntityMerge, NameOnlyRecipient, ReviewItem
 from receipts.ingest.resolution import RecipientRecord, RecipientResolver
-from receipts.ingest.services import MOVED_FIELDS, decide_review, merge_entities, unmerge
 from receipts.screening.models import ScreeningProfile
 from receipts.watch.models import ChangeEvent, Watchlist
 from tests.factories import make_editor, make_entity, make_source, make_tie

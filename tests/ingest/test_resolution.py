@@ -7,6 +7,7 @@ from django.db import transaction
 
 from receipts.evidence.models import Entity, Identifier
 from receipts.evidence.services import EvidenceError
+from receipts.ingest.merges import merge_entities
 from receipts.ingest.models import EntityMerge, NameOnlyRecipient, ReviewItem
 from receipts.ingest.resolution import (
     MATCH_THRESHOLD,
@@ -17,7 +18,6 @@ from receipts.ingest.resolution import (
     name_key,
     names_match,
 )
-from receipts.ingest.services import merge_entities
 from tests.factories import make_entity
 
 UEI = "ABCDEFGHJK12"

@@ -646,8 +646,8 @@ def _contract_ties_by_pair() -> dict[tuple[int, int], list[int]]:
 
 
 def test_merging_imported_recipients_leaves_one_tie_per_agency_and_counts_nothing_twice():
+    from receipts.ingest.merges import decide_review, unmerge
     from receipts.ingest.models import ReviewItem
-    from receipts.ingest.services import decide_review, unmerge
 
     import_usaspending([AWARDS_SAMPLE])
     total = sum(ContractAward.objects.values_list("summary_obligated_cents", flat=True))
@@ -1033,8 +1033,8 @@ def test_reading_the_corrected_download_again_keeps_the_correction(generated, tm
 
 
 def test_records_imported_while_merged_go_back_with_their_company(generated, tmp_path):
+    from receipts.ingest.merges import decide_review, unmerge
     from receipts.ingest.models import ReviewItem
-    from receipts.ingest.services import decide_review, unmerge
 
     (path,), _ = generated(20)
     header, rows = read_rows(path)
@@ -1080,9 +1080,9 @@ def test_records_imported_while_merged_go_back_with_their_company(generated, tmp
     ],
 )
 def test_a_last_row_without_a_line_break_is_judged_by_its_last_column(tail, last_column, whole):
-    from receipts.ingest.usaspending.files import _ends_with_a_whole_row
+    from receipts.ingest.usaspending.files import ends_with_a_whole_row
 
-    assert _ends_with_a_whole_row(tail, last_column) is whole
+    assert ends_with_a_whole_row(tail, last_column) is whole
 
 
 def test_deletion_marks_for_awards_not_stored_are_counted(tmp_path):

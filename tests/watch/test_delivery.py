@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from receipts.campaigns.models import DemandStatus, MemberRole, Visibility
 from receipts.campaigns.services import change_demand_status
-from receipts.ingest.services import merge_entities
+from receipts.ingest.merges import merge_entities
 from receipts.watch import services, webhooks
 from receipts.watch.delivery import backoff, send_pending
 from receipts.watch.models import Delivery, DeliveryAttempt, DeliveryStatus

@@ -28,7 +28,7 @@ from receipts.cli import (
     tokens,
     watch,
 )
-from receipts.cli.database import _setup_django
+from receipts.cli.database import setup_django
 from receipts.cli.errors import (
     EXIT_DATABASE_GONE,
     EXIT_DISK_FULL,
@@ -106,7 +106,7 @@ def main(data_dir: Path | None, debug: bool) -> None:
     """Receipts: ties between companies and government agencies, with receipts."""
     if data_dir is not None:
         os.environ["RECEIPTS_DATA_DIR"] = str(data_dir)
-    _setup_django()
+    setup_django()
 
 
 for _commands in (evidence, ingest, campaigns, outreach, screening, watch, tokens, operations):

@@ -10,8 +10,8 @@ from typing import IO
 import click
 
 from receipts.cli.database import needs_database
-from receipts.cli.lookup import _campaign
-from receipts.cli.output import _print_table
+from receipts.cli.lookup import campaign_by_slug
+from receipts.cli.output import print_table
 
 
 @click.group("campaign")
@@ -48,7 +48,7 @@ def campaign_list(fmt: str) -> None:
         tally = f"{r['demands_met']} of {r['demands_total']}"
         rows.append([r["slug"], r["name"], r["status"], r["visibility"], tally])
     columns = ("Slug", "Name", "Status", "Visibility", "Demands met")
-    _print_table("Campaigns", columns, rows, sys.stdout)
+    print_table("Campaigns", columns, rows, sys.stdout)
 
 
 @campaign_group.command("show")
@@ -69,7 +69,7 @@ def campaign_show(slug: str, fmt: str, output: IO[str]) -> None:
     """
     from receipts.campaigns.queries import campaign_export
 
-    data = campaign_export(_campaign(slug))
+    data = campaign_export(campaign_by_slug(slug))
     if fmt == "json":
         json.dump(data, output, indent=2, ensure_ascii=False)
         output.write("\n")
@@ -87,7 +87,7 @@ def campaign_show(slug: str, fmt: str, output: IO[str]) -> None:
             for t in d["ties"]
         )
         demand_rows.append([str(d["position"]), d["text"], status, ties])
-    _print_table("Demands", ("#", "Demand", "Status", "Ties"), demand_rows, output)
+    print_table("Demands", ("#", "Demand", "Status", "Ties"), demand_rows, output)
     action_rows = []
     for a in data["actions"]:
         low, high = a["attendance_min"], a["attendance_max"]
@@ -96,9 +96,9 @@ def campaign_show(slug: str, fmt: str, output: IO[str]) -> None:
         else:
             attendance = str(low) if low is not None else str(high) if high is not None else ""
         action_rows.append([a["date"], a["kind"], a["title"], a["place"], attendance])
-    _print_table("Actions", ("Date", "Kind", "Title", "Place", "Attendance"), action_rows, output)
+    print_table("Actions", ("Date", "Kind", "Title", "Place", "Attendance"), action_rows, output)
     coalition_rows = [[m["organisation"]["name"], m["role"]] for m in data["coalition"]]
-    _print_table("Coalition", ("Organisation", "Role"), coalition_rows, output)
+    print_table("Coalition", ("Organisation", "Role"), coalition_rows, output)
     goal_rows = [
         [
             g["metric"],
@@ -112,7 +112,7 @@ def campaign_show(slug: str, fmt: str, output: IO[str]) -> None:
         ]
         for g in data["goals"]
     ]
-    _print_table("Goals", ("Metric", "Progress", "Time", "Whose figure"), goal_rows, output)
+    print_table("Goals", ("Metric", "Progress", "Time", "Whose figure"), goal_rows, output)
 
 
 def register(cli: click.Group) -> None:

@@ -10,7 +10,7 @@ import click
 
 from receipts.cli.database import needs_database
 from receipts.cli.errors import NameError_
-from receipts.cli.lookup import _resolve
+from receipts.cli.lookup import entity_named
 from receipts.evidence import vocabulary
 
 
@@ -83,8 +83,8 @@ def ties(
     from receipts.evidence.records import load_receipts, tie_record
     from receipts.ingest.family_totals import family_ties, total_records
 
-    entity = _resolve(name)
-    to = _resolve(to_name) if to_name else None
+    entity = entity_named(name)
+    to = entity_named(to_name) if to_name else None
     family = family_ties(
         entity, rollup=rollup, to=to, kinds=kinds or None, members=members, defer_citations=True
     )
@@ -359,7 +359,7 @@ def add_tie(
     """Record SUBJECT KIND OBJECT with a citation (subsidiary_of is stored as owns, reversed)."""
     from receipts.evidence import services
 
-    a, b = _resolve(subject), _resolve(object_name)
+    a, b = entity_named(subject), entity_named(object_name)
     if kind == vocabulary.SUBSIDIARY_OF:
         a, b, kind = b, a, "owns"
     citations = [services.CitationInput(_source(source_ref), quote, locator)] if source_ref else []

@@ -13,7 +13,7 @@ import click
 
 from receipts.cli.database import needs_database
 from receipts.cli.errors import NameError_
-from receipts.cli.output import _print_table
+from receipts.cli.output import print_table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -291,7 +291,7 @@ def review_list(fmt: str, output: IO[str]) -> None:
         for r in records
     ]
     columns = ("Id", "New entity", "Candidate", "Score", "Reason")
-    _print_table(f"{len(records)} pending review items", columns, rows, output)
+    print_table(f"{len(records)} pending review items", columns, rows, output)
 
 
 @review_group.command("merge")
@@ -299,7 +299,7 @@ def review_list(fmt: str, output: IO[str]) -> None:
 @needs_database
 def review_merge(item_id: int) -> None:
     """Merge the new entity of review item ID into its candidate."""
-    from receipts.ingest.services import decide_review
+    from receipts.ingest.merges import decide_review
 
     item = _review_item(item_id)
     merge = decide_review(item, merge=True, decided_by=None)
@@ -315,7 +315,7 @@ def review_merge(item_id: int) -> None:
 @needs_database
 def review_distinct(item_id: int) -> None:
     """Keep the two entities of review item ID apart."""
-    from receipts.ingest.services import decide_review
+    from receipts.ingest.merges import decide_review
 
     item = _review_item(item_id)
     decide_review(item, merge=False, decided_by=None)
@@ -327,8 +327,8 @@ def review_distinct(item_id: int) -> None:
 @needs_database
 def review_unmerge(merge_id: int) -> None:
     """Undo merge MERGE_ID: what moved goes back and the dropped entity returns."""
+    from receipts.ingest.merges import unmerge
     from receipts.ingest.models import EntityMerge
-    from receipts.ingest.services import unmerge
 
     merge = EntityMerge.objects.filter(pk=merge_id).first()
     if merge is None:
@@ -364,7 +364,7 @@ def review_log(fmt: str, output: IO[str]) -> None:
         ]
         for r in records
     ]
-    _print_table("Merges", ("Id", "Merged", "When", "By", "Undone", "Reason"), rows, output)
+    print_table("Merges", ("Id", "Merged", "When", "By", "Undone", "Reason"), rows, output)
 
 
 def register(cli: click.Group) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 from receipts.cli.errors import NameError_
 
 
-def _resolve(name: str) -> Any:
+def entity_named(name: str) -> Any:
+    """The one entity a name, alias, identifier or slug given on the command line means."""
     from receipts.evidence.queries import NameAmbiguous, NameNotFound, resolve_entity
 
     try:
@@ -19,7 +20,8 @@ def _resolve(name: str) -> Any:
         raise NameError_(str(exc)) from exc
 
 
-def _campaign(slug: str) -> Any:
+def campaign_by_slug(slug: str) -> Any:
+    """The campaign of this slug, or an error naming the slug."""
     from receipts.campaigns.models import Campaign
 
     found = Campaign.objects.filter(slug=slug).first()

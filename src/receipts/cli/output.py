@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import IO
 
 
-def _print_table(
+def print_table(
     title: str, columns: tuple[str, ...], rows: list[list[str]], output: IO[str]
 ) -> None:
     from rich.console import Console

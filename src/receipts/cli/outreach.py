@@ -9,7 +9,7 @@ import click
 
 from receipts.cli.database import needs_database
 from receipts.cli.errors import NameError_
-from receipts.cli.lookup import _campaign
+from receipts.cli.lookup import campaign_by_slug
 
 
 @click.group("outreach")
@@ -95,7 +95,7 @@ def outreach_erase(campaign_slug: str, email: str | None, phone: str | None) -> 
     from receipts.outreach.models import AuditChannel
     from receipts.outreach.services import erase_supporters, find_supporter
 
-    campaign = _campaign(campaign_slug)
+    campaign = campaign_by_slug(campaign_slug)
     if not email and not phone:
         email = click.prompt("Email of the person to erase", hide_input=True)
     supporter = find_supporter(campaign, email=email or "", phone=phone or "")
@@ -127,7 +127,7 @@ def outreach_export(
     from receipts.outreach.queries import open_submissions, opened_supporters
     from receipts.outreach.services import find_supporter, record_audit
 
-    campaign = _campaign(campaign_slug)
+    campaign = campaign_by_slug(campaign_slug)
     if email or phone:
         supporter = find_supporter(campaign, email=email or "", phone=phone or "")
         if supporter is None:
@@ -158,7 +158,7 @@ def outreach_assign(campaign_slug: str, org: str, name: str) -> None:
     """Let an organisation hold a campaign's supporter data and keys (before any sign-up)."""
     from receipts.outreach.services import assign_organisation, save_organisation
 
-    campaign = _campaign(campaign_slug)
+    campaign = campaign_by_slug(campaign_slug)
     organisation = save_organisation(org, name)
     assign_organisation(campaign, organisation)
     click.echo(f"{campaign.slug}: supporter data held by {organisation.slug}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from receipts.cli.database import needs_database
-from receipts.cli.lookup import _campaign
+from receipts.cli.lookup import campaign_by_slug
 
 
 @click.group()
@@ -26,7 +26,7 @@ def token_create(username: str, label: str, campaign_slug: str | None) -> None:
     """Issue a token for USERNAME; it is shown once and only its digest is stored."""
     from receipts.api.tokens import issue_token
 
-    campaign = _campaign(campaign_slug) if campaign_slug else None
+    campaign = campaign_by_slug(campaign_slug) if campaign_slug else None
     click.echo(issue_token(username, label, campaign=campaign))
 
 

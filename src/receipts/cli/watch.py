@@ -10,8 +10,8 @@ import click
 
 from receipts.cli.database import needs_database
 from receipts.cli.errors import NameError_
-from receipts.cli.lookup import _resolve
-from receipts.cli.output import _print_table
+from receipts.cli.lookup import entity_named
+from receipts.cli.output import print_table
 
 
 def _watchlist(ref: str) -> Any:
@@ -83,7 +83,7 @@ def watch_create(
     watchlist = services.create_watchlist(
         name,
         owner=user,
-        entities=[_resolve(e) for e in entities],
+        entities=[entity_named(e) for e in entities],
         webhook_url=webhook_url or "",
         webhook_secret=secret,
         emails=emails,
@@ -135,7 +135,7 @@ def watch_list(fmt: str) -> None:
         ]
         for r in records
     ]
-    _print_table("Watchlists", ("Id", "Name", "Watching", "Sends to", "Feed"), rows, sys.stdout)
+    print_table("Watchlists", ("Id", "Name", "Watching", "Sends to", "Feed"), rows, sys.stdout)
 
 
 @watch_group.command("run")
@@ -200,7 +200,7 @@ def watch_events(since: str | None, watchlist_ref: str | None, fmt: str, output:
         ]
         for r in records
     ]
-    _print_table("Change events", ("Recorded", "Kind", "Change", "Receipt"), rows, output)
+    print_table("Change events", ("Recorded", "Kind", "Change", "Receipt"), rows, output)
 
 
 def register(cli: click.Group) -> None:

@@ -136,7 +136,7 @@ def normalise_identifier(scheme: str, value: str) -> str:
     return text
 
 
-def _search_text(entity: Entity) -> str:
+def entity_search_text(entity: Entity) -> str:
     """Newline-framed, lower-cased names, aliases, slug and identifiers.
 
     Framing each term with newlines lets one LIKE query find exact terms
@@ -163,7 +163,7 @@ def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
     return slug
 
 
-def _clean_aliases(name: str, aliases: Iterable[str]) -> list[str]:
+def clean_aliases(name: str, aliases: Iterable[str]) -> list[str]:
     longest = Entity._meta.get_field("name").max_length
     out: list[str] = []
     for alias in aliases:
@@ -205,7 +205,7 @@ def save_entity(
         entity = Entity(ftm_id=ftm_id) if ftm_id else Entity()
     entity.name = name
     entity.kind = kind
-    entity.aliases = _clean_aliases(name, aliases)
+    entity.aliases = clean_aliases(name, aliases)
     entity.country = country
     entity.summary = summary.strip()
     if slug:
@@ -217,7 +217,7 @@ def save_entity(
         entity.slug = slug
     elif not entity.slug:
         entity.slug = _unique_slug(name, exclude_pk=entity.pk)
-    entity.search_text = _search_text(entity)
+    entity.search_text = entity_search_text(entity)
     _check_model(entity)
     entity.save()
     if identifiers is not None:
@@ -251,7 +251,7 @@ def set_identifiers(entity: Entity, identifiers: Mapping[str, str | Sequence[str
         Identifier.objects.bulk_create(
             [Identifier(entity=entity, scheme=scheme, value=v) for v in sorted(wanted - existing)]
         )
-    entity.search_text = _search_text(entity)
+    entity.search_text = entity_search_text(entity)
     entity.save(update_fields=["search_text", "updated_at"])
 
 
@@ -268,7 +268,7 @@ def add_identifier(entity: Entity, scheme: str, value: str) -> Identifier:
             f"{scheme} {value} already belongs to {holder.entity.name} ({holder.entity.slug})",
         )
     identifier = Identifier.objects.create(entity=entity, scheme=scheme, value=value)
-    entity.search_text = _search_text(entity)
+    entity.search_text = entity_search_text(entity)
     entity.save(update_fields=["search_text", "updated_at"])
     return identifier
 

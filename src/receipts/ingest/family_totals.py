@@ -30,10 +30,10 @@ from receipts.evidence.queries import RolledTie, family_paths, rollup_ties
 from receipts.ingest.models import NameOnlyRecipient
 from receipts.ingest.resolution import (
     RecipientRecord,
-    _clean_duns,
-    _clean_uei,
-    _holders,
-    _survivors,
+    clean_duns,
+    clean_uei,
+    identifier_holders,
+    merge_survivors,
     name_key,
     names_itself,
     parse_name,
@@ -366,10 +366,10 @@ def _reported_parents(
     parent named, and None when the record names no parent. The order is the
     resolver's: UEI, then DUNS, then (with neither) a name seen before.
     """
-    uei_of = {r: _clean_uei(r[3]) for r in records}
-    duns_of = {r: _clean_duns(r[4]) for r in records}
-    uei_holder = _holders(IdentifierScheme.UEI, (v for v in uei_of.values() if v))
-    duns_holder = _holders(IdentifierScheme.DUNS, (v for v in duns_of.values() if v))
+    uei_of = {r: clean_uei(r[3]) for r in records}
+    duns_of = {r: clean_duns(r[4]) for r in records}
+    uei_holder = identifier_holders(IdentifierScheme.UEI, (v for v in uei_of.values() if v))
+    duns_holder = identifier_holders(IdentifierScheme.DUNS, (v for v in duns_of.values() if v))
     name_only = [r for r in records if not uei_of[r] and not duns_of[r] and r[5].strip()]
     own_names: dict[int, set[str]] = {
         pk: {name_key(n) for n in [name, *aliases]}
@@ -386,7 +386,7 @@ def _reported_parents(
                 kind=EntityKind.COMPANY, name_key__in=wanted_keys[start : start + _CHUNK]
             ).values_list("name_key", "entity_id")
         )
-    survivor = _survivors({*uei_holder.values(), *duns_holder.values(), *remembered.values()})
+    survivor = merge_survivors({*uei_holder.values(), *duns_holder.values(), *remembered.values()})
 
     out: dict[tuple[int, str, str, str, str, str], int | None] = {}
     for r in records:
@@ -395,7 +395,7 @@ def _reported_parents(
         found: int | None
         if not uei and not duns and not pname.strip():
             found = None
-        elif (uei and uei == _clean_uei(ruei)) or (duns and duns == _clean_duns(rduns)):
+        elif (uei and uei == clean_uei(ruei)) or (duns and duns == clean_duns(rduns)):
             found = rid
         elif uei and uei in uei_holder:
             found = survivor[uei_holder[uei]]

@@ -22,10 +22,10 @@ from rigour.names import extract_org_types, replace_org_types_compare, tokenize_
 from rigour.text import ascii_text
 
 from receipts.contracts.models import ContractAward, ContractTransaction
+from receipts.evidence import entities
 from receipts.evidence.models import Entity, EntityKind, Identifier, IdentifierScheme
 from receipts.evidence.services import EvidenceError, save_entity
 
-from . import services
 from .models import NameOnlyRecipient, ReviewItem
 
 # From this score two names count as one company (``cluster_names``). Only
@@ -343,11 +343,13 @@ def cluster_names(names: Iterable[str]) -> list[set[str]]:
 # --- the resolver ---------------------------------------------------------------------
 
 
-def _clean_uei(value: str) -> str:
+def clean_uei(value: str) -> str:
+    """A UEI (or CAGE code) as identifiers store it: no spaces, upper case."""
     return "".join(str(value).split()).upper()
 
 
-def _clean_duns(value: str) -> str:
+def clean_duns(value: str) -> str:
+    """A DUNS as identifiers store it: nine digits, or "" for none."""
     digits = re.sub(r"\D", "", str(value))
     if not digits or not digits.strip("0"):
         return ""  # spreadsheets write a missing DUNS as 0
@@ -405,7 +407,7 @@ class _Block:
     cores: list[str] = field(default_factory=list)
 
 
-class _NameIndex:
+class NameIndex:
     """Names and aliases of live entities of one kind, in blocks of alike names, built once."""
 
     def __init__(self, kind: str) -> None:
@@ -474,7 +476,7 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[i : i + _CHUNK]
 
 
-def _holders(scheme: str, values: Iterable[str]) -> dict[str, int]:
+def identifier_holders(scheme: str, values: Iterable[str]) -> dict[str, int]:
     """Which entity holds each identifier value, in one query per thousand values."""
     wanted = sorted(set(values))
     found: dict[str, int] = {}
@@ -487,7 +489,7 @@ def _holders(scheme: str, values: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def _survivors(entity_ids: Iterable[int]) -> dict[int, int]:
+def merge_survivors(entity_ids: Iterable[int]) -> dict[int, int]:
     """Each id mapped to the entity it was merged into, following chains of merges."""
     result = {i: i for i in entity_ids}
     pending = set(result)
@@ -527,7 +529,7 @@ class RecipientResolver:
         self.created = 0
         self.linked = 0
         self.queued = 0
-        self._index: _NameIndex | None = None
+        self._index: NameIndex | None = None
         self._index_kind = ""
         # Records already resolved by this resolver: an import asks again for
         # parents it met as recipients, and gets the same answer without queries.
@@ -562,22 +564,24 @@ class RecipientResolver:
     def _resolve(self, records: list[RecipientRecord], kind: str) -> dict[RecipientRecord, Entity]:
         cleaned: list[_Cleaned] = []
         for r in records:
-            uei, duns, name = _clean_uei(r.uei), _clean_duns(r.duns), _clean_name(r.name)
+            uei, duns, name = clean_uei(r.uei), clean_duns(r.duns), _clean_name(r.name)
             if not uei and not duns and not name:
                 raise EvidenceError("recipient", f"{r!r} has no UEI, no DUNS and no name")
-            cleaned.append(_Cleaned(r, uei, duns, _clean_uei(r.cage), name))
+            cleaned.append(_Cleaned(r, uei, duns, clean_uei(r.cage), name))
 
         uei_holder: dict[str, _Target] = dict(
-            _holders(IdentifierScheme.UEI, (c.uei for c in cleaned if c.uei))
+            identifier_holders(IdentifierScheme.UEI, (c.uei for c in cleaned if c.uei))
         )
         duns_holder: dict[str, _Target] = dict(
-            _holders(IdentifierScheme.DUNS, (c.duns for c in cleaned if c.duns))
+            identifier_holders(IdentifierScheme.DUNS, (c.duns for c in cleaned if c.duns))
         )
-        cage_taken = set(_holders(IdentifierScheme.CAGE, (c.cage for c in cleaned if c.cage)))
+        cage_taken = set(
+            identifier_holders(IdentifierScheme.CAGE, (c.cage for c in cleaned if c.cage))
+        )
         existing_ids = {
             t for t in [*uei_holder.values(), *duns_holder.values()] if isinstance(t, int)
         }
-        survivor = _survivors(existing_ids)
+        survivor = merge_survivors(existing_ids)
         uei_holder = {k: survivor[v] if isinstance(v, int) else v for k, v in uei_holder.items()}
         duns_holder = {k: survivor[v] if isinstance(v, int) else v for k, v in duns_holder.items()}
         with_uei = (
@@ -651,7 +655,7 @@ class RecipientResolver:
                     "name_key", "entity_id"
                 )
             )
-        named_survivor = _survivors(remembered.values())
+        named_survivor = merge_survivors(remembered.values())
         for key in keys:
             group = by_name[key]
             if key in remembered:
@@ -690,7 +694,7 @@ class RecipientResolver:
         if new and (self._index is None or self._index_kind != kind):
             # Built before the new entities exist: each is compared with what
             # came before it, whichever call built the index.
-            self._index = _NameIndex(kind)
+            self._index = NameIndex(kind)
             self._index_kind = kind
         specs = []
         for pending in new:
@@ -703,14 +707,14 @@ class RecipientResolver:
                 *((IdentifierScheme.CAGE, v) for v in pending.cages),
             ]
             specs.append(
-                services.NewEntity(
+                entities.NewEntity(
                     name=name,
                     kind=kind,
                     aliases=tuple(n for n in pending.names if n != name),
                     identifiers=tuple(identifiers),
                 )
             )
-        for pending, entity in zip(new, services.create_entities(specs), strict=True):
+        for pending, entity in zip(new, entities.create_entities(specs), strict=True):
             pending.entity = entity
         self.created += len(new)
 
@@ -733,12 +737,12 @@ class RecipientResolver:
                     names_of.setdefault(target, set()).add(name)
         grown = _with_new_names(names_of)
         _rename(grown)
-        services.add_aliases_and_identifiers(
+        entities.add_aliases_and_identifiers(
             aliases={k: sorted(v) for k, v in names_of.items()},
             identifiers=[(eid, IdentifierScheme.UEI, uei) for eid, uei in uei_additions],
         )
         if grown and (self._index is None or self._index_kind != kind):
-            self._index = _NameIndex(kind)
+            self._index = NameIndex(kind)
             self._index_kind = kind
 
         self._queue_reviews(new, grown)

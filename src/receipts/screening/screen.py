@@ -48,7 +48,7 @@ from decimal import Decimal
 from typing import BinaryIO, TypeVar
 
 from receipts.evidence.models import Entity, EntityKind, Identifier
-from receipts.ingest.resolution import REVIEW_THRESHOLD, _NameIndex, name_key, parse_name
+from receipts.ingest.resolution import REVIEW_THRESHOLD, NameIndex, name_key, parse_name
 
 from .flags import EntityFinding, ProfileTies
 from .queries import ProfileSpec
@@ -183,7 +183,7 @@ class NameMatcher:
     """
 
     def __init__(self) -> None:
-        self.indexes = [_NameIndex(kind) for kind in NAMED_KINDS]
+        self.indexes = [NameIndex(kind) for kind in NAMED_KINDS]
         # Words before the legal forms -> entity id -> whether a name of it with
         # those words has no legal form.
         self.by_core: dict[str, dict[int, bool]] = {}

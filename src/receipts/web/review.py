@@ -1,6 +1,6 @@
 """Editor pages for the review queue: merge look-alike entities or keep them apart, undo merges.
 
-Views only parse the request and call ``ingest.services``; every decision is
+Views only parse the request and call ``ingest.merges``; every decision is
 a POST with a CSRF token, and a refusal comes back as a message, not a crash.
 """
 
@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from receipts.ingest import queries, services
+from receipts.ingest import merges, queries
 from receipts.ingest.models import EntityMerge, ReviewItem
 
 from .editor import editor_required
@@ -43,7 +43,7 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose Merge or Keep apart.")
         return redirect("review")
     try:
-        merge = services.decide_review(item, merge=action == "merge", decided_by=request.user)
+        merge = merges.decide_review(item, merge=action == "merge", decided_by=request.user)
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
     else:
@@ -59,7 +59,7 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
     merge = get_object_or_404(EntityMerge.objects.select_related("keep", "dropped"), pk=pk)
     try:
-        services.unmerge(merge, decided_by=request.user)
+        merges.unmerge(merge, decided_by=request.user)
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
     else:

@@ -44,7 +44,7 @@ _WHOLE_LAST_FIELD = {
 }
 
 
-def _ends_with_a_whole_row(tail: bytes, last_column: str) -> bool:
+def ends_with_a_whole_row(tail: bytes, last_column: str) -> bool:
     """Whether a file that lacks its final line break still ends with a whole row.
 
     Files saved by some editors drop the last line break. A download cut off
@@ -79,7 +79,7 @@ class _NotText(InputError):
         self.problem = problem
 
 
-def _read_header(path: Path, display: str) -> tuple[list[str], bool]:
+def read_header(path: Path, display: str) -> tuple[list[str], bool]:
     """The header of a CSV, and whether the file ends with a whole row."""
     import csv
 
@@ -103,7 +103,7 @@ def _read_header(path: Path, display: str) -> tuple[list[str], bool]:
     ends_whole = (
         tail[-1:] in (b"\n", b"\r")
         or only_a_header
-        or _ends_with_a_whole_row(tail, header[-1] if header else "")
+        or ends_with_a_whole_row(tail, header[-1] if header else "")
     )
     return header, ends_whole
 
@@ -178,7 +178,7 @@ def collect_inputs(
     left_out: list[Skipped] = []
     for p, display, named in found:
         try:
-            header, ends_whole = _read_header(p, display)
+            header, ends_whole = read_header(p, display)
             kind = detect_kind(header, display)
         except _NotText as exc:
             if named:
