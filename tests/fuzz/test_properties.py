@@ -22,10 +22,11 @@ from hypothesis import strategies as st
 
 from receipts.evidence.dates import parse_partial_date
 from receipts.evidence.models import Citation, Entity, Identifier, Source, Tie
-from receipts.ingest.ftm import FtmImportError, import_ftm
 from receipts.ingest.usaspending.files import InputError, collect_inputs
 from receipts.ingest.usaspending.formats import AWARDS, TRANSACTIONS, HeaderError
 from receipts.ingest.usaspending.stage import Stage
+from receipts.interchange.followthemoney.common import FtmImportError
+from receipts.interchange.followthemoney.evidence import import_ftm
 from receipts.screening.reading import HEADER_SYNONYMS, HoldingsFile, ScreeningInputError
 
 pytestmark = pytest.mark.slow

@@ -17,13 +17,8 @@ from receipts.cli import main
 from receipts.demo import load_demo
 from receipts.evidence import services
 from receipts.evidence.models import Citation, Entity, Identifier, Source, Tie
-from receipts.ingest.ftm import (
-    FtmExportError,
-    FtmImportError,
-    ImportSummary,
-    export_ftm,
-    import_ftm,
-)
+from receipts.interchange.followthemoney.common import FtmExportError, FtmImportError, ImportSummary
+from receipts.interchange.followthemoney.evidence import export_ftm, import_ftm
 from tests.factories import make_entity, make_source, make_tie
 
 pytestmark = pytest.mark.django_db

@@ -30,10 +30,10 @@ from receipts.contracts.models import (
 from receipts.demo import load_demo
 from receipts.evidence.ftm_ids import ftm_id_for, is_ftm_id
 from receipts.evidence.models import Citation, Entity, Identifier, Source, Tie
-from receipts.ingest import ftm
-from receipts.ingest.ftm import export_ftm, import_ftm
 from receipts.ingest.models import EntityMerge, ImportRun, NameOnlyRecipient, ReviewItem
 from receipts.ingest.usaspending.importer import import_usaspending
+from receipts.interchange.followthemoney import common, evidence
+from receipts.interchange.followthemoney.evidence import export_ftm, import_ftm
 from receipts.watch.models import ChangeEvent
 
 pytestmark = pytest.mark.django_db
@@ -287,7 +287,7 @@ def test_export_that_fails_keeps_the_previous_file_as_it_was(
     demo_and_import("awards")
     target = tmp_path / "x.json"
     target.write_text("the previous export\n", encoding="utf-8")
-    real = ftm.ftm_entities
+    real = evidence.ftm_entities
 
     def broken_after_ten() -> Any:
         for n, proxy in enumerate(real()):
@@ -295,9 +295,9 @@ def test_export_that_fails_keeps_the_previous_file_as_it_was(
                 raise OSError(28, "No space left on device")
             yield proxy
 
-    monkeypatch.setattr(ftm, "ftm_entities", broken_after_ten)
+    monkeypatch.setattr(evidence, "ftm_entities", broken_after_ten)
     with pytest.raises(OSError):
-        ftm.export_ftm_file(target)
+        evidence.export_ftm_file(target)
     assert target.read_text(encoding="utf-8") == "the previous export\n"
     assert sorted(os.listdir(tmp_path)) == ["x.json"]
 
@@ -331,7 +331,7 @@ def test_payment_of_an_unknown_award_is_refused_and_nothing_is_stored(tmp_path: 
         if not award_record:
             kept.append(line)
     wipe()
-    with pytest.raises(ftm.FtmImportError) as caught:
+    with pytest.raises(common.FtmImportError) as caught:
         import_ftm(io.StringIO("\n".join(kept)), "cut.json")
     assert "contract_award_unique_key" in str(caught.value)
     assert Entity.objects.count() == ContractTransaction.objects.count() == 0

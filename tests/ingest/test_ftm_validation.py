@@ -140,7 +140,7 @@ def test_the_good_lines_alone_import() -> None:
     """The lines before each bad one are fine: the refusal is for the bad line only."""
     from io import StringIO
 
-    from receipts.ingest.ftm import import_ftm
+    from receipts.interchange.followthemoney.evidence import import_ftm
 
     text = "".join(json.dumps(line) + "\n" for line in [*good_lines(), *award(amount=["12.5"])])
     summary = import_ftm(StringIO(text), "good.ftm.json")
@@ -151,7 +151,7 @@ def test_the_good_lines_alone_import() -> None:
 def test_a_whole_number_stays_exact() -> None:
     from io import StringIO
 
-    from receipts.ingest.ftm import import_ftm
+    from receipts.interchange.followthemoney.evidence import import_ftm
 
     text = "".join(json.dumps(line) + "\n" for line in [*good_lines(), *award(amount=[10**17])])
     import_ftm(StringIO(text), "good.ftm.json")

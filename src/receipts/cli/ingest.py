@@ -37,7 +37,7 @@ def export_group() -> None:
 @needs_database
 def export_ftm_command(output: Path) -> None:
     """Write every entity, tie, source and contract record as FollowTheMoney JSON lines."""
-    from receipts.ingest.ftm import export_ftm, export_ftm_file
+    from receipts.interchange.followthemoney.evidence import export_ftm, export_ftm_file
 
     if str(output) == "-":
         export_ftm(sys.stdout)
@@ -85,7 +85,7 @@ def import_ftm_command(file: IO[str], wait: bool) -> None:
 
 @needs_database  # inside the import lock: one import migrates at a time
 def _import_ftm(file: IO[str]) -> Any:
-    from receipts.ingest.ftm import import_ftm
+    from receipts.interchange.followthemoney.evidence import import_ftm
 
     return import_ftm(file, name=getattr(file, "name", "-"))
 

@@ -53,6 +53,18 @@ def new_source_ftm_id() -> str:
 EntityKind = models.TextChoices("EntityKind", vocabulary.ENTITY_KINDS)
 
 
+class EntityQuerySet(models.QuerySet["Entity"]):
+    def live(self) -> EntityQuerySet:
+        """Entities that stand on their own: not merged into another."""
+        return self.filter(merged_into__isnull=True)
+
+
+def live_through(*relations: str) -> models.Q:
+    """The condition that the entity each relation leads to is live, for querying
+    another model: ``Tie.objects.filter(live_through("subject", "object"))``."""
+    return models.Q(**{f"{relation}__merged_into__isnull": True for relation in relations})
+
+
 class Entity(models.Model):
     """A company, agency, organisation or product that ties connect."""
 
@@ -86,6 +98,8 @@ class Entity(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EntityQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "entities"

@@ -20,7 +20,16 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils.text import slugify
 
-from .models import Citation, Entity, Identifier, IdentifierScheme, Tie, TieKind, TieStatus
+from .models import (
+    Citation,
+    Entity,
+    Identifier,
+    IdentifierScheme,
+    Tie,
+    TieKind,
+    TieStatus,
+    live_through,
+)
 
 # Keep IN lists well under every backend's parameter limit.
 _CHUNK = 2000
@@ -351,9 +360,7 @@ def tie_listing(
         near = family if family is not None else family_paths(entity.pk)
     rows: dict[int, tuple[Any, ...]] = {}
     for chunk in _chunks(list(near)):
-        qs = _ties_touching(chunk).filter(
-            subject__merged_into__isnull=True, object__merged_into__isnull=True
-        )
+        qs = _ties_touching(chunk).filter(live_through("subject", "object"))
         for row in qs.values_list(
             "pk",
             "kind",
@@ -468,7 +475,7 @@ def exact_matches(query: str) -> list[Entity]:
     by_identifier = Entity.objects.filter(
         pk__in=Identifier.objects.filter(values).values("entity_id")
     )
-    found = (by_text | by_identifier).filter(merged_into__isnull=True)
+    found = (by_text | by_identifier).live()
     return list(found.distinct().order_by("name"))
 
 
@@ -491,7 +498,8 @@ def search_entities(query: str, limit: int = 50) -> list[Entity]:
             search_text__contains=f"-{as_slug}"
         )
     partial = (
-        Entity.objects.filter(word_start, merged_into__isnull=True)
+        Entity.objects.live()
+        .filter(word_start)
         .exclude(pk__in=seen)
         .order_by("name")[: max(limit - len(exact), 0)]
     )

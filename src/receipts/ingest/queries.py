@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from receipts.evidence.models import live_through
+
 from .models import EntityMerge, ReviewItem
 
 
@@ -15,9 +17,8 @@ def pending_review_items() -> QuerySet[ReviewItem]:
     """Pending items, best score first, whose two entities both still stand."""
     return (
         ReviewItem.objects.filter(
+            live_through("entity", "candidate"),
             status=ReviewItem.Status.PENDING,
-            entity__merged_into__isnull=True,
-            candidate__merged_into__isnull=True,
         )
         .select_related("entity", "candidate")
         .order_by("-score", "id")

@@ -414,7 +414,8 @@ class NameIndex:
         self.blocks: dict[tuple[str, tuple[str, ...]], _Block] = {}
         self.by_key: dict[str, dict[int, str]] = {}
         rows = (
-            Entity.objects.filter(kind=kind, merged_into__isnull=True)
+            Entity.objects.live()
+            .filter(kind=kind)
             .values_list("id", "name", "aliases")
             .iterator(chunk_size=5000)
         )

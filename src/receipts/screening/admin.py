@@ -33,8 +33,8 @@ class ScreeningProfileForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         agencies = self.fields["agencies"]
-        agencies.queryset = agencies.queryset.filter(  # type: ignore[attr-defined]
-            kind=EntityKind.AGENCY, merged_into__isnull=True
+        agencies.queryset = agencies.queryset.live().filter(  # type: ignore[attr-defined]
+            kind=EntityKind.AGENCY
         )
 
     def clean(self) -> dict[str, Any]:

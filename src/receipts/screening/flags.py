@@ -30,7 +30,7 @@ from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 
 from receipts.contracts.queries import obligated_cents_by_tie
-from receipts.evidence.models import Citation, Entity, Tie, TieKind, TieStatus
+from receipts.evidence.models import Citation, Entity, Tie, TieKind, TieStatus, live_through
 from receipts.evidence.queries import RolledTie, family_paths
 
 from .queries import ProfileSpec
@@ -160,11 +160,10 @@ class ProfileTies:
             rows = (
                 Tie.objects.filter(
                     Q(subject_id__in=chunk) | Q(object_id__in=chunk),
+                    # A merged entity is no end of a tie (as in rollup_ties).
+                    live_through("subject", "object"),
                     kind__in=list(self.profile.kinds),
                     status__in=list(self.profile.statuses),
-                    # A merged entity is no end of a tie (as in rollup_ties).
-                    subject__merged_into__isnull=True,
-                    object__merged_into__isnull=True,
                 )
                 .order_by()
                 .values_list(

@@ -130,7 +130,7 @@ def _family_totals_context(request: HttpRequest, entity: Entity) -> dict[str, ob
     if members not in MembersBasis.values:
         members = MembersBasis.DATED
     to_slug = request.GET.get("to", "").strip()[:120]
-    to = Entity.objects.filter(slug=to_slug, merged_into__isnull=True).first() if to_slug else None
+    to = Entity.objects.live().filter(slug=to_slug).first() if to_slug else None
     family = family_ties(entity, rollup=True, to=to, members=members, defer_citations=True)
     return {
         "totals": family.totals,

@@ -73,7 +73,8 @@ class AgencyResolver:
             entity = next(
                 (
                     e
-                    for e in Entity.objects.filter(kind=EntityKind.AGENCY, merged_into__isnull=True)
+                    for e in Entity.objects.live()
+                    .filter(kind=EntityKind.AGENCY)
                     .exclude(identifiers__scheme=IdentifierScheme.AGENCY_CODE)
                     .only("pk", "name", "aliases")
                     if {_name_key(n) for n in [e.name, *e.aliases]} & wanted

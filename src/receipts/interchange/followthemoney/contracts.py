@@ -28,7 +28,7 @@ The mapping (FtM ids follow from the record keys through ``ftm_id_for``):
   the recipient and its parent as the record names them, the last-modified
   stamp exactly as stored, and "correction_delete_ind: C" on a transaction a
   delta file corrected. A ContractAward with a ``recordId`` is an award record;
-  one without is a contract tie (see ``receipts.ingest.ftm``).
+  one without is a contract tie (see ``receipts.interchange.followthemoney.evidence``).
 
 Contract totals are not exported: the import recomputes them from the records.
 """
@@ -50,8 +50,10 @@ from receipts.evidence.ftm_ids import ftm_id_for
 from receipts.ingest.usaspending.formats import PUBLISHER
 from receipts.ingest.usaspending.ties import TieCounts, fiscal_year_of, recompute_contract_ties
 
+from .common import FtmExportError, amount_value, date_value, new_proxy, put
+
 if TYPE_CHECKING:
-    from receipts.ingest.ftm import ImportSummary, _Line
+    from .common import ImportSummary, Line
 
 # Records per database round trip when exporting.
 _CHUNK = 2000
@@ -111,7 +113,6 @@ def _timestamp(stamp: str) -> str:
 
 def record_entities() -> Iterator[EntityProxy]:
     """Every stored award (Contract, ContractAward) then every transaction (Payment), in key order."""
-    from receipts.ingest.ftm import FtmExportError
 
     award_columns = (
         "award_key",
@@ -169,7 +170,6 @@ def record_entities() -> Iterator[EntityProxy]:
 
 
 def _award_to_ftm(award: dict[str, Any]) -> list[EntityProxy]:
-    from receipts.ingest.ftm import _put, new_proxy
 
     key = award["award_key"]
     where = f"award {key}"
@@ -180,57 +180,56 @@ def _award_to_ftm(award: dict[str, Any]) -> list[EntityProxy]:
     if description:
         short = description[:_TITLE_DESCRIPTION]
         title += f": {short}" + ("…" if len(short) < len(description) else "")
-    _put(contract, "title", title, where)
-    _put(contract, "authority", award["sub_agency__ftm_id"], where)
-    _put(contract, "procedureNumber", award["piid"], where)
-    _put(contract, "description", description, where)
-    _put(contract, "contractDate", award["summary_base_date"], where)
-    _put(contract, "sourceUrl", award["permalink"], where)
-    _put(contract, "publisher", PUBLISHER, where)
-    _put(contract, "proof", award["source__ftm_id"], where)
+    put(contract, "title", title, where)
+    put(contract, "authority", award["sub_agency__ftm_id"], where)
+    put(contract, "procedureNumber", award["piid"], where)
+    put(contract, "description", description, where)
+    put(contract, "contractDate", award["summary_base_date"], where)
+    put(contract, "sourceUrl", award["permalink"], where)
+    put(contract, "publisher", PUBLISHER, where)
+    put(contract, "proof", award["source__ftm_id"], where)
 
     link = new_proxy("ContractAward", f"{base}-award", where)
-    _put(link, "contract", contract.id, where)
-    _put(link, "supplier", award["recipient__ftm_id"], where)
-    _put(link, "recordId", key, where)
+    put(link, "contract", contract.id, where)
+    put(link, "supplier", award["recipient__ftm_id"], where)
+    put(link, "recordId", key, where)
     if award["summary_obligated_cents"] is not None:
-        _put(link, "amount", _money(award["summary_obligated_cents"]), where)
-        _put(link, "currency", _CURRENCY, where)
-    _put(link, "startDate", award["summary_base_date"], where)
-    _put(link, "date", award["summary_latest_date"], where)
+        put(link, "amount", _money(award["summary_obligated_cents"]), where)
+        put(link, "currency", _CURRENCY, where)
+    put(link, "startDate", award["summary_base_date"], where)
+    put(link, "date", award["summary_latest_date"], where)
     if award["last_modified"]:
-        _put(link, "modifiedAt", _timestamp(award["last_modified"]), where)
-    _put(link, "publisher", PUBLISHER, where)
-    _put(link, "proof", award["source__ftm_id"], where)
+        put(link, "modifiedAt", _timestamp(award["last_modified"]), where)
+    put(link, "publisher", PUBLISHER, where)
+    put(link, "proof", award["source__ftm_id"], where)
     for column, name in _AWARD_TAGS:
         if award[name]:
-            _put(link, "description", f"{column}: {award[name]}", where)
+            put(link, "description", f"{column}: {award[name]}", where)
     return [contract, link]
 
 
 def _transaction_to_ftm(record: dict[str, Any]) -> EntityProxy:
-    from receipts.ingest.ftm import _put, new_proxy
 
     key = record["transaction_key"]
     where = f"transaction {key}"
     payment = new_proxy("Payment", transaction_id(key), where)
-    _put(payment, "payer", record["payer"], where)
-    _put(payment, "beneficiary", record["recipient__ftm_id"], where)
-    _put(payment, "contract", f"{award_id(record['award_key'])}-contract", where)
-    _put(payment, "recordId", key, where)
-    _put(payment, "sequenceNumber", record["modification_number"], where)
-    _put(payment, "date", record["action_date"], where)
-    _put(payment, "amount", _money(record["obligation_cents"]), where)
-    _put(payment, "currency", _CURRENCY, where)
+    put(payment, "payer", record["payer"], where)
+    put(payment, "beneficiary", record["recipient__ftm_id"], where)
+    put(payment, "contract", f"{award_id(record['award_key'])}-contract", where)
+    put(payment, "recordId", key, where)
+    put(payment, "sequenceNumber", record["modification_number"], where)
+    put(payment, "date", record["action_date"], where)
+    put(payment, "amount", _money(record["obligation_cents"]), where)
+    put(payment, "currency", _CURRENCY, where)
     if record["last_modified"]:
-        _put(payment, "modifiedAt", _timestamp(record["last_modified"]), where)
-    _put(payment, "publisher", PUBLISHER, where)
-    _put(payment, "proof", record["proof"], where)
+        put(payment, "modifiedAt", _timestamp(record["last_modified"]), where)
+    put(payment, "publisher", PUBLISHER, where)
+    put(payment, "proof", record["proof"], where)
     for column, name in _TRANSACTION_TAGS:
         if record[name]:
-            _put(payment, "description", f"{column}: {record[name]}", where)
+            put(payment, "description", f"{column}: {record[name]}", where)
     if record["corrected"]:
-        _put(payment, "description", f"{_CORRECTED_TAG}: C", where)
+        put(payment, "description", f"{_CORRECTED_TAG}: C", where)
     return payment
 
 
@@ -239,8 +238,8 @@ def _transaction_to_ftm(record: dict[str, Any]) -> EntityProxy:
 
 @dataclass
 class AwardRecord:
-    line: _Line
-    contract_line: _Line
+    line: Line
+    contract_line: Line
     values: dict[str, Any]
     supplier_id: str
     authority_id: str | None
@@ -249,7 +248,7 @@ class AwardRecord:
 
 @dataclass
 class TransactionRecord:
-    line: _Line
+    line: Line
     values: dict[str, Any]
     recipient_id: str
 
@@ -259,7 +258,7 @@ class RecordsPlan:
     awards: list[AwardRecord] = field(default_factory=list)
     transactions: list[TransactionRecord] = field(default_factory=list)
 
-    def entity_references(self) -> Iterator[tuple[_Line, str, str]]:
+    def entity_references(self) -> Iterator[tuple[Line, str, str]]:
         """(line, property, entity id) of every entity the records name."""
         for award in self.awards:
             yield award.line, "supplier", award.supplier_id
@@ -268,37 +267,33 @@ class RecordsPlan:
         for record in self.transactions:
             yield record.line, "beneficiary", record.recipient_id
 
-    def source_references(self) -> Iterator[tuple[_Line, str]]:
+    def source_references(self) -> Iterator[tuple[Line, str]]:
         for award in self.awards:
             if award.source_id is not None:
                 yield award.line, award.source_id
 
 
-def _checked(
-    line: _Line, prop: str, value: str, model_field: str, table: type[models.Model]
-) -> str:
+def _checked(line: Line, prop: str, value: str, model_field: str, table: type[models.Model]) -> str:
     limit = getattr(table._meta.get_field(model_field), "max_length", None)
     if limit is not None and len(value) > limit:
         raise line.fail(prop, f"{len(value)} characters; Receipts keeps at most {limit}")
     return value
 
 
-def _cents(line: _Line, prop: str, text: str) -> int:
-    from receipts.ingest.ftm import _amount
+def _cents(line: Line, prop: str, text: str) -> int:
 
-    return int(_amount(line, prop, text) * 100)
+    return int(amount_value(line, prop, text) * 100)
 
 
-def _usd(line: _Line) -> None:
+def _usd(line: Line) -> None:
     currency = (line.one("currency") or "").upper()
     if currency != _CURRENCY:
         raise line.fail("currency", f"{currency or 'missing'}: USAspending amounts are in USD")
 
 
-def _full_date(line: _Line, prop: str, required: bool = False) -> str:
-    from receipts.ingest.ftm import _date
+def _full_date(line: Line, prop: str, required: bool = False) -> str:
 
-    value = _date(line, prop)
+    value = date_value(line, prop)
     if value and len(value) != 10:
         raise line.fail(prop, f"{value} is not a whole date (YYYY-MM-DD)")
     if required and not value:
@@ -307,7 +302,7 @@ def _full_date(line: _Line, prop: str, required: bool = False) -> str:
 
 
 def _tags(
-    line: _Line, tags: tuple[tuple[str, str], ...], table: type[models.Model]
+    line: Line, tags: tuple[tuple[str, str], ...], table: type[models.Model]
 ) -> tuple[dict[str, str], bool]:
     """The "<column>: <value>" descriptions as model fields, and whether the correction mark is there."""
     by_column = dict(tags)
@@ -332,7 +327,7 @@ def _tags(
     return values, corrected
 
 
-def read_award(line: _Line, contract_lines: dict[str, _Line]) -> AwardRecord:
+def read_award(line: Line, contract_lines: dict[str, Line]) -> AwardRecord:
     """An award record from its ContractAward line (with a recordId) and its Contract line."""
     key = line.one("recordId", required="missing") or ""
     _checked(line, "recordId", key, "award_key", ContractAward)
@@ -381,7 +376,7 @@ def read_award(line: _Line, contract_lines: dict[str, _Line]) -> AwardRecord:
     )
 
 
-def read_transaction(line: _Line) -> TransactionRecord:
+def read_transaction(line: Line) -> TransactionRecord:
     key = line.one("recordId", required="missing: a transaction needs its unique key") or ""
     _checked(line, "recordId", key, "transaction_key", ContractTransaction)
     tags, corrected = _tags(line, _TRANSACTION_TAGS, ContractTransaction)

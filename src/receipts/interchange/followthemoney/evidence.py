@@ -11,22 +11,19 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Prefetch
-from followthemoney import EntityProxy, Schema, model, registry
+from followthemoney import EntityProxy, model, registry
 from followthemoney.exc import InvalidData
 from followthemoney.util import ENTITY_ID_LEN, sanitize_text
 
 from receipts.evidence import services
-from receipts.evidence.dates import parse_partial_date
-from receipts.evidence.ftm_ids import is_ftm_id
 from receipts.evidence.models import (
     Citation,
     Entity,
@@ -41,8 +38,19 @@ from receipts.evidence.models import (
 )
 from receipts.private_files import write_whole
 
+from .common import (
+    FtmImportError,
+    ImportSummary,
+    Line,
+    amount_value,
+    date_value,
+    new_proxy,
+    put,
+    show,
+)
+
 if TYPE_CHECKING:
-    from receipts.ingest.ftm_contracts import RecordsPlan
+    from .contracts import RecordsPlan
 
 # The mapping, written by the exporter and read back the same way by the importer:
 #
@@ -78,7 +86,7 @@ if TYPE_CHECKING:
 #   with "\". On import, a proof without such a value is a citation with neither.
 # - Contract records (USAspending awards and transactions) follow the ties: an award
 #   is a Contract and a ContractAward with a recordId, a transaction a Payment (see
-#   receipts.ingest.ftm_contracts). A ContractAward without a recordId is a tie.
+#   receipts.interchange.followthemoney.contracts). A ContractAward without a recordId is a tie.
 # - Every id is one FollowTheMoney keeps (receipts.evidence.ftm_ids); the export
 #   refuses any other rather than write a line FtM would reject.
 
@@ -151,30 +159,6 @@ _CURRENCY = re.compile(r"currency: (?P<currency>[A-Z]{3})")
 
 # Rows per database round trip when exporting.
 _CHUNK = 500
-_TYPE_NAMES = {"entity": "entity id", "url": "URL", "mimetype": "media type"}
-
-
-class FtmImportError(ValidationError):
-    """A file that cannot be imported; the message names the file, the line and the field."""
-
-    def __init__(self, file_name: str, line: int | None, field: str | None, problem: str) -> None:
-        where = file_name if line is None else f"{file_name} line {line}"
-        if field:
-            where += f', field "{field}"'
-        super().__init__(f"{where}: {problem}", code="ftm_import")
-        self.file_name = file_name
-        self.line = line
-        self.field = field
-
-
-class FtmExportError(ValidationError):
-    """A stored value that FollowTheMoney would drop: exporting it would lose it."""
-
-
-def _show(value: object, limit: int = 80) -> str:
-    """A value for a one-line message: quoted, escaped, shortened."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def contract_id(tie_ftm_id: str) -> str:
@@ -231,7 +215,7 @@ def export_ftm_file(path: Path) -> int:
 
 def ftm_entities() -> Iterator[EntityProxy]:
     """Every source, entity and tie as FtM entities, each group in FtM id order, then the records."""
-    from receipts.ingest.ftm_contracts import record_entities
+    from .contracts import record_entities
 
     for source in Source.objects.order_by("ftm_id").iterator(chunk_size=_CHUNK):
         yield source_to_ftm(source)
@@ -252,61 +236,16 @@ def ftm_entities() -> Iterator[EntityProxy]:
     yield from record_entities()
 
 
-def new_proxy(schema: str, entity_id: str, where: str) -> EntityProxy:
-    """An empty FtM entity, refusing an id FollowTheMoney would not keep."""
-    if not is_ftm_id(entity_id):
-        raise FtmExportError(
-            f'{where}, field "id": FollowTheMoney does not keep {_show(entity_id)} as an entity id'
-        )
-    proxy = model.make_entity(schema)
-    proxy.id = entity_id
-    return proxy
-
-
-# Types whose cleaning does not look at the entity (a phone number looks at its countries,
-# an entity reference at the entity's own id).
-_CONTEXT_FREE_TYPES = frozenset(
-    ("date", "number", "url", "string", "text", "identifier", "checksum", "mimetype", "country")
-)
-# Values up to this length are cleaned once per export: a million payments repeat the same
-# dates, agencies and recipients, and parsing a date costs more than writing the line.
-_CACHED_LENGTH = 200
-
-
-@lru_cache(maxsize=1 << 16)
-def _clean_short(type_name: str, format: str | None, value: str) -> str | None:
-    return registry.get(type_name).clean(value, format=format)  # type: ignore[union-attr]
-
-
-def _put(proxy: EntityProxy, name: str, value: str | None, where: str) -> None:
-    """Add FtM's clean form of a value, or refuse the export if FtM would drop it."""
-    if value is None or value == "":
-        return
-    prop = proxy.schema.properties[name]
-    type_name = prop.type.name
-    if len(value) <= _CACHED_LENGTH and (
-        type_name in _CONTEXT_FREE_TYPES or (type_name == "entity" and value != proxy.id)
-    ):
-        cleaned = _clean_short(type_name, prop.format, value)
-    else:
-        cleaned = prop.type.clean(value, format=prop.format, proxy=proxy)
-    if cleaned is None or proxy.unsafe_add(prop, cleaned, cleaned=True) is None:
-        raise FtmExportError(
-            f'{where}, field "{name}": FollowTheMoney does not keep {_show(value)} '
-            f"as a {_TYPE_NAMES.get(prop.type.name, prop.type.name)}"
-        )
-
-
 def _put_identifier(proxy: EntityProxy, scheme: str, value: str, where: str) -> None:
     native = proxy.schema.properties.get(_NATIVE_IDENTIFIERS.get(scheme, ""))
     if native is not None:
         cleaned = native.type.clean(value, format=native.format, proxy=proxy)
         # A URL may take FtM's canonical form; an identifier must stay as it is.
         if cleaned == value or (cleaned is not None and native.type == registry.url):
-            _put(proxy, native.name, cleaned, where)
+            put(proxy, native.name, cleaned, where)
             return
     fallback = next(p for p in _IDENTIFIER_FALLBACKS if p in proxy.schema.properties)
-    _put(proxy, fallback, f"{scheme}:{value}", where)
+    put(proxy, fallback, f"{scheme}:{value}", where)
 
 
 def source_to_ftm(source: Source) -> EntityProxy:
@@ -314,18 +253,18 @@ def source_to_ftm(source: Source) -> EntityProxy:
     where = f"source {source.ftm_id}"
     schema = "Article" if source.kind == SourceKind.NEWS_REPORT else "Document"
     proxy = new_proxy(schema, source.ftm_id, where)
-    _put(proxy, "title", source.title, where)
-    _put(proxy, "keywords", source.kind, where)
-    _put(proxy, "publisher", source.publisher, where)
-    _put(proxy, "sourceUrl", source.url, where)
-    _put(proxy, "publishedAt", source.published, where)
-    _put(proxy, "retrievedAt", source.retrieved, where)
+    put(proxy, "title", source.title, where)
+    put(proxy, "keywords", source.kind, where)
+    put(proxy, "publisher", source.publisher, where)
+    put(proxy, "sourceUrl", source.url, where)
+    put(proxy, "publishedAt", source.published, where)
+    put(proxy, "retrievedAt", source.retrieved, where)
     if source.archive_sha256:
-        _put(proxy, "contentHash", source.archive_sha256, where)
-        _put(proxy, "fileName", source.archive_filename, where)
-        _put(proxy, "mimeType", source.archive_media_type, where)
+        put(proxy, "contentHash", source.archive_sha256, where)
+        put(proxy, "fileName", source.archive_filename, where)
+        put(proxy, "mimeType", source.archive_media_type, where)
         if source.archive_size is not None:
-            _put(proxy, "fileSize", str(source.archive_size), where)
+            put(proxy, "fileSize", str(source.archive_size), where)
     return proxy
 
 
@@ -333,15 +272,15 @@ def entity_to_ftm(entity: Entity) -> EntityProxy:
     """An entity as a Company, PublicBody, Organization or Project with its identifiers."""
     where = f"entity {entity.slug} ({entity.ftm_id})"
     proxy = new_proxy(ENTITY_SCHEMATA[entity.kind], entity.ftm_id, where)
-    _put(proxy, "name", entity.name, where)
+    put(proxy, "name", entity.name, where)
     for alias in entity.aliases:
-        _put(proxy, "alias", alias, where)
-    _put(proxy, "summary", entity.summary, where)
-    _put(proxy, "country", entity.country, where)
+        put(proxy, "alias", alias, where)
+    put(proxy, "summary", entity.summary, where)
+    put(proxy, "country", entity.country, where)
     for identifier in entity.identifiers.all():
         _put_identifier(proxy, identifier.scheme, identifier.value, where)
     if is_security_agency(entity):
-        _put(proxy, "topics", SECURITY_TOPIC, where)
+        put(proxy, "topics", SECURITY_TOPIC, where)
     return proxy
 
 
@@ -351,38 +290,38 @@ def tie_to_ftm(tie: Tie) -> list[EntityProxy]:
     out: list[EntityProxy] = []
     if tie.kind == TieKind.CONTRACT:
         contract = new_proxy("Contract", contract_id(tie.ftm_id), where)
-        _put(contract, "title", f"{tie.object.name} contract with {tie.subject.name}", where)
-        _put(contract, "authority", tie.object.ftm_id, where)
+        put(contract, "title", f"{tie.object.name} contract with {tie.subject.name}", where)
+        put(contract, "authority", tie.object.ftm_id, where)
         out.append(contract)
         link = new_proxy("ContractAward", tie.ftm_id, where)
-        _put(link, "contract", contract.id, where)
-        _put(link, "supplier", tie.subject.ftm_id, where)
+        put(link, "contract", contract.id, where)
+        put(link, "supplier", tie.subject.ftm_id, where)
     else:
         schema = _LINK_SCHEMATA.get(tie.kind, _OTHER_LINK)
         link = new_proxy(schema, tie.ftm_id, where)
         subject_prop, object_prop = _LINK_ENDS[schema]
-        _put(link, subject_prop, tie.subject.ftm_id, where)
-        _put(link, object_prop, tie.object.ftm_id, where)
+        put(link, subject_prop, tie.subject.ftm_id, where)
+        put(link, object_prop, tie.object.ftm_id, where)
         if schema in _ROLE_KINDS:
-            _put(link, "role", tie.kind, where)
-    _put(link, "startDate", tie.start_date, where)
-    _put(link, "endDate", tie.end_date, where)
-    _put(link, "status", tie.status, where)
-    _put(link, "summary", tie.summary, where)
+            put(link, "role", tie.kind, where)
+    put(link, "startDate", tie.start_date, where)
+    put(link, "endDate", tie.end_date, where)
+    put(link, "status", tie.status, where)
+    put(link, "summary", tie.summary, where)
     amount = format(tie.amount, "f") if tie.amount is not None else ""
     if "amount" in link.schema.properties:
-        _put(link, "amount", amount, where)
-        _put(link, "currency", tie.currency, where)
+        put(link, "amount", amount, where)
+        put(link, "currency", tie.currency, where)
     elif amount:
-        _put(link, "description", f"amount: {amount} {tie.currency}", where)
+        put(link, "description", f"amount: {amount} {tie.currency}", where)
     elif tie.currency:
-        _put(link, "description", f"currency: {tie.currency}", where)
+        put(link, "description", f"currency: {tie.currency}", where)
     for citation in tie.citations.all():
         source = citation.source
-        _put(link, "proof", source.ftm_id, where)
-        _put(link, "sourceUrl", source.url, where)
-        _put(link, "publisher", source.publisher, where)
-        _put(
+        put(link, "proof", source.ftm_id, where)
+        put(link, "sourceUrl", source.url, where)
+        put(link, "publisher", source.publisher, where)
+        put(
             link,
             "description",
             citation_text(source.ftm_id, citation.locator, citation.quote),
@@ -396,91 +335,8 @@ def tie_to_ftm(tie: Tie) -> list[EntityProxy]:
 
 
 @dataclass
-class ImportSummary:
-    """What an import did, counted per group (entities, ties, sources)."""
-
-    name: str
-    created: Counter[str] = field(default_factory=Counter)
-    updated: Counter[str] = field(default_factory=Counter)
-    unchanged: Counter[str] = field(default_factory=Counter)
-    # "<schema>.<property>" (or a note) -> how many lines carried something not imported.
-    not_imported: Counter[str] = field(default_factory=Counter)
-
-    def describe(self) -> str:
-        """One line: entities, ties and sources created, updated and unchanged."""
-        groups = []
-        records = (("awards", "award"), ("transactions", "transaction"))
-        for group, one in (
-            ("entities", "entity"),
-            ("ties", "tie"),
-            ("sources", "source"),
-            *(r for r in records if self.created[r[0]] + self.updated[r[0]] + self.unchanged[r[0]]),
-        ):
-            made = self.created[group]
-            groups.append(
-                f"{made} {one if made == 1 else group} created, {self.updated[group]} updated, "
-                f"{self.unchanged[group]} unchanged"
-            )
-        text = f"{self.name}: " + "; ".join(groups)
-        if self.not_imported:
-            listed = ", ".join(f"{what} ({n})" for what, n in sorted(self.not_imported.items()))
-            text += f"; not imported: {listed}"
-        return text
-
-
-@dataclass
-class _Line:
-    """One FtM entity from the file, with the properties the import has read."""
-
-    file_name: str
-    number: int
-    schema: Schema
-    id: str
-    properties: dict[str, list[str]]
-    read: set[str] = field(default_factory=set)
-    unused: Counter[str] = field(default_factory=Counter)
-
-    def fail(self, prop: str | None, problem: str) -> FtmImportError:
-        return FtmImportError(self.file_name, self.number, prop, problem)
-
-    def values(self, name: str) -> list[str]:
-        """FtM's clean form of each value; a value FtM would drop is an error, not a loss."""
-        self.read.add(name)
-        prop = self.schema.properties.get(name)
-        if prop is None:
-            return []
-        out: list[str] = []
-        for raw in self.properties.get(name, []):
-            value = prop.type.clean(raw, format=prop.format)
-            if value is None:
-                kind = _TYPE_NAMES.get(prop.type.name, prop.type.name)
-                raise self.fail(name, f"{_show(raw)} is not a valid {kind}")
-            if value not in out:
-                out.append(value)
-        return out
-
-    def one(self, name: str, required: str | None = None) -> str | None:
-        """The single value of a property; ``required`` is the problem when it is absent."""
-        values = self.values(name)
-        if len(values) > 1:
-            listed = ", ".join(_show(v, 40) for v in values[:3])
-            raise self.fail(name, f"{len(values)} values ({listed}); Receipts keeps one")
-        if values:
-            return values[0]
-        if required is not None:
-            raise self.fail(name, required)
-        return None
-
-    def not_read(self) -> Iterator[str]:
-        for name in self.properties:
-            if name not in self.read:
-                yield f"{self.schema.name}.{name}"
-        yield from self.unused.elements()
-
-
-@dataclass
 class _SourceRecord:
-    line: _Line
+    line: Line
     kind: str
     title: str
     publisher: str
@@ -492,7 +348,7 @@ class _SourceRecord:
 
 @dataclass
 class _EntityRecord:
-    line: _Line
+    line: Line
     kind: str
     name: str
     aliases: list[str]
@@ -510,7 +366,7 @@ class _CitationRecord:
 
 @dataclass
 class _TieRecord:
-    line: _Line
+    line: Line
     kind: str
     subject_id: str
     object_id: str
@@ -527,7 +383,7 @@ class _TieRecord:
 
 @dataclass
 class _ContractRecord:
-    line: _Line
+    line: Line
     authority_id: str
 
 
@@ -566,13 +422,13 @@ def _value_problem(raw: object) -> str | None:
             "be rounded: write it as a string"
         )
     if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        return f"{_show(raw)} is not a string"
+        return f"{show(raw)} is not a string"
     if isinstance(raw, str) and services.UNSTORABLE.search(raw):
         return services.UNSTORABLE_PROBLEM
     return None
 
 
-def _parse_line(file_name: str, number: int, text: str) -> _Line | None:
+def _parse_line(file_name: str, number: int, text: str) -> Line | None:
     """Check one line as an FtM entity that Receipts imports; None for a blank line."""
     if not text.strip():
         return None
@@ -591,7 +447,7 @@ def _parse_line(file_name: str, number: int, text: str) -> _Line | None:
         raise fail("schema", "missing: every line needs the FollowTheMoney schema of its entity")
     schema = model.get(schema_name)
     if schema is None:
-        raise fail("schema", f"{_show(schema_name)} is not a FollowTheMoney schema")
+        raise fail("schema", f"{show(schema_name)} is not a FollowTheMoney schema")
     if schema.name in _PEOPLE:
         raise fail(
             "schema",
@@ -608,7 +464,7 @@ def _parse_line(file_name: str, number: int, text: str) -> _Line | None:
         or registry.entity.clean(entity_id) != entity_id
         or len(entity_id) > ENTITY_ID_LEN
     ):
-        raise fail("id", f"{_show(entity_id)} is not a FollowTheMoney entity id")
+        raise fail("id", f"{show(entity_id)} is not a FollowTheMoney entity id")
     raw_properties = data.get("properties", {})
     if not isinstance(raw_properties, dict):
         raise fail("properties", "not a JSON object")
@@ -635,11 +491,11 @@ def _parse_line(file_name: str, number: int, text: str) -> _Line | None:
         model.get_proxy(data, cleaned=False)
     except (InvalidData, TypeError, ValueError) as exc:
         raise fail(None, f"FollowTheMoney rejects it: {exc}") from exc
-    return _Line(file_name, number, schema, entity_id, properties)
+    return Line(file_name, number, schema, entity_id, properties)
 
 
-def _read_lines(stream: IO[str], file_name: str) -> list[_Line]:
-    lines: list[_Line] = []
+def _read_lines(stream: IO[str], file_name: str) -> list[Line]:
+    lines: list[Line] = []
     seen: dict[str, int] = {}
     number = 0
     try:
@@ -648,7 +504,7 @@ def _read_lines(stream: IO[str], file_name: str) -> list[_Line]:
             if line is None:
                 continue
             if line.id in seen:
-                raise line.fail("id", f"{_show(line.id)} is also the id on line {seen[line.id]}")
+                raise line.fail("id", f"{show(line.id)} is also the id on line {seen[line.id]}")
             seen[line.id] = number
             lines.append(line)
     except UnicodeDecodeError as exc:
@@ -658,30 +514,7 @@ def _read_lines(stream: IO[str], file_name: str) -> list[_Line]:
     return lines
 
 
-def _date(line: _Line, name: str) -> str:
-    value = line.one(name)
-    try:
-        return parse_partial_date(value, name)
-    except ValidationError as exc:
-        raise line.fail(name, exc.params["problem"]) from exc
-
-
-def _amount(line: _Line, name: str, text: str) -> Decimal:
-    number, unit = registry.number.parse(text)
-    problem = f"{_show(text)} is not an amount with at most two decimal places"
-    if number is None or unit is not None:
-        raise line.fail(name, problem)
-    try:
-        value = Decimal(number)
-    except InvalidOperation as exc:
-        raise line.fail(name, problem) from exc
-    # The column keeps 20 digits, two after the point: refuse rather than round.
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")) or abs(value) >= 10**18:
-        raise line.fail(name, problem)
-    return value
-
-
-def _read_source(line: _Line) -> _SourceRecord:
+def _read_source(line: Line) -> _SourceRecord:
     title = line.one("title", required="missing: Receipts needs a title for every source")
     kinds = []
     for keyword in line.values("keywords"):
@@ -708,13 +541,13 @@ def _read_source(line: _Line) -> _SourceRecord:
         title=title or "",
         publisher=line.one("publisher") or "",
         url=line.one("sourceUrl") or "",
-        published=_date(line, "publishedAt"),
-        retrieved=_date(line, "retrievedAt"),
+        published=date_value(line, "publishedAt"),
+        retrieved=date_value(line, "retrievedAt"),
         archive=_read_archive(line),
     )
 
 
-def _read_archive(line: _Line) -> dict[str, Any] | None:
+def _read_archive(line: Line) -> dict[str, Any] | None:
     """The archived copy's fingerprint, when the line names one by its SHA-256."""
     if "contentHash" not in line.properties:
         return None
@@ -724,16 +557,16 @@ def _read_archive(line: _Line) -> dict[str, Any] | None:
         line.read.discard("contentHash")
         return None
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
-        raise line.fail("contentHash", f"{_show(digest)} is not a SHA-256 hex digest")
+        raise line.fail("contentHash", f"{show(digest)} is not a SHA-256 hex digest")
     media_type = line.one("mimeType", required="missing: an archived copy needs its media type")
     if media_type not in services.ARCHIVE_MEDIA_TYPES:
         allowed = ", ".join(services.ARCHIVE_MEDIA_TYPES)
-        raise line.fail("mimeType", f"{_show(media_type)} is not one of {allowed}")
+        raise line.fail("mimeType", f"{show(media_type)} is not one of {allowed}")
     size_text = line.one("fileSize")
     if size_text is not None and not size_text.isdigit():
-        raise line.fail("fileSize", f"{_show(size_text)} is not a whole number of bytes")
+        raise line.fail("fileSize", f"{show(size_text)} is not a whole number of bytes")
     if size_text is not None and int(size_text) > services.MAX_BIG_INTEGER:
-        raise line.fail("fileSize", f"{_show(size_text)} bytes is more than any file holds")
+        raise line.fail("fileSize", f"{show(size_text)} bytes is more than any file holds")
     return {
         "sha256": digest,
         "media_type": media_type,
@@ -742,7 +575,7 @@ def _read_archive(line: _Line) -> dict[str, Any] | None:
     }
 
 
-def _read_entity(line: _Line) -> _EntityRecord:
+def _read_entity(line: Line) -> _EntityRecord:
     schema = line.schema
     name = line.one("name", required="missing: every entity needs a name")
     aliases: list[str] = []
@@ -753,7 +586,7 @@ def _read_entity(line: _Line) -> _EntityRecord:
                     aliases.append(alias)
     country = line.one("country") or ""
     if country and not re.fullmatch(r"[a-z]{2}", country):
-        raise line.fail("country", f"{_show(country)} is not a two-letter country code")
+        raise line.fail("country", f"{show(country)} is not a two-letter country code")
     identifiers: dict[str, list[str]] = {scheme: [] for scheme in IdentifierScheme.values}
     for scheme, prop in _NATIVE_IDENTIFIERS.items():
         if prop in schema.properties:
@@ -781,13 +614,13 @@ def _read_entity(line: _Line) -> _EntityRecord:
     )
 
 
-def _read_contract(line: _Line) -> _ContractRecord:
+def _read_contract(line: Line) -> _ContractRecord:
     authority = line.one("authority", required="missing: the authority is the agency of the tie")
     line.read.add("title")  # made from the two names on export, so not stored
     return _ContractRecord(line=line, authority_id=authority or "")
 
 
-def _read_link(line: _Line) -> _TieRecord:
+def _read_link(line: Line) -> _TieRecord:
     schema = line.schema.name
     subject_field, object_field = _LINK_ENDS[schema]
     subject = line.one(subject_field, required="missing: a tie needs both of its ends")
@@ -800,11 +633,11 @@ def _read_link(line: _Line) -> _TieRecord:
         default, allowed = _ROLE_KINDS[schema]
         kind = line.one("role") or default
         if kind not in allowed:
-            raise line.fail("role", f"{_show(kind)} is not one of {', '.join(allowed)}")
+            raise line.fail("role", f"{show(kind)} is not one of {', '.join(allowed)}")
     status = (line.one("status") or TieStatus.ACTIVE).lower()
     if status not in TieStatus.values:
-        raise line.fail("status", f"{_show(status)} is not one of {', '.join(TieStatus.values)}")
-    start, end = _date(line, "startDate"), _date(line, "endDate")
+        raise line.fail("status", f"{show(status)} is not one of {', '.join(TieStatus.values)}")
+    start, end = date_value(line, "startDate"), date_value(line, "endDate")
     if start and end and end < start[: len(end)]:
         raise line.fail("endDate", f"{end} is before the start date {start}")
     proof = line.values("proof")
@@ -818,7 +651,7 @@ def _read_link(line: _Line) -> _TieRecord:
     currency = ""
     if has_amount:
         amount_text = line.one("amount")
-        amount = _amount(line, "amount", amount_text) if amount_text is not None else None
+        amount = amount_value(line, "amount", amount_text) if amount_text is not None else None
         currency = (line.one("currency") or "").upper()
     citations: list[_CitationRecord] = []
     for text in line.values("description"):
@@ -826,7 +659,7 @@ def _read_link(line: _Line) -> _TieRecord:
         if cited is not None:
             if cited["source"] not in proof:
                 raise line.fail(
-                    "description", f"cites {_show(cited['source'])}, which is not in proof"
+                    "description", f"cites {show(cited['source'])}, which is not in proof"
                 )
             locator = re.sub(r"\\(.)", r"\1", cited["locator"] or "", flags=re.DOTALL)
             citations.append(_CitationRecord(cited["source"], locator, cited["quote"] or ""))
@@ -836,12 +669,12 @@ def _read_link(line: _Line) -> _TieRecord:
             if currency:
                 raise line.fail("description", "gives the amount or currency twice")
             if "amount" in money.groupdict():
-                amount = _amount(line, "description", money["amount"])
+                amount = amount_value(line, "description", money["amount"])
             currency = money["currency"]
             continue
         line.unused[f"{schema}.description"] += 1
     if currency and not re.fullmatch(r"[A-Z]{3}", currency):
-        raise line.fail("currency", f"{_show(currency)} is not a three-letter currency code")
+        raise line.fail("currency", f"{show(currency)} is not a three-letter currency code")
     if amount is not None and not currency:
         raise line.fail("currency", "missing: an amount needs a currency")
     quoted = {c.source_id for c in citations}
@@ -874,9 +707,9 @@ def _existing_ids(model_class: type[models.Model], ids: Iterable[str]) -> set[st
     return found
 
 
-def _plan(lines: list[_Line]) -> _Plan:
+def _plan(lines: list[Line]) -> _Plan:
     """Read every line into records and check every reference, writing nothing."""
-    from receipts.ingest.ftm_contracts import (
+    from .contracts import (
         RecordsPlan,
         check_records,
         read_award,
@@ -886,8 +719,8 @@ def _plan(lines: list[_Line]) -> _Plan:
     sources: list[_SourceRecord] = []
     entities: list[_EntityRecord] = []
     ties: list[_TieRecord] = []
-    contract_lines: dict[str, _Line] = {}
-    award_lines: list[_Line] = []
+    contract_lines: dict[str, Line] = {}
+    award_lines: list[Line] = []
     contract_records = RecordsPlan()
     for line in lines:
         name = line.schema.name
@@ -921,7 +754,7 @@ def _plan(lines: list[_Line]) -> _Plan:
             if contract_line is None or contract_line.id in award_contracts:
                 raise tie.line.fail(
                     "contract",
-                    f"{_show(tie.object_id)} is not a Contract in this file; Receipts keeps a "
+                    f"{show(tie.object_id)} is not a Contract in this file; Receipts keeps a "
                     "contract only as the tie of its award",
                 )
             if contract_line.id not in contracts:
@@ -950,10 +783,10 @@ def _plan(lines: list[_Line]) -> _Plan:
         if ref in by_id:
             raise line.fail(
                 prop,
-                f"{_show(ref)} is a {by_id[ref].schema.name} (line {by_id[ref].number}), "
+                f"{show(ref)} is a {by_id[ref].schema.name} (line {by_id[ref].number}), "
                 "not a company, agency, organisation or product",
             )
-        raise line.fail(prop, f"{_show(ref)} is neither in this file nor in the database")
+        raise line.fail(prop, f"{show(ref)} is neither in this file nor in the database")
 
     cited = [(tie.line, c.source_id) for tie in ties for c in tie.citations]
     cited.extend(contract_records.source_references())
@@ -964,10 +797,10 @@ def _plan(lines: list[_Line]) -> _Plan:
         if ref in by_id:
             raise line.fail(
                 "proof",
-                f"{_show(ref)} is a {by_id[ref].schema.name} (line {by_id[ref].number}), "
+                f"{show(ref)} is a {by_id[ref].schema.name} (line {by_id[ref].number}), "
                 "not a Document or Article",
             )
-        raise line.fail("proof", f"{_show(ref)} is neither in this file nor in the database")
+        raise line.fail("proof", f"{show(ref)} is neither in this file nor in the database")
 
     # One FtM id names one thing: an id stored as another kind of row is a clash.
     for records, others, what in (
@@ -982,7 +815,7 @@ def _plan(lines: list[_Line]) -> _Plan:
                 if record.line.id in clashes:
                     raise record.line.fail(
                         "id",
-                        f"{_show(record.line.id)} is a {other_name} in the database, "
+                        f"{show(record.line.id)} is a {other_name} in the database, "
                         f"so it cannot be imported as a {what}",
                     )
 
@@ -1021,7 +854,7 @@ _SERVICE_FIELDS = {
 M = TypeVar("M", bound=models.Model)
 
 
-def _refused(line: _Line, exc: ValidationError, renames: dict[str, str]) -> FtmImportError:
+def _refused(line: Line, exc: ValidationError, renames: dict[str, str]) -> FtmImportError:
     if hasattr(exc, "error_dict"):
         name, problems = next(iter(exc.message_dict.items()))
         return line.fail(renames.get(name) or _SERVICE_FIELDS.get(name, name), "; ".join(problems))
@@ -1029,7 +862,7 @@ def _refused(line: _Line, exc: ValidationError, renames: dict[str, str]) -> FtmI
 
 
 def _apply(
-    line: _Line,
+    line: Line,
     group: str,
     summary: ImportSummary,
     existing: M | None,
@@ -1190,7 +1023,7 @@ def _write(plan: _Plan, summary: ImportSummary) -> None:
         renames = {"object": t.object_field, "kind": t.object_field}
         _apply(t.line, "ties", summary, existing_tie, _tie_state, write_tie, renames)
 
-    from receipts.ingest.ftm_contracts import write_records
+    from .contracts import write_records
 
     write_records(plan.records, summary)
 

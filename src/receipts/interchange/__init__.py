@@ -1,0 +1,1 @@
+"""Exchange with other tools' formats: FollowTheMoney entities in and out."""
