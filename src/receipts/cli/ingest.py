@@ -163,11 +163,14 @@ def _import_usaspending(
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
     ]
+    # Away from a terminal (a log, a pipe) progress is plain lines instead of a bar: one
+    # as each step starts, and one per committed batch of the steps that store rows.
+    as_lines = fmt != "json" and not console.is_terminal
     with Progress(
         *columns,
         console=console,
         transient=False,
-        disable=fmt == "json" and not console.is_terminal,
+        disable=not console.is_terminal,
     ) as bar:
         tasks: dict[str, Any] = {}
         started: dict[str, float] = {}
@@ -175,6 +178,8 @@ def _import_usaspending(
         def progress(phase: str, done: int, total: int | None) -> None:
             import time
 
+            if as_lines:
+                _progress_line(phase, done, total, first=phase not in tasks)
             if phase not in tasks:
                 tasks[phase] = bar.add_task(phase, total=total, rate="")
                 started[phase] = time.perf_counter()
@@ -207,6 +212,15 @@ def _import_usaspending(
     else:
         for line in summary.lines():
             click.echo(line)
+
+
+def _progress_line(phase: str, done: int, total: int | None, *, first: bool) -> None:
+    """A step of an import as a line on stderr: ``storing transactions: started``,
+    then ``storing transactions: 300 of 1,000`` after each batch it commits."""
+    if first:
+        click.echo("done" if phase == "done" else f"{phase}: started", err=True)
+    elif phase.startswith("storing ") and total:
+        click.echo(f"{phase}: {done:,} of {total:,}", err=True)
 
 
 # --- review queue and merges ------------------------------------------------------

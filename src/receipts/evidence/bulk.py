@@ -130,7 +130,12 @@ def insert_rows(
     cols = ", ".join(quote_name(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            # The raw cursor's COPY bypasses Django's error translation: a lost connection
+            # must still arrive as django.db's OperationalError, as from any query.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
         else:

@@ -136,7 +136,11 @@ def _insert_ignoring_repeats(model: type[Any], columns: Sequence[str], rows: Seq
                 f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS "  # noqa: S608
                 f"SELECT {cols} FROM {table} WITH NO DATA"
             )
-            with cursor.cursor.copy(f"COPY {scratch} ({cols}) FROM STDIN") as copy:
+            # Through Django's error translation, as bulk.insert_rows does.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {scratch} ({cols}) FROM STDIN") as copy,
+            ):
                 for cells in values:
                     copy.write_row(cells)
             cursor.execute(

@@ -14,14 +14,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import os
-import signal
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -195,26 +193,6 @@ def _no_progress(phase: str, done: int, total: int | None) -> None:
     return None
 
 
-# Fault-injection hook for tests (tests/faults) only: RECEIPTS_IMPORT_FAULT_AT=<phase>:<n>
-# kills this process with SIGKILL when <phase> reports for the n-th time (from 1),
-# <phase>:<n>:pause sleeps 3 s there instead, and <phase>:<n>:stop stops the process
-# (SIGSTOP) until the test sends SIGCONT. Unset, it does nothing.
-_fault_counts: dict[str, int] = {}
-
-
-def _fault_point(phase: str) -> None:
-    fault = os.environ.get("RECEIPTS_IMPORT_FAULT_AT")
-    if fault and fault.split(":")[0] == phase:
-        _fault_counts[phase] = _fault_counts.get(phase, 0) + 1
-        if _fault_counts[phase] == int(fault.split(":")[1]):
-            if fault.endswith(":pause"):
-                time.sleep(3)
-            elif fault.endswith(":stop"):
-                os.kill(os.getpid(), signal.SIGSTOP)
-            else:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-
 def _run_source(inputs: Sequence[CsvInput], today: str) -> Source:
     names = [i.display.rsplit("/", 1)[-1] for i in inputs]
     digest = hashlib.sha256(
@@ -231,36 +209,69 @@ def _run_source(inputs: Sequence[CsvInput], today: str) -> Source:
     )
 
 
-_AWARD_SQL = f"""
-    SELECT a.award_key, coalesce(a.piid, ''), coalesce(a.parent_piid, ''), a.agency_code, a.agency_name,
-           a.sub_code, a.sub_name, coalesce(a.office_code, ''), coalesce(a.office_name, ''),
-           coalesce(a.uei, ''), coalesce(a.duns, ''), coalesce(a.name, ''), coalesce(a.cage, ''),
-           coalesce(a.description, ''), a.summary_cents, a.base_date, a.latest_date,
-           coalesce(a.permalink, ''), a.last_modified, coalesce(t.last_action, a.latest_date, a.base_date, ''),
-           coalesce(p.parent_uei, ''), coalesce(p.parent_duns, ''), coalesce(p.parent_name, ''),
-           m.first_key, m.first_version, m.latest_key, m.latest_version
-    FROM award_final a
-    LEFT JOIN (SELECT award_key,
-                      arg_min(transaction_key, {store.FIRST_ACTION_SQL}) AS first_key,
-                      arg_min(coalesce(last_modified, ''), {store.FIRST_ACTION_SQL}) AS first_version,
-                      arg_max(transaction_key, {store.LATEST_ACTION_SQL}) AS latest_key,
-                      arg_max(coalesce(last_modified, ''), {store.LATEST_ACTION_SQL}) AS latest_version
-               FROM tx_store WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key) m
-      ON m.award_key = a.award_key
-    LEFT JOIN (SELECT award_key, max(action_date) AS last_action FROM tx_store
-               WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key) t
-      ON t.award_key = a.award_key
-    LEFT JOIN (
-        SELECT award_key, parent_uei, parent_duns, parent_name FROM (
-            SELECT award_key, parent_uei, parent_duns, parent_name,
-                   row_number() OVER (PARTITION BY award_key ORDER BY last_modified DESC, file_no DESC) AS rn
-            FROM (SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM aw_kept
-                  UNION ALL
-                  SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM tx_store
-                  WHERE coalesce(delete_mark, '') <> 'D'))
-        WHERE rn = 1) p ON p.award_key = a.award_key
-    ORDER BY a.award_key
-"""
+class ImportContext:
+    """One run's bookkeeping, shared by every phase: its ``ImportRun`` record, the
+    seconds of each phase from its first moment to the next phase's, and the
+    progress it reports (the phase's name, rows done, rows in all)."""
+
+    def __init__(self, summary: ImportSummary, progress: Progress) -> None:
+        self.summary = summary
+        self.run: ImportRun | None = None
+        self.phase_name = ""
+        self._report = progress
+        self._phase_started = 0.0
+        self._total: int | None = None
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        """A phase starts now: the one before it ends."""
+        now = time.perf_counter()
+        self._close_phase(now)
+        self.phase_name, self._phase_started, self._total = name, now, total
+        self._report(name, 0, total)
+
+    def advance(self, done: int, total: int | None = None) -> None:
+        if total is not None:
+            self._total = total
+        self._report(self.phase_name, done, self._total)
+
+    def _close_phase(self, now: float) -> None:
+        if self.phase_name:
+            seconds = round(now - self._phase_started, 3)
+            self.summary.phase_seconds[self.phase_name] = seconds
+
+    def start_run(self) -> None:
+        self.run = ImportRun.objects.create(
+            importer="usaspending",
+            files=[{"file": f.name, "kind": f.kind, "rows": f.rows} for f in self.summary.files],
+        )
+        self.summary.run_id = self.run.pk
+
+    def failed(self, exc: BaseException) -> None:
+        """Record where and why the run stopped, in the error and in its record."""
+        if self.phase_name:
+            exc.add_note(f"during the import step {self.phase_name!r}")
+        if self.run is None:
+            return
+        # On a full disk or a lost connection this record may not be writable
+        # either: the error that stopped the import is the one to report.
+        with contextlib.suppress(DatabaseError):
+            ImportRun.objects.filter(pk=self.run.pk).update(
+                status=ImportRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+            )
+
+    def done(self) -> None:
+        self._close_phase(time.perf_counter())
+        self.phase_name = ""
+        self._report("done", 1, 1)
+
+    def finish_run(self) -> None:
+        assert self.run is not None
+        ImportRun.objects.filter(pk=self.run.pk).update(
+            status=ImportRun.Status.DONE,
+            finished_at=timezone.now(),
+            counts=self.summary.as_dict(),
+            report_path=self.summary.report_path,
+        )
 
 
 def import_usaspending(
@@ -299,82 +310,59 @@ def _import_usaspending(
 ) -> ImportSummary:
     started = time.perf_counter()
     summary = ImportSummary()
-    outer = progress
-    phase_started: dict[str, float] = {}
-
-    def progress(phase: str, done: int, total: int | None) -> None:
-        # Time spent per phase goes into the summary: from a phase's first report to the next's.
-        now = time.perf_counter()
-        if phase not in phase_started:
-            if phase_started:
-                last = list(phase_started)[-1]
-                summary.phase_seconds[last] = round(now - phase_started[last], 3)
-            phase_started[phase] = now
-        _fault_point(phase)
-        outer(phase, done, total)
-
+    ctx = ImportContext(summary, progress)
     today = dt.date.today().isoformat()
     with tempfile.TemporaryDirectory(prefix="receipts-usaspending-") as tmp:
         workdir = Path(tmp)
         inputs = collect_inputs(paths, workdir, summary.skipped)
         stage = Stage(workdir, date_format=date_format)
         try:
-            for n, inp in enumerate(inputs):
-                label = f"reading {inp.display.rsplit('/', 1)[-1]}"
-                found = stage.load(
-                    n, inp, on_progress=lambda pct, label=label: progress(label, int(pct), 100)
-                )
-                summary.files.append(
-                    FileSummary(
-                        inp.display,
-                        inp.kind.label,
-                        found["read"],
-                        found["rejected"],
-                        _date_format_warning(stage, n, stage.dates.formats),
-                        found["columns"],
-                    )
-                )
-                summary.rows_read += found["read"]
-                summary.rejected += found["rejected"]
-            _refuse_files_wholly_rejected(stage, summary, report_path)
-            staged = stage.finish()
-            summary.repeated = staged["repeated"]
-            summary.transactions.with_deleted_award = staged["with_deleted_award"]
-            run = ImportRun.objects.create(
-                importer="usaspending",
-                files=[{"file": f.name, "kind": f.kind, "rows": f.rows} for f in summary.files],
-            )
-            summary.run_id = run.pk
+            _stage_files(ctx, stage, inputs, report_path)
+            ctx.start_run()
             try:
-                _store(stage, inputs, summary, today, batch_size, progress)
+                _store(ctx, stage, inputs, today, batch_size)
             except BaseException as exc:
-                if phase_started:  # where it stopped, for the error message
-                    exc.add_note(f"during the import step {list(phase_started)[-1]!r}")
-                # On a full disk or a lost connection this record may not be writable
-                # either: the error that stopped the import is the one to report.
-                with contextlib.suppress(DatabaseError):
-                    ImportRun.objects.filter(pk=run.pk).update(
-                        status=ImportRun.Status.FAILED,
-                        error=str(exc)[:2000],
-                        finished_at=timezone.now(),
-                    )
+                ctx.failed(exc)
                 raise
-            progress("done", 1, 1)
+            ctx.done()
             summary.seconds = time.perf_counter() - started
             rejects = stage.rejects()
             if rejects or summary.ties.problems:
+                assert ctx.run is not None
                 summary.report_path = str(
-                    _write_report(report_path, run.pk, rejects, summary.ties.problems)
+                    _write_report(report_path, ctx.run.pk, rejects, summary.ties.problems)
                 )
-            ImportRun.objects.filter(pk=run.pk).update(
-                status=ImportRun.Status.DONE,
-                finished_at=timezone.now(),
-                counts=summary.as_dict(),
-                report_path=summary.report_path,
-            )
+            ctx.finish_run()
         finally:
             stage.close()
     return summary
+
+
+def _stage_files(
+    ctx: ImportContext, stage: Stage, inputs: Sequence[CsvInput], report_path: Path | None
+) -> None:
+    """Read and check every file into staging; nothing is stored yet."""
+    summary = ctx.summary
+    for n, inp in enumerate(inputs):
+        ctx.phase(f"reading {inp.display.rsplit('/', 1)[-1]}", 100)
+        found = stage.load(n, inp, on_progress=lambda pct: ctx.advance(int(pct)))
+        summary.files.append(
+            FileSummary(
+                inp.display,
+                inp.kind.label,
+                found["read"],
+                found["rejected"],
+                _date_format_warning(stage, n, stage.dates.formats),
+                found["columns"],
+            )
+        )
+        summary.rows_read += found["read"]
+        summary.rejected += found["rejected"]
+    _refuse_files_wholly_rejected(stage, summary, report_path)
+    ctx.phase("combining files")
+    staged = stage.finish()
+    summary.repeated = staged["repeated"]
+    summary.transactions.with_deleted_award = staged["with_deleted_award"]
 
 
 def _refuse_files_wholly_rejected(
@@ -489,38 +477,160 @@ def _refresh_planner_statistics(tables: Sequence[str]) -> None:
             cursor.execute(f"ANALYZE {store.quote_name(table)}")
 
 
+class StagedAward(NamedTuple):
+    """An award as this import's rows describe it (``_AWARD_SQL``)."""
+
+    award_key: str
+    piid: str
+    parent_piid: str
+    agency_code: str
+    agency_name: str
+    sub_code: str
+    sub_name: str
+    office_code: str
+    office_name: str
+    uei: str
+    duns: str
+    name: str
+    cage: str
+    description: str
+    summary_cents: int | None
+    base_date: str | None
+    latest_date: str | None
+    permalink: str
+    last_modified: str
+    # The date of its latest action among this import's rows (or its summary's dates).
+    last_action: str
+    parent_uei: str
+    parent_duns: str
+    parent_name: str
+    # Its first and latest action among this import's transactions, and their versions.
+    first_key: str | None
+    first_version: str | None
+    latest_key: str | None
+    latest_version: str | None
+
+    @property
+    def recipient(self) -> RecipientRecord:
+        return RecipientRecord(uei=self.uei, duns=self.duns, name=self.name, cage=self.cage)
+
+    @property
+    def built_from_transactions(self) -> bool:
+        """Its record comes from transactions alone (no summary row read for it)."""
+        return self.summary_cents is None and bool(self.first_key)
+
+
+_TX_SQL = """
+    SELECT transaction_key, award_key, modification_number, action_date, fiscal_year,
+           obligation_cents, recipient_id,
+           coalesce(uei, ''), coalesce(duns, ''), coalesce(name, ''), coalesce(parent_uei, ''),
+           coalesce(parent_duns, ''), coalesce(parent_name, ''),
+           coalesce(delete_mark, '') = 'C', last_modified,
+           coalesce(delete_mark, '') = 'D'
+    FROM tx_resolved ORDER BY transaction_key
+"""
+
+_AWARD_SQL = f"""
+    SELECT a.award_key, coalesce(a.piid, ''), coalesce(a.parent_piid, ''), a.agency_code, a.agency_name,
+           a.sub_code, a.sub_name, coalesce(a.office_code, ''), coalesce(a.office_name, ''),
+           coalesce(a.uei, ''), coalesce(a.duns, ''), coalesce(a.name, ''), coalesce(a.cage, ''),
+           coalesce(a.description, ''), a.summary_cents, a.base_date, a.latest_date,
+           coalesce(a.permalink, ''), a.last_modified, coalesce(t.last_action, a.latest_date, a.base_date, ''),
+           coalesce(p.parent_uei, ''), coalesce(p.parent_duns, ''), coalesce(p.parent_name, ''),
+           m.first_key, m.first_version, m.latest_key, m.latest_version
+    FROM award_final a
+    LEFT JOIN (SELECT award_key,
+                      arg_min(transaction_key, {store.FIRST_ACTION_SQL}) AS first_key,
+                      arg_min(coalesce(last_modified, ''), {store.FIRST_ACTION_SQL}) AS first_version,
+                      arg_max(transaction_key, {store.LATEST_ACTION_SQL}) AS latest_key,
+                      arg_max(coalesce(last_modified, ''), {store.LATEST_ACTION_SQL}) AS latest_version
+               FROM tx_store WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key) m
+      ON m.award_key = a.award_key
+    LEFT JOIN (SELECT award_key, max(action_date) AS last_action FROM tx_store
+               WHERE coalesce(delete_mark, '') <> 'D' GROUP BY award_key) t
+      ON t.award_key = a.award_key
+    LEFT JOIN (
+        SELECT award_key, parent_uei, parent_duns, parent_name FROM (
+            SELECT award_key, parent_uei, parent_duns, parent_name,
+                   row_number() OVER (PARTITION BY award_key ORDER BY last_modified DESC, file_no DESC) AS rn
+            FROM (SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM aw_kept
+                  UNION ALL
+                  SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM tx_store
+                  WHERE coalesce(delete_mark, '') <> 'D'))
+        WHERE rn = 1) p ON p.award_key = a.award_key
+    ORDER BY a.award_key
+"""
+
+
+@dataclass
+class Stored:
+    """What the phases learn as they go and later phases need."""
+
+    run_source: Source
+    sub_of: dict[tuple[str, str], int] = field(default_factory=dict)  # (agency, sub code) -> id
+    sub_name: dict[int, str] = field(default_factory=dict)
+    resolver: RecipientResolver = field(default_factory=RecipientResolver)
+    recipients: dict[RecipientRecord, Any] = field(default_factory=dict)
+    has_deletions: bool = False
+    # (recipient, sub-agency) pairs whose contract ties are recomputed.
+    pairs: set[tuple[int, int]] = field(default_factory=set)
+    # Awards whose stored transactions were deleted by key: their pairs are recomputed.
+    deleted_awards: set[str] = field(default_factory=set)
+    # Recipients whose stored transactions were replaced or deleted: their ties are recomputed.
+    touched: set[int | None] = field(default_factory=set)
+
+
 def _store(
-    stage: Stage,
-    inputs: Sequence[CsvInput],
-    summary: ImportSummary,
-    today: str,
-    batch_size: int,
-    progress: Progress,
+    ctx: ImportContext, stage: Stage, inputs: Sequence[CsvInput], today: str, batch_size: int
 ) -> None:
+    """The phases that write, in order: each leaves whole batches stored if stopped."""
+    done = Stored(run_source=_run_source(inputs, today))
     # Agencies and recipients first: award rows refer to their entities.
-    run_source = _run_source(inputs, today)
-    agencies = AgencyResolver(run_source)
-    sub_of: dict[tuple[str, str], int] = {}
-    sub_name: dict[int, str] = {}
+    _agencies(ctx, stage, done)
+    _recipients(ctx, stage, done)
+    if connection.vendor == "sqlite":
+        # A bigger page cache keeps the key indexes in memory while a million rows
+        # go in; it lasts for this connection only.
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KB}")
+    # Only then are rows checked against deletions made by earlier delta files.
+    done.has_deletions = DeletedContractRecord.objects.exists()
+    _transactions(ctx, stage, done, batch_size)
+    _deletions(ctx, stage, done)
+    _refresh_planner_statistics([store.TX_TABLE])
+    _awards(ctx, stage, done, today, batch_size)
+    _pairs(ctx, stage, done)
+    _ownership(ctx, done)
+
+
+def _agencies(ctx: ImportContext, stage: Stage, done: Stored) -> None:
+    """Every agency, sub-agency and office the rows name, as entities."""
+    agencies = AgencyResolver(done.run_source)
     # Every office any row names, not only the one of each award's latest action: which
     # offices exist must not depend on which files came in the same run.
-    paths = stage.con.execute(
-        "SELECT DISTINCT agency_code, agency_name, sub_code, sub_name, coalesce(office_code, ''), "
-        "coalesce(office_name, '') FROM (SELECT agency_code, agency_name, sub_code, sub_name, "
-        "office_code, office_name FROM award_final UNION ALL SELECT agency_code, agency_name, "
-        "sub_code, sub_name, office_code, office_name FROM tx_store "
-        "WHERE coalesce(delete_mark, '') <> 'D') ORDER BY 1, 3, 5, 2, 4, 6"
-    ).fetchall()
-    for i, row in enumerate(paths):
-        progress("agencies", i, len(paths))
+    paths = [
+        AgencyPath(*row)
+        for row in stage.con.execute(
+            "SELECT DISTINCT agency_code, agency_name, sub_code, sub_name, coalesce(office_code, ''), "
+            "coalesce(office_name, '') FROM (SELECT agency_code, agency_name, sub_code, sub_name, "
+            "office_code, office_name FROM award_final UNION ALL SELECT agency_code, agency_name, "
+            "sub_code, sub_name, office_code, office_name FROM tx_store "
+            "WHERE coalesce(delete_mark, '') <> 'D') ORDER BY 1, 3, 5, 2, 4, 6"
+        ).fetchall()
+    ]
+    ctx.phase("agencies", len(paths))
+    for i, path in enumerate(paths):
+        ctx.advance(i)
         with transaction.atomic():
-            sub, _office = agencies.resolve(AgencyPath(*row))
-        sub_of[(row[0], row[2])] = sub.pk
-        sub_name[sub.pk] = sub.name
-    summary.agencies_created = agencies.created
+            sub, _office = agencies.resolve(path)
+        done.sub_of[(path.agency_code, path.sub_code)] = sub.pk
+        done.sub_name[sub.pk] = sub.name
+    ctx.summary.agencies_created = agencies.created
 
-    progress("resolving recipients", 0, None)
-    resolver = RecipientResolver()
+
+def _recipients(ctx: ImportContext, stage: Stage, done: Stored) -> None:
+    """Every recipient and reported parent, resolved to entities in one pass."""
+    ctx.phase("resolving recipients")
     records = {
         RecipientRecord(uei=u or "", duns=d or "", name=n or "", cage=c or "")
         for u, d, n, c in stage.con.execute(
@@ -545,76 +655,66 @@ def _store(
     ]
     # (Parents with an identifier are kept without computing a name key: most are.)
     parents = {p for p, own in reported if p.uei or p.duns or not names_itself(p, [name_key(own)])}
-    recipients = resolver.resolve_many(records | parents)
+    done.recipients = done.resolver.resolve_many(records | parents)
+    _count_entities(ctx.summary, done.resolver)
+    stage.add_recipient_ids({r: done.recipients[r].pk for r in records})
+
+
+def _count_entities(summary: ImportSummary, resolver: RecipientResolver) -> None:
     summary.entities_created = resolver.created
     summary.entities_linked = resolver.linked
     summary.queued_for_review = resolver.queued
-    stage.add_recipient_ids({r: recipients[r].pk for r in records})
 
-    if connection.vendor == "sqlite":
-        # A bigger page cache keeps the key indexes in memory while a million rows
-        # go in; it lasts for this connection only.
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KB}")
-    tx_empty = not ContractTransaction.objects.exists()
-    # Only then are rows checked against deletions made by earlier delta files.
-    has_deletions = DeletedContractRecord.objects.exists()
-    awards_empty = not ContractAward.objects.exists()
 
-    # Transactions, in batches, each its own transaction, in key order so the
-    # unique index grows at its end instead of everywhere.
-    (total_tx,) = stage.con.execute("SELECT count(*) FROM tx_store").fetchone()  # type: ignore[misc]
-    done = 0
-    progress("storing transactions", 0, int(total_tx))
-    deleted_awards: set[str] = set()
-    pairs_of_removed: set[tuple[int, int]] = set()
-    # Recipients whose stored transactions were replaced or deleted: their ties are recomputed.
-    touched: set[int | None] = set()
-    for rows in stage.fetch(
-        """SELECT transaction_key, award_key, modification_number, action_date, fiscal_year,
-                  obligation_cents, recipient_id,
-                  coalesce(uei, ''), coalesce(duns, ''), coalesce(name, ''), coalesce(parent_uei, ''),
-                  coalesce(parent_duns, ''), coalesce(parent_name, ''), last_modified,
-                  coalesce(delete_mark, '')
-           FROM tx_resolved ORDER BY transaction_key""",
-        batch=batch_size,
-    ):
-        # Rows as TX_COLUMNS: the delete mark becomes the ``corrected`` flag.
-        keep = [(*r[:13], r[-1] == "C", r[13]) for r in rows if r[-1] != "D"]
-        corrections = {r[0] for r in rows if r[-1] == "C"}
+def _transactions(ctx: ImportContext, stage: Stage, done: Stored, batch_size: int) -> None:
+    """Transactions in batches, each its own transaction, in key order so the unique
+    index grows at its end instead of everywhere; deletion marks delete theirs."""
+    counts = ctx.summary.transactions
+    table_was_empty = not ContractTransaction.objects.exists()
+    (total,) = stage.con.execute("SELECT count(*) FROM tx_store").fetchone()  # type: ignore[misc]
+    ctx.phase("storing transactions", int(total))
+    stored = 0
+    for batch in stage.fetch(_TX_SQL, batch=batch_size):
+        keep: list[store.TransactionRow] = []
+        marks: list[store.TransactionRow] = []
+        for *values, deletion in batch:
+            (marks if deletion else keep).append(store.TransactionRow._make(values))
         with transaction.atomic():
-            if has_deletions:
-                keep = store.drop_deleted_rows(
-                    keep, summary.transactions, key=0, modified=-1, award_key=1
-                )
-            touched |= store.store_transactions(
-                keep, corrections, summary.transactions, table_was_empty=tx_empty
-            )
-            _fault_point("inside transaction batch")  # rows written, not yet committed
-        gone = [r[0] for r in rows if r[-1] == "D"]
-        if gone:
-            # A deletion mark may carry only the transaction key: find its award first.
-            stamps = {r[0]: r[13] or "" for r in rows if r[-1] == "D"}
-            for key, award_key, recipient_id, modified in bulk.select_in(
-                ContractTransaction,
-                ["transaction_key", "award_key", "recipient_id", "last_modified"],
-                "transaction_key",
-                gone,
-            ):
-                deleted_awards.add(award_key)
-                touched.add(recipient_id)
-                stamps[key] = max(stamps[key], modified or "")
-            with transaction.atomic():
-                deleted = store.delete_keys(store.TX_TABLE, "transaction_key", gone)
-                summary.transactions.deleted += deleted
-                summary.transactions.marks_not_found += len(gone) - deleted
-                # An older download read later must not bring them back.
-                store.record_deletions(DeletedContractRecord.Kind.TRANSACTION, stamps)
-        done += len(rows)
-        progress("storing transactions", done, int(total_tx))
+            if done.has_deletions:
+                keep = store.drop_deleted_rows(keep, counts, transactions=True)
+            done.touched |= store.store_transactions(keep, counts, table_was_empty=table_was_empty)
+        if marks:
+            _delete_transactions(counts, done, marks)
+        stored += len(batch)
+        ctx.advance(stored)
 
-    # Awards a summary file marks deleted go with their transactions.
-    # Each dated by the newest row of it read in this run, its transactions' included.
+
+def _delete_transactions(
+    counts: store.UpsertCounts, done: Stored, marks: Sequence[store.TransactionRow]
+) -> None:
+    gone = [m.transaction_key for m in marks]
+    # A deletion mark may carry only the transaction key: find its award first.
+    stamps = {m.transaction_key: m.last_modified or "" for m in marks}
+    for key, award_key, recipient_id, modified in bulk.select_in(
+        ContractTransaction,
+        ["transaction_key", "award_key", "recipient_id", "last_modified"],
+        "transaction_key",
+        gone,
+    ):
+        done.deleted_awards.add(award_key)
+        done.touched.add(recipient_id)
+        stamps[key] = max(stamps[key], modified or "")
+    with transaction.atomic():
+        deleted = store.delete_keys(store.TX_TABLE, "transaction_key", gone)
+        counts.deleted += deleted
+        counts.marks_not_found += len(gone) - deleted
+        # An older download read later must not bring them back.
+        store.record_deletions(DeletedContractRecord.Kind.TRANSACTION, stamps)
+
+
+def _deletions(ctx: ImportContext, stage: Stage, done: Stored) -> None:
+    """Awards a summary file marks deleted go with their transactions, each dated by
+    the newest row of it read in this run, its transactions' included."""
     removed_stamps = dict(
         stage.con.execute(
             "SELECT a.award_key, greatest(coalesce(a.last_modified, ''), "
@@ -624,6 +724,7 @@ def _store(
         ).fetchall()
     )
     removed = list(removed_stamps)
+    ctx.phase("deleting awards", len(removed))
     staged_of_removed = (
         stage.con.execute(
             "SELECT t.transaction_key, t.award_key, coalesce(t.last_modified, '') FROM tx_final t "
@@ -633,6 +734,7 @@ def _store(
         if removed
         else []
     )
+    summary = ctx.summary
     for i in range(0, len(removed), 900):
         keys = removed[i : i + 900]
         stamps = {k: removed_stamps[k] for k in keys}
@@ -657,8 +759,8 @@ def _store(
         with transaction.atomic():
             store.record_deletions(DeletedContractRecord.Kind.AWARD, stamps)
             store.record_deletions(DeletedContractRecord.Kind.TRANSACTION, tx_stamps)
-            pairs_of_removed.update(_award_pairs(keys))
-            touched.update(
+            done.pairs.update(_award_pairs(keys))
+            done.touched.update(
                 r
                 for (r,) in bulk.select_in(ContractTransaction, ["recipient_id"], "award_key", keys)
             )
@@ -671,80 +773,94 @@ def _store(
             )
             summary.awards.deleted += deleted
             summary.awards.marks_not_found += len(keys) - deleted
+        ctx.advance(i + len(keys))
 
-    _refresh_planner_statistics([store.TX_TABLE])
 
-    # Award records and the sources that cite them.
-    (total_awards,) = stage.con.execute("SELECT count(*) FROM award_final").fetchone()  # type: ignore[misc]
-    pairs: set[tuple[int, int]] = set(pairs_of_removed)
-    done = 0
-    progress("storing awards", 0, int(total_awards))
-    for rows in stage.fetch(_AWARD_SQL, batch=min(batch_size, 20_000)):
-        if has_deletions:
-            rows = store.drop_deleted_rows(rows, summary.awards, key=0, modified=18)
-            if not rows:
+def _award_row(award: StagedAward, done: Stored) -> store.AwardRow:
+    recipient = done.recipients[award.recipient]
+    return store.AwardRow(
+        award_key=award.award_key,
+        piid=award.piid,
+        parent_piid=award.parent_piid,
+        awarding_agency_code=award.agency_code,
+        awarding_sub_agency_code=award.sub_code,
+        awarding_office_code=award.office_code,
+        sub_agency_id=done.sub_of[(award.agency_code, award.sub_code)],
+        recipient_id=recipient.pk,
+        recipient_uei=award.uei,
+        recipient_duns=award.duns,
+        recipient_name=award.name,
+        parent_uei=award.parent_uei,
+        parent_duns=award.parent_duns,
+        parent_name=award.parent_name,
+        description=award.description,
+        summary_obligated_cents=award.summary_cents,
+        summary_base_date=award.base_date or "",
+        summary_latest_date=award.latest_date or "",
+        permalink=award.permalink or PERMALINK.format(award_key=award.award_key),
+        last_modified=award.last_modified,
+    )
+
+
+def _awards(ctx: ImportContext, stage: Stage, done: Stored, today: str, batch_size: int) -> None:
+    """Award records and the sources that cite them, in batches."""
+    counts = ctx.summary.awards
+    table_was_empty = not ContractAward.objects.exists()
+    (total,) = stage.con.execute("SELECT count(*) FROM award_final").fetchone()  # type: ignore[misc]
+    ctx.phase("storing awards", int(total))
+    stored = 0
+    for batch in stage.fetch(_AWARD_SQL, batch=min(batch_size, 20_000)):
+        awards = [StagedAward._make(r) for r in batch]
+        stored += len(awards)
+        if done.has_deletions:
+            awards = store.drop_deleted_rows(awards, counts, transactions=False)
+            if not awards:
                 continue
-        award_rows = []
-        # Awards this import builds from transactions alone: its first and latest action.
-        staged = {r[0]: (r[23], r[24], r[25], r[26]) for r in rows if r[14] is None and r[23]}
-        for r in rows:
-            recipient = recipients[RecipientRecord(uei=r[9], duns=r[10], name=r[11], cage=r[12])]
-            award_rows.append(
-                [
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[5],
-                    r[7],
-                    sub_of[(r[3], r[5])],
-                    recipient.pk,
-                    r[9],
-                    r[10],
-                    r[11],
-                    r[20],
-                    r[21],
-                    r[22],
-                    r[13],
-                    r[14],
-                    r[15] or "",
-                    r[16] or "",
-                    r[17] or PERMALINK.format(award_key=r[0]),
-                    r[18],
-                    None,
-                ]
-            )
+        rows = [_award_row(a, done) for a in awards]
         with transaction.atomic():
             # What every stored action says of each award, not only this import's rows.
-            last_action = store.settle_awards(award_rows, staged)
+            last_action = store.settle_awards(
+                rows,
+                {
+                    a.award_key: store.StagedActions(
+                        (a.first_key or "", a.first_version or ""),
+                        (a.latest_key or "", a.latest_version or ""),
+                    )
+                    for a in awards
+                    if a.built_from_transactions
+                },
+            )
             specs = [
                 services.RecordSource(
-                    ftm_id=award_source_id(a[0]),
+                    ftm_id=award_source_id(row.award_key),
                     title=(
-                        f"USAspending contract award {a[1] or a[0]}: "
-                        f"{sub_name.get(a[6]) or sub_name[sub_of[(r[3], r[5])]]} "
-                        f"with {a[10] or a[8] or a[9]}"
+                        f"USAspending contract award {row.piid or row.award_key}: "
+                        f"{done.sub_name.get(row.sub_agency_id) or done.sub_name[done.sub_of[(a.agency_code, a.sub_code)]]} "
+                        f"with {row.recipient_name or row.recipient_uei or row.recipient_duns}"
                     )[:480],
-                    url=a[18],
+                    url=row.permalink,
                     publisher=PUBLISHER,
                     # Dated by the award's latest action, whichever import brought it.
-                    published=last_action.get(a[0]) or r[19] or "",
+                    published=last_action.get(row.award_key) or a.last_action or "",
                     retrieved=today,
                 )
-                for a, r in zip(award_rows, rows, strict=True)
+                for row, a in zip(rows, awards, strict=True)
             ]
             source_ids = services.save_record_sources(specs)
-            for a, spec in zip(award_rows, specs, strict=True):
-                a[-1] = source_ids[spec.ftm_id]
-                pairs.add((a[7], a[6]))
-            before = store.store_awards(award_rows, summary.awards, table_was_empty=awards_empty)
+            for row, spec in zip(rows, specs, strict=True):
+                row.source_id = source_ids[spec.ftm_id]
+                done.pairs.add((row.recipient_id, row.sub_agency_id))  # type: ignore[arg-type]
+            before = store.store_awards(rows, counts, table_was_empty=table_was_empty)
             # Change events (receipts.watch) for new awards above the alert threshold.
-            awards_stored.send(sender=ContractAward, award_keys=[r[0] for r in rows])
-        pairs.update(p for p in before.values() if p[0] is not None and p[1] is not None)  # type: ignore[misc]
-        done += len(rows)
-        progress("storing awards", done, int(total_awards))
-    pairs.update(_award_pairs(sorted(deleted_awards)))
+            awards_stored.send(sender=ContractAward, award_keys=[a.award_key for a in awards])
+        done.pairs.update(p for p in before.values() if p[0] is not None and p[1] is not None)  # type: ignore[misc]
+        ctx.advance(stored)
 
+
+def _pairs(ctx: ImportContext, stage: Stage, done: Stored) -> None:
+    """Recompute the contract ties of every (recipient, sub-agency) pair the run touched."""
+    ctx.phase("contract ties")
+    done.pairs.update(_award_pairs(sorted(done.deleted_awards)))
     # Each transaction's own recipient with its award's sub-agency (after a novation,
     # the earlier company's actions count for it), and every tie of a recipient whose
     # stored transactions changed hands or went.
@@ -753,23 +869,24 @@ def _store(
            FROM tx_resolved t JOIN award_final a ON a.award_key = t.award_key
            WHERE coalesce(t.delete_mark, '') <> 'D' AND t.recipient_id IS NOT NULL"""
     ).fetchall():
-        pairs.add((int(recipient_id), sub_of[(agency_code, sub_code)]))
-    touched.discard(None)
-    pairs.update(
+        done.pairs.add((int(recipient_id), done.sub_of[(agency_code, sub_code)]))
+    done.touched.discard(None)
+    done.pairs.update(
         (subject_id, object_id)
         for subject_id, object_id, kind, ftm_id in bulk.select_in(
-            Tie, ["subject_id", "object_id", "kind", "ftm_id"], "subject_id", sorted(touched)
+            Tie, ["subject_id", "object_id", "kind", "ftm_id"], "subject_id", sorted(done.touched)
         )
         if kind == TieKind.CONTRACT and ftm_id.startswith(CONTRACT_PREFIX)
     )
-
     _refresh_planner_statistics(
         [store.AWARD_TABLE, Source._meta.db_table, ChangeEvent._meta.db_table]
     )
-    progress("contract ties", 0, len(pairs))
-    recompute_contract_ties(pairs, summary.ties)
-    progress("ownership ties", 0, None)
-    record_reported_parents({p[0] for p in pairs}, resolver, summary.ties)
-    summary.entities_created = resolver.created
-    summary.entities_linked = resolver.linked
-    summary.queued_for_review = resolver.queued
+    ctx.advance(0, len(done.pairs))
+    recompute_contract_ties(done.pairs, ctx.summary.ties)
+
+
+def _ownership(ctx: ImportContext, done: Stored) -> None:
+    """Ownership ties from the parents the recipients of the touched pairs reported."""
+    ctx.phase("ownership ties")
+    record_reported_parents({p[0] for p in done.pairs}, done.resolver, ctx.summary.ties)
+    _count_entities(ctx.summary, done.resolver)

@@ -8,11 +8,11 @@ first. New rows go in with executemany on SQLite and COPY on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 
 from receipts.contracts.models import ContractAward, ContractTransaction, DeletedContractRecord
@@ -32,13 +32,6 @@ class UpsertCounts:
     # and rows left out with an award deleted in the same run.
     marks_not_found: int = 0
     with_deleted_award: int = 0
-
-
-def existing_rows(
-    model: type[Model], key: str, columns: Sequence[str], keys: Sequence[str]
-) -> dict[str, tuple[Any, ...]]:
-    """Stored rows by key, with the given columns, for a batch of keys."""
-    return {row[0]: row[1:] for row in bulk.select_in(model, [key, *columns], key, keys)}
 
 
 def update_rows(
@@ -63,59 +56,72 @@ def delete_keys(table: str, key: str, keys: Sequence[str]) -> int:
     return deleted
 
 
+class TransactionRow(NamedTuple):
+    """A transaction as stored: the columns of ``ContractTransaction`` in ``TX_COLUMNS`` order."""
+
+    transaction_key: str
+    award_key: str
+    modification_number: str
+    action_date: str
+    fiscal_year: int
+    obligation_cents: int
+    recipient_id: int | None
+    recipient_uei: str
+    recipient_duns: str
+    recipient_name: str
+    parent_uei: str
+    parent_duns: str
+    parent_name: str
+    # A delta file's correction (C): it replaces a stored row of the same version.
+    corrected: bool
+    last_modified: str
+
+
+@dataclass(slots=True)
+class AwardRow:
+    """An award record as stored: the columns of ``ContractAward`` in ``AWARD_COLUMNS``
+    order. Mutable: the record is settled against every stored action, and gets its
+    source, before it is written."""
+
+    award_key: str
+    piid: str
+    parent_piid: str
+    awarding_agency_code: str
+    awarding_sub_agency_code: str
+    awarding_office_code: str
+    sub_agency_id: int
+    recipient_id: int | None
+    recipient_uei: str
+    recipient_duns: str
+    recipient_name: str
+    parent_uei: str
+    parent_duns: str
+    parent_name: str
+    description: str
+    summary_obligated_cents: int | None
+    summary_base_date: str
+    summary_latest_date: str
+    permalink: str
+    last_modified: str
+    source_id: int | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        """The values in ``AWARD_COLUMNS`` order."""
+        return _award_values(self)  # type: ignore[no-any-return]
+
+
 TX_TABLE = ContractTransaction._meta.db_table
-TX_COLUMNS = [
-    "transaction_key",
-    "award_key",
-    "modification_number",
-    "action_date",
-    "fiscal_year",
-    "obligation_cents",
-    "recipient_id",
-    "recipient_uei",
-    "recipient_duns",
-    "recipient_name",
-    "parent_uei",
-    "parent_duns",
-    "parent_name",
-    "corrected",
-    "last_modified",
-]
+TX_COLUMNS = list(TransactionRow._fields)
 AWARD_TABLE = ContractAward._meta.db_table
-AWARD_COLUMNS = [
-    "award_key",
-    "piid",
-    "parent_piid",
-    "awarding_agency_code",
-    "awarding_sub_agency_code",
-    "awarding_office_code",
-    "sub_agency_id",
-    "recipient_id",
-    "recipient_uei",
-    "recipient_duns",
-    "recipient_name",
-    "parent_uei",
-    "parent_duns",
-    "parent_name",
-    "description",
-    "summary_obligated_cents",
-    "summary_base_date",
-    "summary_latest_date",
-    "permalink",
-    "last_modified",
-    "source_id",
-]
+AWARD_COLUMNS = [f.name for f in fields(AwardRow)]
+_award_values = attrgetter(*AWARD_COLUMNS)
 
 
 def store_transactions(
-    rows: Sequence[Sequence[Any]],
-    corrections: set[str],
-    counts: UpsertCounts,
-    *,
-    table_was_empty: bool = False,
+    rows: Sequence[TransactionRow], counts: UpsertCounts, *, table_was_empty: bool = False
 ) -> set[int]:
-    """One batch of transaction rows in TX_COLUMNS order: new ones in, newer ones over;
-    returns the recipients that replaced rows had before, whose ties may change.
+    """One batch of transaction rows: new ones in, newer ones over; returns the
+    recipients that replaced rows had before, whose ties may change.
 
     A row replaces the stored one when its ``last_modified`` is later; when a
     delta file marks it as a correction of the stored version or a later one
@@ -126,35 +132,38 @@ def store_transactions(
     again). A row older than the stored one never replaces it: importing an
     old download after a newer one changes nothing.
     """
-    keys = [r[0] for r in rows]
     # Into a table that was empty when the import began, every row is new: keys
     # are unique in staging, so the lookup can be skipped.
     stored = (
         {}
         if table_was_empty
-        else existing_rows(ContractTransaction, "transaction_key", TX_COLUMNS[1:], keys)
+        else {
+            row[0]: TransactionRow._make(row)
+            for row in bulk.select_in(
+                ContractTransaction,
+                TX_COLUMNS,
+                "transaction_key",
+                [r.transaction_key for r in rows],
+            )
+        }
     )
-    i_recipient = TX_COLUMNS.index("recipient_id") - 1
-    i_corrected = TX_COLUMNS.index("corrected") - 1
     fresh, newer = [], []
     before: set[int] = set()
     for r in rows:
-        old = stored.get(r[0])
+        old = stored.get(r.transaction_key)
         if old is None:
             fresh.append(r)
             continue
-        old_modified = old[-1] or ""
-        said_else = [v for i, v in enumerate(r[1:]) if i != i_corrected] != [
-            v for i, v in enumerate(old) if i != i_corrected
-        ]
+        old_modified = old.last_modified or ""
+        said_else = r._replace(corrected=False) != old._replace(corrected=False)
         if (
-            r[-1] > old_modified
-            or (r[0] in corrections and r[-1] >= old_modified)
-            or (r[-1] == old_modified and said_else and not old[i_corrected])
+            r.last_modified > old_modified
+            or (r.corrected and r.last_modified >= old_modified)
+            or (r.last_modified == old_modified and said_else and not old.corrected)
         ):
-            newer.append([*r[1:], r[0]])
-            if old[i_recipient] is not None:
-                before.add(old[i_recipient])
+            newer.append([*r[1:], r.transaction_key])
+            if old.recipient_id is not None:
+                before.add(old.recipient_id)
         else:
             counts.unchanged += 1
     with transaction.atomic():
@@ -165,55 +174,54 @@ def store_transactions(
     return before
 
 
+def stored_awards(keys: Sequence[str]) -> dict[str, AwardRow]:
+    """The stored records of these awards, by key."""
+    return {
+        row[0]: AwardRow(*row)
+        for row in bulk.select_in(ContractAward, AWARD_COLUMNS, "award_key", keys)
+    }
+
+
 def store_awards(
-    rows: Sequence[Sequence[Any]], counts: UpsertCounts, *, table_was_empty: bool = False
+    rows: Sequence[AwardRow], counts: UpsertCounts, *, table_was_empty: bool = False
 ) -> dict[str, tuple[int | None, int | None]]:
-    """One batch of award rows in AWARD_COLUMNS order; returns the (recipient, sub-agency)
-    each changed award had before, so ties it left can be recomputed.
+    """One batch of award rows; returns the (recipient, sub-agency) each changed award
+    had before, so ties it left can be recomputed.
 
     A summary total already stored is kept when the new row has none (a
     transactions file says nothing about summaries). A row older than the
     stored record (``last_modified``) does not replace it: it only adds a
     summary total where none is stored.
     """
-    keys = [r[0] for r in rows]
-    fields = AWARD_COLUMNS[1:]
-    stored = {} if table_was_empty else existing_rows(ContractAward, "award_key", fields, keys)
-    i_sum, i_base, i_latest, i_recipient, i_sub, i_modified = (
-        fields.index(c)
-        for c in (
-            "summary_obligated_cents",
-            "summary_base_date",
-            "summary_latest_date",
-            "recipient_id",
-            "sub_agency_id",
-            "last_modified",
-        )
-    )
+    stored = {} if table_was_empty else stored_awards([r.award_key for r in rows])
     fresh, changed = [], []
     before: dict[str, tuple[int | None, int | None]] = {}
     for r in rows:
-        old = stored.get(r[0])
+        old = stored.get(r.award_key)
         if old is None:
-            fresh.append(r)
+            fresh.append(r.values())
             continue
-        values = list(r[1:])
-        if (values[i_modified] or "") < (old[i_modified] or ""):
+        new = replace(r)
+        if (new.last_modified or "") < (old.last_modified or ""):
             # An older record: keep the stored one, taking only a summary it lacks.
-            summary = values[i_sum], values[i_base], values[i_latest]
-            values = list(old)
-            if values[i_sum] is None and summary[0] is not None:
-                values[i_sum], values[i_base], values[i_latest] = summary
-        elif values[i_sum] is None:
-            values[i_sum], values[i_base], values[i_latest] = old[i_sum], old[i_base], old[i_latest]
-        if tuple(values) == tuple(old):
+            summary = new.summary_obligated_cents, new.summary_base_date, new.summary_latest_date
+            new = replace(old)
+            if new.summary_obligated_cents is None and summary[0] is not None:
+                (new.summary_obligated_cents, new.summary_base_date, new.summary_latest_date) = (
+                    summary
+                )
+        elif new.summary_obligated_cents is None:
+            new.summary_obligated_cents = old.summary_obligated_cents
+            new.summary_base_date = old.summary_base_date
+            new.summary_latest_date = old.summary_latest_date
+        if new == old:
             counts.unchanged += 1
             continue
-        before[r[0]] = (old[i_recipient], old[i_sub])
-        changed.append([*values, r[0]])
+        before[r.award_key] = (old.recipient_id, old.sub_agency_id)
+        changed.append([*new.values()[1:], r.award_key])
     with transaction.atomic():
         bulk.insert_rows(ContractAward, AWARD_COLUMNS, fresh)
-        update_rows(AWARD_TABLE, "award_key", fields, changed)
+        update_rows(AWARD_TABLE, "award_key", AWARD_COLUMNS[1:], changed)
     counts.stored += len(fresh)
     counts.updated += len(changed)
     return before
@@ -262,32 +270,24 @@ def forget_deletions(kind: str, keys: Sequence[str]) -> None:
         DeletedContractRecord.objects.filter(kind=kind, key__in=keys[start : start + 900]).delete()
 
 
-def drop_deleted_rows(
-    rows: list[Any],
-    counts: UpsertCounts,
-    *,
-    key: int,
-    modified: int,
-    award_key: int | None = None,
-) -> list[Any]:
+def drop_deleted_rows(rows: list[Any], counts: UpsertCounts, *, transactions: bool) -> list[Any]:
     """The rows that may be stored: those of records a delta file deleted go, unless
     modified after the deletion (then the record comes back and its mark goes).
 
-    ``key``, ``modified`` and ``award_key`` are positions in the rows; a
-    transaction row is checked against its own mark and its award's.
+    Rows are transactions (``transactions``: checked against their own mark and
+    their award's) or awards, each with its ``award_key`` and ``last_modified``.
     """
     if not rows:
         return rows
     own_kind = (
-        DeletedContractRecord.Kind.AWARD
-        if award_key is None
-        else DeletedContractRecord.Kind.TRANSACTION
+        DeletedContractRecord.Kind.TRANSACTION if transactions else DeletedContractRecord.Kind.AWARD
     )
-    own = deletion_stamps(own_kind, [r[key] for r in rows])
+    key_of = attrgetter("transaction_key" if transactions else "award_key")
+    own = deletion_stamps(own_kind, [key_of(r) for r in rows])
     of_award = (
-        {}
-        if award_key is None
-        else deletion_stamps(DeletedContractRecord.Kind.AWARD, sorted({r[award_key] for r in rows}))
+        deletion_stamps(DeletedContractRecord.Kind.AWARD, sorted({r.award_key for r in rows}))
+        if transactions
+        else {}
     )
     if not own and not of_award:
         return rows
@@ -296,12 +296,11 @@ def drop_deleted_rows(
     # those rows (the download the delta deleted it from) stay out, later ones return.
     dated: dict[tuple[str, str], str] = {}
     for r in rows:
-        modified_at = r[modified] or ""
-        marks = [(own_kind, r[key], own.get(r[key]))]
-        if award_key is not None:
-            marks.append(
-                (DeletedContractRecord.Kind.AWARD, r[award_key], of_award.get(r[award_key]))
-            )
+        modified_at = r.last_modified or ""
+        key = key_of(r)
+        marks = [(own_kind, key, own.get(key))]
+        if transactions:
+            marks.append((DeletedContractRecord.Kind.AWARD, r.award_key, of_award.get(r.award_key)))
         stamps = [stamp for _kind, _key, stamp in marks if stamp is not None]
         undated = [(k, key_) for k, key_, stamp in marks if stamp == ""]
         for mark in undated:
@@ -309,8 +308,8 @@ def drop_deleted_rows(
         if undated or (stamps and modified_at <= max(stamps)):
             counts.kept_deleted += 1
             continue
-        if r[key] in own:
-            revived.append(r[key])
+        if key in own:
+            revived.append(key)
         kept.append(r)
     forget_deletions(own_kind, revived)
     for (kind, key_), stamp in dated.items():
@@ -356,6 +355,14 @@ def first_order(action_date: str, modification: str, key: str) -> tuple:
 # The same orders in DuckDB, over staged transaction rows.
 LATEST_ACTION_SQL = "[coalesce(action_date, ''), coalesce(last_modified, ''), coalesce(modification_number, ''), transaction_key]"
 FIRST_ACTION_SQL = "[coalesce(action_date, ''), coalesce(modification_number, ''), transaction_key]"
+
+
+class StagedActions(NamedTuple):
+    """An award's first and latest action among this import's rows: (transaction key,
+    version) each, compared with what the stored actions say (``StoredActions``)."""
+
+    first: tuple[str, str]
+    latest: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -407,42 +414,35 @@ def stored_actions(award_keys: Sequence[str]) -> dict[str, StoredActions]:
     return out
 
 
-def settle_awards(
-    rows: Sequence[list[Any]], staged: dict[str, tuple[str, str, str, str]]
-) -> dict[str, str]:
-    """Make each award row (AWARD_COLUMNS order, changed in place) say what all the
-    actions stored for it say, not only those of this import; returns the date of each
-    award's latest stored action.
+def settle_awards(rows: Sequence[AwardRow], staged: dict[str, StagedActions]) -> dict[str, str]:
+    """Make each award row (changed in place) say what all the actions stored for it
+    say, not only those of this import; returns the date of each award's latest
+    stored action.
 
     ``staged`` gives, for awards whose record this import builds from transactions
-    alone, the (transaction key, version) of the first and of the latest action
-    among this import's rows. The recipient and parent are those of the latest
-    stored action; the office and the other fields of the latest action, and the
-    description of the first, stay as stored when that action came from an earlier
-    import; the record is dated by the newest change of any of its rows. So the
-    record is the same whichever files came first.
+    alone, the first and the latest action among this import's rows. The recipient
+    and parent are those of the latest stored action; the office and the other
+    fields of the latest action, and the description of the first, stay as stored
+    when that action came from an earlier import; the record is dated by the newest
+    change of any of its rows. So the record is the same whichever files came first.
     """
-    keys = [r[0] for r in rows]
+    keys = [r.award_key for r in rows]
     actions = stored_actions(keys)
-    fields = AWARD_COLUMNS[1:]
-    stored = existing_rows(ContractAward, "award_key", fields, [k for k in keys if k in staged])
-    at = {f: AWARD_COLUMNS.index(f) for f in AWARD_COLUMNS}
+    stored = stored_awards([k for k in keys if k in staged])
     for r in rows:
-        acts = actions.get(r[0])
+        acts = actions.get(r.award_key)
         if acts is None:
             continue
         for f, value in zip(_RECIPIENT_FIELDS, acts.recipient, strict=True):
-            r[at[f]] = value if value is not None or f == "recipient_id" else ""
-        old = stored.get(r[0])
-        if r[0] not in staged or old is None:
+            setattr(r, f, value if value is not None or f == "recipient_id" else "")
+        old = stored.get(r.award_key)
+        if r.award_key not in staged or old is None:
             continue
-        first_key, first_version, latest_key, latest_version = staged[r[0]]
-        if (latest_key, latest_version) != acts.latest:
+        ours = staged[r.award_key]
+        if ours.latest != acts.latest:
             for f in _LATEST_FIELDS:
-                r[at[f]] = old[at[f] - 1]
-        if (first_key, first_version) != acts.first:
-            r[at["description"]] = old[at["description"] - 1]
-        r[at["last_modified"]] = max(
-            r[at["last_modified"]] or "", old[at["last_modified"] - 1] or ""
-        )
+                setattr(r, f, getattr(old, f))
+        if ours.first != acts.first:
+            r.description = old.description
+        r.last_modified = max(r.last_modified or "", old.last_modified or "")
     return {key: a.last_action for key, a in actions.items()}
