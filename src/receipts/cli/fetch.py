@@ -193,7 +193,7 @@ def fetch_status_command(fmt: str) -> None:
             (r["last_success_at"] or "never")[:16],
             "" if r["last_rows"] is None else f"{r['last_rows']:,}",
             (r["next_run_at"] or "")[:16],
-            r["last_error"][:60],
+            r["last_error"],
         ]
         for r in records
     ]
