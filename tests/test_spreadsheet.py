@@ -18,7 +18,7 @@ from django.urls import reverse
 from receipts import spreadsheet
 from receipts.campaigns.models import MemberRole
 from receipts.cli import main
-from receipts.ingest.models import ContractTotals
+from receipts.contracts.models import ContractTotals
 from receipts.ingest.usaspending.importer import import_usaspending
 from receipts.outreach import services as outreach_services
 from receipts.outreach.models import Submission

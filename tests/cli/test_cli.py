@@ -167,7 +167,7 @@ def test_check_names_each_violation():
 
 
 def test_check_finds_contract_records_out_of_joint():
-    from receipts.ingest.models import ContractTransaction
+    from receipts.contracts.models import ContractTransaction
 
     # Written behind the importer: an action whose award is not stored, a recipient gone.
     ContractTransaction.objects.create(

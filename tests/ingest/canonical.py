@@ -14,14 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from receipts.contracts.models import ContractAward, ContractTotals, ContractTransaction
 from receipts.evidence.models import Citation, Entity, Identifier, Source, Tie
-from receipts.ingest.models import (
-    ContractAward,
-    ContractTotals,
-    ContractTransaction,
-    NameOnlyRecipient,
-    ReviewItem,
-)
+from receipts.ingest.models import NameOnlyRecipient, ReviewItem
 
 RUN_SOURCE_PREFIX = "usaspending-download-"
 

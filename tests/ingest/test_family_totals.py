@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from django.test import Client
 
 from receipts.cli import main
+from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence.models import Entity, Identifier
 from receipts.evidence.queries import resolve_entity
 from receipts.ingest.family_totals import family_ties
-from receipts.ingest.models import ContractAward, ContractTransaction
 from receipts.ingest.usaspending.importer import import_usaspending
 from tests.ingest.csv_files import read_rows, write_rows
 

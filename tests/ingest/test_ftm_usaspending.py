@@ -21,21 +21,18 @@ from followthemoney import model
 
 from receipts.campaigns.models import Campaign
 from receipts.cli import main
+from receipts.contracts.models import (
+    ContractAward,
+    ContractTotals,
+    ContractTransaction,
+    DeletedContractRecord,
+)
 from receipts.demo import load_demo
 from receipts.evidence.ftm_ids import ftm_id_for, is_ftm_id
 from receipts.evidence.models import Citation, Entity, Identifier, Source, Tie
 from receipts.ingest import ftm
 from receipts.ingest.ftm import export_ftm, import_ftm
-from receipts.ingest.models import (
-    ContractAward,
-    ContractTotals,
-    ContractTransaction,
-    DeletedContractRecord,
-    EntityMerge,
-    ImportRun,
-    NameOnlyRecipient,
-    ReviewItem,
-)
+from receipts.ingest.models import EntityMerge, ImportRun, NameOnlyRecipient, ReviewItem
 from receipts.ingest.usaspending.importer import import_usaspending
 from receipts.watch.models import ChangeEvent
 

@@ -14,10 +14,11 @@ from django.urls import reverse
 
 from receipts.campaigns.models import Action, Campaign, CoalitionMember
 from receipts.cli import main
+from receipts.contracts.models import ContractAward
 from receipts.evidence import queries
 from receipts.evidence.models import Citation, Entity, Identifier, Tie
 from receipts.evidence.services import EvidenceError
-from receipts.ingest.models import ContractAward, EntityMerge, NameOnlyRecipient, ReviewItem
+from receipts.ingest.models import EntityMerge, NameOnlyRecipient, ReviewItem
 from receipts.ingest.resolution import RecipientRecord, RecipientResolver
 from receipts.ingest.services import MOVED_FIELDS, decide_review, merge_entities, unmerge
 from receipts.screening.models import ScreeningProfile

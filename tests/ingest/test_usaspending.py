@@ -15,10 +15,10 @@ from benchmarks.make_usaspending import generate, read_truth
 from click.testing import CliRunner
 
 from receipts.cli import main
+from receipts.contracts.models import ContractAward, ContractTotals, ContractTransaction
 from receipts.demo import load_demo
 from receipts.evidence.models import Entity, Identifier, Tie
 from receipts.evidence.queries import resolve_entity, rollup_ties
-from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
 from receipts.ingest.usaspending.files import InputError
 from receipts.ingest.usaspending.importer import AllRowsRejected, import_usaspending
 from tests.ingest.csv_files import read_rows, write_rows
@@ -849,7 +849,7 @@ def test_after_a_novation_each_company_keeps_its_own_obligations(generated, tmp_
 
 
 def test_a_deleted_record_stays_deleted_until_a_later_modification(generated, tmp_path):
-    from receipts.ingest.models import DeletedContractRecord
+    from receipts.contracts.models import DeletedContractRecord
 
     (path,), truth = generated(200)
     header, rows = read_rows(path)

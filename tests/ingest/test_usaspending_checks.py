@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from receipts.cli import main
+from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence.models import Tie
-from receipts.ingest.models import ContractAward, ContractTransaction
 from receipts.ingest.usaspending.files import InputError
 from receipts.ingest.usaspending.importer import AllRowsRejected, import_usaspending
 from tests.ingest.csv_files import read_rows, write_rows

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from benchmarks.make_usaspending import generate
 
+from receipts.contracts.models import ContractTransaction
 from receipts.evidence.models import Entity
-from receipts.ingest.models import ContractTransaction
 from receipts.ingest.usaspending.importer import import_usaspending
 from tests.ingest.csv_files import read_rows, write_rows
 

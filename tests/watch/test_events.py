@@ -10,9 +10,9 @@ from django.db import transaction
 
 from receipts.campaigns.models import DemandStatus, Visibility
 from receipts.campaigns.services import change_demand_status
+from receipts.contracts.models import ContractAward
 from receipts.evidence import services
 from receipts.evidence.models import Identifier, Tie, TieStatus
-from receipts.ingest.models import ContractAward
 from receipts.ingest.usaspending.importer import import_usaspending
 from receipts.watch.models import ChangeEvent, EventEntity, EventKind
 from tests.campaigns.factories import cite, make_campaign, make_demand

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "receipts.evidence",
+    "receipts.contracts",
     "receipts.ingest",
     "receipts.campaigns",
     "receipts.outreach",

@@ -14,25 +14,17 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from receipts.ingest.models import ContractTotals
+from receipts.contracts.models import ContractTotals
+from receipts.contracts.queries import totals_by_tie
 
 from .models import Citation, Entity, Tie, TieKind
 from .queries import RolledTie, prefetch_first_citations
 
 
-def contract_totals_of(ties: Sequence[Tie]) -> dict[int, ContractTotals]:
-    """The contract totals of these ties by tie id, in one query per 2,000 contract ties."""
-    ids = [t.pk for t in ties if t.kind == TieKind.CONTRACT]
-    found: dict[int, ContractTotals] = {}
-    for start in range(0, len(ids), 2000):
-        for totals in ContractTotals.objects.filter(tie_id__in=ids[start : start + 2000]):
-            found[totals.tie_id] = totals
-    return found
-
-
 def attach_contract_totals(ties: Sequence[Tie]) -> None:
-    """Set ``tie.totals`` on each tie: its contract totals, or None where it has none."""
-    totals = contract_totals_of(ties)
+    """Set ``tie.totals`` on each tie: its contract totals, or None where it has none
+    (one query per 2,000 contract ties)."""
+    totals = totals_by_tie([t.pk for t in ties if t.kind == TieKind.CONTRACT])
     for tie in ties:
         tie.totals = totals.get(tie.pk)  # type: ignore[attr-defined]
 

@@ -22,11 +22,12 @@ from django.conf import settings
 from django.db import connection, models
 from django.db.models import Q
 
+from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence import vocabulary
 from receipts.evidence.bulk import quote_name
 from receipts.evidence.models import Entity, EntityKind, IdentifierScheme, Tie, TieKind, TieStatus
 from receipts.evidence.queries import RolledTie, family_paths, rollup_ties
-from receipts.ingest.models import ContractAward, ContractTransaction, NameOnlyRecipient
+from receipts.ingest.models import NameOnlyRecipient
 from receipts.ingest.resolution import (
     RecipientRecord,
     _clean_duns,

@@ -45,8 +45,8 @@ from django.db import models
 from django.db.models import OuterRef, Subquery
 from followthemoney import EntityProxy
 
+from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence.ftm_ids import ftm_id_for
-from receipts.ingest.models import ContractAward, ContractTransaction
 from receipts.ingest.usaspending.formats import PUBLISHER
 from receipts.ingest.usaspending.ties import TieCounts, fiscal_year_of, recompute_contract_ties
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from django.db import connection
 
+from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence.integrity import dangling_rows
 from receipts.evidence.models import Entity
 
-from .models import ContractAward, ContractTransaction, ImportRun
+from .models import ImportRun
 
 
 def find_violations() -> list[str]:

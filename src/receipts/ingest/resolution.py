@@ -21,11 +21,12 @@ from rapidfuzz import fuzz, process
 from rigour.names import extract_org_types, replace_org_types_compare, tokenize_name
 from rigour.text import ascii_text
 
+from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence.models import Entity, EntityKind, Identifier, IdentifierScheme
 from receipts.evidence.services import EvidenceError, save_entity
 
 from . import services
-from .models import ContractAward, ContractTransaction, NameOnlyRecipient, ReviewItem
+from .models import NameOnlyRecipient, ReviewItem
 
 # From this score two names count as one company (``cluster_names``). Only
 # spelling slips inside words and word order reach it: a missing or added

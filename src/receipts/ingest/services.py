@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence.models import (
     STRUCTURAL_KINDS,
     Citation,
@@ -37,7 +38,7 @@ from receipts.evidence.services import (
     save_entity,
 )
 
-from .models import ContractAward, ContractTransaction, EntityMerge, ReviewItem
+from .models import EntityMerge, ReviewItem
 
 # Keep IN lists well under every backend's parameter limit.
 _CHUNK = 1000

@@ -29,9 +29,9 @@ from django.conf import settings
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 
+from receipts.contracts.queries import obligated_cents_by_tie
 from receipts.evidence.models import Citation, Entity, Tie, TieKind, TieStatus
 from receipts.evidence.queries import RolledTie, family_paths
-from receipts.ingest.models import ContractTotals
 
 from .queries import ProfileSpec
 
@@ -355,10 +355,6 @@ class ProfileTies:
     def _load_totals(self, tie_ids: list[int]) -> None:
         missing = [i for i in tie_ids if i not in self._totals]
         for chunk in _chunks(missing):
-            found = dict(
-                ContractTotals.objects.filter(tie_id__in=chunk).values_list(
-                    "tie_id", "obligated_cents"
-                )
-            )
+            found = obligated_cents_by_tie(chunk)
             for tie_id in chunk:
                 self._totals[tie_id] = found.get(tie_id)

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db import models
 
 from receipts.campaigns.models import Campaign, Demand, DemandStatusChange
+from receipts.contracts.models import ContractAward
 from receipts.evidence.models import Entity, Source, Tie
-from receipts.ingest.models import ContractAward
 
 
 class EventKind(models.TextChoices):

@@ -35,9 +35,9 @@ from django.utils import timezone
 
 from receipts import outbound
 from receipts.campaigns.models import CampaignCitation, DemandStatusChange
+from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence import bulk
 from receipts.evidence.models import Citation, Entity, Tie, TieKind, TieStatus
-from receipts.ingest.models import ContractAward, ContractTransaction
 from receipts.refusals import Refusal
 
 from .models import (

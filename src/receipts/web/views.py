@@ -8,11 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
+from receipts.contracts.queries import obligations_by_fiscal_year
 from receipts.evidence import queries, records
 from receipts.evidence.models import Citation, Entity, Source, Tie, TieKind
 from receipts.evidence.services import EvidenceError, archive_path
 from receipts.ingest.family_totals import MembersBasis, family_ties
-from receipts.ingest.models import ContractTotals
 
 from .charts import obligations_chart_svg
 from .tiemap import tie_map_svg
@@ -44,18 +44,6 @@ RECEIPTS_SHOWN = 5
 # are pages of TIES_PER_PAGE under ?kind=... The chart and counts cover all.
 TIES_PER_GROUP = 50
 TIES_PER_PAGE = 100
-
-
-def _obligations_by_fiscal_year(ids: list[int]) -> dict[int, int]:
-    """Obligations of these contract ties summed by fiscal year (cents)."""
-    by_fy: dict[int, int] = {}
-    for start in range(0, len(ids), 2000):
-        for by_year in ContractTotals.objects.filter(
-            tie_id__in=ids[start : start + 2000]
-        ).values_list("by_fiscal_year", flat=True):
-            for fy, cents in by_year.items():
-                by_fy[int(fy)] = by_fy.get(int(fy), 0) + int(cents)
-    return by_fy
 
 
 def _tie_groups(ties: list[queries.ListedTie]) -> dict[str, list[queries.ListedTie]]:
@@ -97,7 +85,7 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
     # Which ties to list comes from light rows of all of them; only the listed
     # ones are then loaded, with their paths, receipts and totals.
     listing = queries.tie_listing(entity, rollup=rollup, family=family)
-    by_fy = _obligations_by_fiscal_year([t.pk for t in listing if t.kind == TieKind.CONTRACT])
+    by_fy = obligations_by_fiscal_year([t.pk for t in listing if t.kind == TieKind.CONTRACT])
     groups = _tie_groups(listing)
     context["tie_count"] = len(listing)
     if only_kind:

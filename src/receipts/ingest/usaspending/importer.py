@@ -28,15 +28,11 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from receipts import spreadsheet
+from receipts.contracts.models import ContractAward, ContractTransaction, DeletedContractRecord
 from receipts.evidence import bulk, services
 from receipts.evidence.models import Source, SourceKind, Tie, TieKind
 from receipts.ingest.import_lock import import_lock
-from receipts.ingest.models import (
-    ContractAward,
-    ContractTransaction,
-    DeletedContractRecord,
-    ImportRun,
-)
+from receipts.ingest.models import ImportRun
 from receipts.ingest.resolution import (
     RecipientRecord,
     RecipientResolver,

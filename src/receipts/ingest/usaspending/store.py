@@ -15,9 +15,9 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from receipts.contracts.models import ContractAward, ContractTransaction, DeletedContractRecord
 from receipts.evidence import bulk
 from receipts.evidence.bulk import quote_name
-from receipts.ingest.models import ContractAward, ContractTransaction, DeletedContractRecord
 
 
 @dataclass

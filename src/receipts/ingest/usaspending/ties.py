@@ -18,12 +18,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from receipts.contracts.models import ContractAward, ContractTotals, ContractTransaction
 from receipts.evidence import bulk, services
 from receipts.evidence.bulk import quote_name
 from receipts.evidence.ftm_ids import ftm_id_for
 from receipts.evidence.models import Entity, SourceKind, Tie, TieKind, TieStatus
 from receipts.evidence.signals import ties_removing
-from receipts.ingest.models import ContractAward, ContractTotals, ContractTransaction
 
 _CHUNK = 500
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ContractsConfig(AppConfig):
+    name = "receipts.contracts"
+    verbose_name = "Contract data"
