@@ -30,3 +30,20 @@ def generated_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated contract transactions download (a zip of one CSV), made once."""
     (path,) = generate(120, "transactions", tmp_path_factory.mktemp("zip"), seed=3, zip_output=True)
     return path
+
+
+@pytest.fixture
+def one_award(generated_zip: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The rows of one award of the generated download, all with one recipient."""
+    from collections import defaultdict
+
+    from tests.fetch.test_fetch_usaspending import zip_rows
+
+    header, rows = zip_rows(generated_zip)
+    by_award: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in rows:
+        by_award[r["contract_award_unique_key"]].append(r)
+    for award_rows in by_award.values():
+        if len({r["recipient_uei"] for r in award_rows}) == 1:
+            return header, award_rows
+    raise AssertionError("no award with one recipient")

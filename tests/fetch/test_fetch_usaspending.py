@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from receipts.cli import main
+from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.fetch.usaspending_api import USER_AGENT
-from receipts.ingest.models import ContractAward, ContractTransaction
 from tests.fetch.server import FakeUsaspending
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from receipts.contracts.models import ContractAward
 from receipts.evidence.models import Entity, Identifier, IdentifierScheme
 from receipts.fetch.models import Subscription
 from receipts.fetch.subscriptions import run_due
-from receipts.ingest.models import ContractAward
 from tests.factories import make_editor, make_entity
 from tests.fetch.server import FakeUsaspending
 

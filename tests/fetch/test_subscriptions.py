@@ -13,8 +13,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from receipts.cli import main
+from receipts.contracts.models import ContractTransaction
 from receipts.fetch.models import Subscription
-from receipts.ingest.models import ContractTransaction
 from tests.fetch.server import FakeUsaspending
 from tests.fetch.test_fetch_usaspending import write_zip, zip_rows
 

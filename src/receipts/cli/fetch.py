@@ -211,6 +211,23 @@ def fetch_run_command() -> None:
         click.echo(line)
 
 
+@fetch_group.command("calendar")
+@click.option("--date", "day", help="Run as of this day (YYYY-MM-DD); default today.")
+@needs_database
+def fetch_calendar_command(day: str | None) -> None:
+    """The daily pass the task queue runs: end contract ties whose contracts ran out,
+    and record contract_ending warnings for watchlists."""
+    from receipts.fetch.tasks import run_calendar, schedule_calendar
+
+    result = run_calendar(_date(day, "--date"))
+    schedule_calendar()
+    click.echo(
+        f"contract ties: {result['ended']} ended, {result['reopened']} reopened "
+        f"(of {result['pairs']} pairs whose contracts all ran out); "
+        f"{result['warnings']} contract_ending warnings recorded"
+    )
+
+
 def register(cli: click.Group) -> None:
     """Add the fetch commands to the ``receipts`` command."""
     cli.add_command(fetch_group)

@@ -43,6 +43,8 @@ class FetchResult:
             f"{self.date_type} {self.start} to {self.end}"
             + (f", {rows} rows" if rows is not None else ""),
             *self.summary.lines(),
+            f"contract ties ended as their contracts ran out: {self.summary.ties.ended}, "
+            f"reopened by an extended period: {self.summary.ties.reopened}",
         ]
 
     def as_dict(self) -> dict[str, Any]:
@@ -54,6 +56,8 @@ class FetchResult:
             "end_date": self.end.isoformat(),
             "server_rows": self.status.total_rows,
             "import": self.summary.as_dict(),
+            "contract_ties_ended": self.summary.ties.ended,
+            "contract_ties_reopened": self.summary.ties.reopened,
         }
 
 

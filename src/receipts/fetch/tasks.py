@@ -27,6 +27,7 @@ def run_subscriptions() -> list[str]:
 
     lines = run_due()
     schedule_runs()
+    schedule_calendar()
     return lines
 
 
@@ -58,6 +59,37 @@ def _enqueue(queued: Any, run_after: dt.datetime | None) -> None:
         (queued.using(run_after=run_after) if run_after is not None else queued).enqueue()
     except Exception:  # the subscription is saved; `receipts fetch run` does the work
         logger.exception("could not queue %s", queued.module_path)
+
+
+@task()
+def contract_calendar() -> dict[str, int]:
+    """The daily pass over contract dates: end the ties whose contracts ran out, warn
+    watchlists of contracts ending soon; then queue the next day's pass."""
+    result = run_calendar()
+    schedule_calendar()
+    return result
+
+
+def run_calendar(today: dt.date | None = None) -> dict[str, int]:
+    from receipts.watch.services import record_contract_ending_events
+
+    from .periods import end_expired_contract_ties
+
+    result = end_expired_contract_ties(today)
+    result["warnings"] = record_contract_ending_events(today)
+    return result
+
+
+def next_calendar_run(now: dt.datetime | None = None) -> dt.datetime:
+    """Five minutes past the next midnight (UTC): the day's ends are yesterday's."""
+    now = now or timezone.now()
+    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=5, second=0, microsecond=0)
+    return midnight
+
+
+def schedule_calendar() -> None:
+    """Queue the daily pass for tomorrow unless one is already waiting."""
+    _enqueue(contract_calendar, next_calendar_run())
 
 
 def schedule_runs() -> None:

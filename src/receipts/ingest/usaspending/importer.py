@@ -238,7 +238,8 @@ _AWARD_SQL = f"""
            coalesce(a.description, ''), a.summary_cents, a.base_date, a.latest_date,
            coalesce(a.permalink, ''), a.last_modified, coalesce(t.last_action, a.latest_date, a.base_date, ''),
            coalesce(p.parent_uei, ''), coalesce(p.parent_duns, ''), coalesce(p.parent_name, ''),
-           m.first_key, m.first_version, m.latest_key, m.latest_version
+           m.first_key, m.first_version, m.latest_key, m.latest_version,
+           coalesce(a.current_end, ''), coalesce(a.potential_end, '')
     FROM award_final a
     LEFT JOIN (SELECT award_key,
                       arg_min(transaction_key, {store.FIRST_ACTION_SQL}) AS first_key,
@@ -711,6 +712,8 @@ def _store(
                     r[16] or "",
                     r[17] or PERMALINK.format(award_key=r[0]),
                     r[18],
+                    r[27],
+                    r[28],
                     None,
                 ]
             )

@@ -103,6 +103,8 @@ AWARD_COLUMNS = [
     "summary_latest_date",
     "permalink",
     "last_modified",
+    "current_end_date",
+    "potential_end_date",
     "source_id",
 ]
 
@@ -329,6 +331,8 @@ _LATEST_FIELDS = (
     "awarding_office_code",
     "sub_agency_id",
     "permalink",
+    "current_end_date",
+    "potential_end_date",
 )
 _RECIPIENT_FIELDS = (
     "recipient_id",
