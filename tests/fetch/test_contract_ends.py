@@ -99,3 +99,24 @@ def test_an_award_without_an_end_keeps_its_tie_open(one_award, tmp_path: Path) -
     assert tie_of(key).status == TieStatus.ACTIVE
     assert run_calendar(TODAY + dt.timedelta(days=3650))["ended"] == 0
     assert tie_of(key).status == TieStatus.ACTIVE
+
+
+def test_an_ended_contract_tie_stops_flagging_in_screening(one_award, tmp_path: Path) -> None:
+    from receipts.evidence.models import Entity
+    from receipts.screening.flags import ProfileTies
+    from receipts.screening.queries import DEFAULT_KINDS, DEFAULT_STATUSES, ProfileSpec
+
+    header, rows = one_award
+    key = rows[0]["contract_award_unique_key"]
+    import_award(tmp_path, header, with_period(rows, day(5), day(5)), "running.csv")
+    award = ContractAward.objects.get(award_key=key)
+    agency = Entity.objects.get(pk=award.sub_agency_id)
+    spec = ProfileSpec("Agency", "agency", (agency,), DEFAULT_KINDS, DEFAULT_STATUSES)
+
+    def flagged() -> bool:
+        found = ProfileTies(spec).findings([award.recipient])
+        return found[award.recipient_id].flagged
+
+    assert flagged()
+    run_calendar(TODAY + dt.timedelta(days=6))
+    assert not flagged()

@@ -85,3 +85,41 @@ def test_the_campaign_page_lists_coming_end_and_option_dates(
 
     ContractAward.objects.filter(award_key=key).update(current_end_date=day(-1))
     assert 'id="contract-ends"' not in client.get(f"/campaigns/{campaign.slug}/").content.decode()
+
+
+def test_lead_times_are_set_per_watchlist_on_the_command_line() -> None:
+    from click.testing import CliRunner
+
+    from receipts.cli import main
+    from receipts.watch.models import Watchlist
+    from tests.factories import make_entity
+
+    make_entity("Palantir Technologies")
+    runner = CliRunner()
+    made = runner.invoke(
+        main,
+        [
+            "watch",
+            "create",
+            "P",
+            "--entity",
+            "Palantir Technologies",
+            "--ending-warnings",
+            "120, 60",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    watchlist = Watchlist.objects.get()
+    assert watchlist.ending_warning_days == [120, 60]
+    changed = runner.invoke(main, ["watch", "ending-warnings", "P", "45"])
+    assert (
+        changed.output.strip()
+        == f"watchlist {watchlist.pk}: contract ending warnings at 45 days ahead"
+    )
+    watchlist.refresh_from_db()
+    assert watchlist.ending_warning_days == [45]
+    refused = runner.invoke(main, ["watch", "ending-warnings", "P", "ninety"])
+    assert refused.exit_code == 2 and "'ninety' is not a number of days" in refused.output
+    default = runner.invoke(main, ["watch", "create", "Q", "--entity", "Palantir Technologies"])
+    assert default.exit_code == 0
+    assert Watchlist.objects.get(name="Q").ending_warning_days == [180, 90, 30]

@@ -622,6 +622,16 @@ def unwatch_entity(watchlist: Watchlist, entity: Entity) -> None:
 
 
 @transaction.atomic
+def set_ending_warning_days(watchlist: Watchlist, days: Iterable[int]) -> Watchlist:
+    """How many days before a watched contract's current end the watchlist hears of it."""
+    chosen = sorted({int(d) for d in days}, reverse=True)
+    if any(not 0 <= d <= 3650 for d in chosen):
+        raise WatchError("ending_warning_days", "lead times go from 0 to 3650 days")
+    watchlist.ending_warning_days = chosen
+    watchlist.save(update_fields=["ending_warning_days", "updated_at"])
+    return watchlist
+
+
 def rotate_feed_token(watchlist: Watchlist) -> Watchlist:
     """A new secret feed address; the old one stops working at once."""
     watchlist.feed_token = new_feed_token()
