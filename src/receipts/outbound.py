@@ -26,10 +26,11 @@ chooses them.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
@@ -314,5 +315,31 @@ def request(
         conn.request(method, destination.path, body=body, headers=dict(headers or {}))
         reply = conn.getresponse()
         return Response(reply.status, reply.read(max_response_bytes))
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def stream(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[http.client.HTTPResponse]:
+    """Send one request through the check above and yield the reply unread, for bodies
+    too large to hold (a download read in pieces); the connection closes on leaving.
+
+    Raises as ``request`` does; ``timeout`` applies to the connection and to each read.
+    """
+    destination = check_url(url)
+    connection_class = (
+        _PinnedHTTPSConnection if destination.scheme == "https" else _PinnedHTTPConnection
+    )
+    conn = connection_class(destination, timeout)
+    try:
+        conn.request(method, destination.path, body=body, headers=dict(headers or {}))
+        yield conn.getresponse()
     finally:
         conn.close()

@@ -12,6 +12,7 @@ from receipts.screening.queries import ProfileWithoutAgencies, profile_spec
 from receipts.screening.report import report_record
 from receipts.screening.screen import ScreeningReport, screen_file
 from tests.factories import make_entity
+from tests.ingest.csv_files import read_rows, write_rows
 from tests.screening.factories import REPORT_TITLE, make_world, write_file
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +128,11 @@ def test_vendor_list_by_uei_lei_and_duns(tmp_path: Path) -> None:
 
 
 def test_vendor_flagged_through_imported_contracts_with_totals(tmp_path: Path) -> None:
-    import_usaspending([USASPENDING / "ice_umn_Contracts_PrimeAwardSummaries.csv"])
+    # The sample's awards all ended by 2025-05-11, which ends their contract ties: one
+    # of the Regents' awards runs on here, so its tie is active and flags.
+    header, rows = read_rows(USASPENDING / "ice_umn_Contracts_PrimeAwardSummaries.csv")
+    rows[3]["period_of_performance_current_end_date"] = "2099-05-11"
+    import_usaspending([write_rows(tmp_path / "Contracts_PrimeAwardSummaries.csv", header, rows)])
     path = write_file(
         tmp_path,
         "vendors.csv",

@@ -29,16 +29,18 @@ EXPECTED = {
     # three counts, exact matches, partial matches
     "/?q=Amazon": 5,
     # entity, identifiers, parents, the listing of all ties (light rows), the listed
-    # ties, their first receipts, contract totals
-    "/entities/amazon/": 7,
+    # ties, their first receipts, contract totals; how fresh its USAspending records are
+    # (a covering subscription, else the last import)
+    "/entities/amazon/": 9,
     # and the family (once), the names on its paths, no parents query twice; the
     # totals: the family with its former members, their ties, the names on their
-    # paths, the ownership ties that date them
-    "/entities/amazon/?rollup=1": 12,
+    # paths, the ownership ties that date them; and the two of USAspending freshness
+    "/entities/amazon/?rollup=1": 14,
     # campaign, targets, the target's family, ties, receipts, names; demands,
     # their ties, status history, its receipts, the ties' receipts; actions,
-    # their receipts and participants; coalition; goals, their receipts and updates
-    CAMPAIGN: 18,
+    # their receipts and participants; coalition; goals, their receipts and updates;
+    # the coming ends of the target ties' contracts
+    CAMPAIGN: 19,
     f"{CAMPAIGN}brief/": 18,
     # campaigns with their tallies counted in the same query
     "/campaigns/": 1,

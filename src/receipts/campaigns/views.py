@@ -48,10 +48,13 @@ def campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
                 demand.confirm_form = ConfirmMetForm(  # type: ignore[attr-defined]
                     initial={"date": _suggested_date(demand)}, auto_id=f"demand-{demand.pk}-%s"
                 )
+    from receipts.fetch.queries import coming_contract_ends
+
+    ends = coming_contract_ends([rt.tie for rt in view.target_ties])
     return render(
         request,
         "campaigns/campaign.html",
-        {"view": view, "campaign": campaign, "can_edit": can_edit},
+        {"view": view, "campaign": campaign, "can_edit": can_edit, "contract_ends": ends},
     )
 
 

@@ -21,6 +21,7 @@ import click
 from receipts.cli import (
     campaigns,
     evidence,
+    fetch,
     ingest,
     operations,
     outreach,
@@ -109,5 +110,15 @@ def main(data_dir: Path | None, debug: bool) -> None:
     setup_django()
 
 
-for _commands in (evidence, ingest, campaigns, outreach, screening, watch, tokens, operations):
+for _commands in (
+    evidence,
+    ingest,
+    fetch,
+    campaigns,
+    outreach,
+    screening,
+    watch,
+    tokens,
+    operations,
+):
     _commands.register(main)

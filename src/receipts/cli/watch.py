@@ -58,6 +58,12 @@ def watch_group() -> None:
     "--owner",
     help="The user the watchlist belongs to; its private campaigns' demand changes reach it.",
 )
+@click.option(
+    "--ending-warnings",
+    "ending_warnings",
+    help="Days before a watched contract's current end to warn of it, e.g. 180,90,30 "
+    "(the default); an empty value for none.",
+)
 @needs_database
 def watch_create(
     name: str,
@@ -66,6 +72,7 @@ def watch_create(
     secret: str,
     emails: tuple[str, ...],
     owner: str | None,
+    ending_warnings: str | None,
 ) -> None:
     """Make a watchlist; prints its Atom feed address and, for a webhook, the secret."""
     from django.contrib.auth import get_user_model
@@ -75,6 +82,7 @@ def watch_create(
 
     if secret and not webhook_url:
         raise click.BadParameter("--secret goes with --webhook", param_hint="--secret")
+    days = None if ending_warnings is None else _lead_days(ending_warnings, "--ending-warnings")
     user = None
     if owner:
         user = get_user_model().objects.filter(username=owner).first()
@@ -88,6 +96,8 @@ def watch_create(
         webhook_secret=secret,
         emails=emails,
     )
+    if days is not None:
+        services.set_ending_warning_days(watchlist, days)
     watched = ", ".join(e.name for e in watchlist.entities.all())
     click.echo(f"watchlist {watchlist.pk}: {watchlist.name} (watching {watched})")
     click.echo(f"feed: {_feed_url(watchlist)}")
@@ -98,6 +108,34 @@ def watch_create(
                 click.echo(f"webhook secret (shown once here): {channel.secret}")
         else:
             click.echo("email digest: " + ", ".join(channel.recipients))
+
+
+def _lead_days(text: str, hint: str) -> list[int]:
+    days = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        if not part.isdigit() or not 0 <= int(part) <= 3650:
+            raise click.BadParameter(
+                f"{part!r} is not a number of days from 0 to 3650", param_hint=hint
+            )
+        days.append(int(part))
+    return days
+
+
+@watch_group.command("ending-warnings")
+@click.argument("watchlist_ref", metavar="WATCHLIST")
+@click.argument("days")
+@needs_database
+def watch_ending_warnings(watchlist_ref: str, days: str) -> None:
+    """Set how many days before a watched contract's current end WATCHLIST hears of it,
+    e.g. 120,60 ("" for no warnings)."""
+    from receipts.watch import services
+
+    watchlist = _watchlist(watchlist_ref)
+    services.set_ending_warning_days(watchlist, _lead_days(days, "DAYS"))
+    shown = ", ".join(str(d) for d in watchlist.ending_warning_days) or "none"
+    click.echo(f"watchlist {watchlist.pk}: contract ending warnings at {shown} days ahead")
 
 
 @watch_group.command("list")

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "receipts.watch",
     "receipts.pagecache",
+    "receipts.fetch",
     "axes",
 ]
 
@@ -344,6 +345,16 @@ ALLOW_PRIVATE_ADDRESSES = _env_bool(
     _env_bool("RECEIPTS_WATCH_ALLOW_PRIVATE_WEBHOOKS", DEBUG),
 )
 WATCH_WEBHOOK_TIMEOUT = float(os.environ.get("RECEIPTS_WATCH_WEBHOOK_TIMEOUT", 10))
+# USAspending's API (``receipts fetch usaspending``): the base URL, checked like every
+# outbound request (a private address needs RECEIPTS_ALLOW_PRIVATE_ADDRESSES=1),
+# how often a download job is polled, how long it may take, and how many times a
+# 5xx reply, timeout or dropped connection is retried (the pause doubles each time).
+USASPENDING_API = os.environ.get("RECEIPTS_USASPENDING_API", "https://api.usaspending.gov")
+USASPENDING_POLL_SECONDS = float(os.environ.get("RECEIPTS_USASPENDING_POLL_SECONDS", 10))
+USASPENDING_JOB_TIMEOUT = float(os.environ.get("RECEIPTS_USASPENDING_JOB_TIMEOUT", 3 * 3600))
+USASPENDING_RETRIES = int(os.environ.get("RECEIPTS_USASPENDING_RETRIES", 5))
+USASPENDING_BACKOFF_SECONDS = float(os.environ.get("RECEIPTS_USASPENDING_BACKOFF_SECONDS", 2))
+USASPENDING_TIMEOUT = float(os.environ.get("RECEIPTS_USASPENDING_TIMEOUT", 60))
 # A failed send is tried again after 1, 2, 4... times this, up to this many attempts.
 WATCH_RETRY_SECONDS = float(os.environ.get("RECEIPTS_WATCH_RETRY_SECONDS", 60))
 WATCH_MAX_ATTEMPTS = int(os.environ.get("RECEIPTS_WATCH_MAX_ATTEMPTS", 6))

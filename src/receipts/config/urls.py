@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("receipts.screening.urls")),
     path("", include("receipts.web.urls")),
     path("", include("receipts.watch.urls")),
+    path("", include("receipts.fetch.urls")),
 ]

@@ -55,6 +55,14 @@ class ContractAward(models.Model):
     summary_latest_date = models.CharField(max_length=10, blank=True)
     permalink = models.URLField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=32, blank=True)
+    # The period of performance its latest action (or summary) gives: the contract's end
+    # as things stand, and its end if every option is exercised. YYYY-MM-DD or empty.
+    current_end_date = models.CharField(
+        max_length=10, blank=True, verbose_name="period of performance current end date"
+    )
+    potential_end_date = models.CharField(
+        max_length=10, blank=True, verbose_name="period of performance potential end date"
+    )
     source = models.ForeignKey(
         Source,
         on_delete=models.PROTECT,

@@ -25,6 +25,7 @@ class EventKind(models.TextChoices):
     CONTRACT_NEW = "contract_new", "New contract tie"
     AWARD_NEW = "award_new", "New contract award"
     DEMAND_STATUS_CHANGED = "demand_status_changed", "Demand status changed"
+    CONTRACT_ENDING = "contract_ending", "Contract ending"
 
 
 class ChangeEvent(models.Model):
@@ -132,6 +133,12 @@ class ChangeEvent(models.Model):
     source_url = models.URLField(max_length=2000, blank=True, verbose_name="source URL")
     citation_locator = models.CharField(max_length=500, blank=True)
     citation_quote = models.TextField(blank=True)
+    lead_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="For contract_ending: how many days ahead of the end it warns; a watchlist "
+        "sees the warnings of the lead times it asks for.",
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -158,6 +165,14 @@ class EventEntity(models.Model):
 
 def new_feed_token() -> uuid.UUID:
     return uuid.uuid4()
+
+
+# How many days before a contract's current end a watchlist hears of it, by default.
+DEFAULT_ENDING_WARNING_DAYS = [180, 90, 30]
+
+
+def default_ending_warning_days() -> list[int]:
+    return list(DEFAULT_ENDING_WARNING_DAYS)
 
 
 class Watchlist(models.Model):
@@ -187,6 +202,12 @@ class Watchlist(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    ending_warning_days = models.JSONField(
+        default=default_ending_warning_days,
+        blank=True,
+        help_text="Days before a watched contract's current end to warn of it (contract_ending "
+        "events), e.g. [180, 90, 30]; empty for none.",
+    )
 
     class Meta:
         ordering = ["name", "id"]

@@ -52,7 +52,11 @@ def events_for(
     ids = list(watched_entity_ids(watchlist) if entity_ids is None else entity_ids)
     touching = EventEntity.objects.filter(entity_id__in=ids).values("event_id")
     visible = Q(campaign__isnull=True) | Q(campaign__in=visible_campaigns(watchlist.owner))
-    return ChangeEvent.objects.filter(pk__in=touching).filter(visible)
+    # Contract-ending warnings come at the lead times the watchlist asks for.
+    lead_times = ~Q(kind=EventKind.CONTRACT_ENDING) | Q(
+        lead_days__in=list(watchlist.ending_warning_days or [])
+    )
+    return ChangeEvent.objects.filter(pk__in=touching).filter(visible).filter(lead_times)
 
 
 def recent_events(watchlist: Watchlist, limit: int | None = None) -> list[ChangeEvent]:

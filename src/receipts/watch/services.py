@@ -94,6 +94,7 @@ def _event_row(**values: Any) -> Row:
         "source_url": "",
         "citation_locator": "",
         "citation_quote": "",
+        "lead_days": None,
     }
     row.update(values)
     row["dedupe_key"] = row["dedupe_key"][:300]
@@ -434,6 +435,113 @@ def record_award_events(award_keys: Sequence[str]) -> int:
     return made
 
 
+def _agency_short(code: str, name: str) -> str:
+    """ICE for U.S. Immigration and Customs Enforcement: the abbreviation the importer knows."""
+    from receipts.ingest.usaspending.formats import KNOWN_AGENCIES
+
+    known = KNOWN_AGENCIES.get(code)
+    short = [a for a in (known.aliases if known else ()) if a.isupper() and " " not in a]
+    return short[0] if short else name
+
+
+def ending_windows(lead_days: Iterable[int]) -> list[tuple[int, int, int]]:
+    """(lead days, from, to): a warning at each lead time covers the contracts whose current
+    end is that many days away or fewer, down to the next shorter lead time (excluded), so a
+    contract first seen late gets the one warning that fits, then each shorter one in turn."""
+    days = sorted({int(d) for d in lead_days if int(d) >= 0}, reverse=True)
+    return [(d, days[i + 1] + 1 if i + 1 < len(days) else 0, d) for i, d in enumerate(days)]
+
+
+def record_contract_ending_events(today: Any = None) -> int:
+    """``contract_ending`` events ahead of each award's current end, at every lead time some
+    watchlist asks for (``Watchlist.ending_warning_days``); returns how many were recorded.
+
+    Reads the award's ``period_of_performance_current_end_date`` and
+    ``..._potential_end_date``: when the potential end is later, the warning
+    says the contract ends unless the agency exercises its options. The
+    award record is the receipt. Each (award, end date, lead time) is warned
+    of once; an end a modification moves is warned of again.
+    """
+    import datetime as dt
+
+    today = today or timezone.localdate()
+    lead_days: set[int] = set()
+    for days in Watchlist.objects.values_list("ending_warning_days", flat=True):
+        lead_days.update(int(d) for d in (days or []))
+    now = timezone.now()
+    made = 0
+    for days, nearest, farthest in ending_windows(lead_days):
+        start = (today + dt.timedelta(days=nearest)).isoformat()
+        end = (today + dt.timedelta(days=farthest)).isoformat()
+        awards = list(
+            ContractAward.objects.filter(current_end_date__gte=start, current_end_date__lte=end)
+            .order_by("award_key")
+            .values_list(
+                "pk",
+                "award_key",
+                "piid",
+                "recipient_id",
+                "sub_agency_id",
+                Coalesce("recipient__name", "recipient_name"),
+                Coalesce("sub_agency__name", "awarding_sub_agency_code"),
+                "awarding_sub_agency_code",
+                "current_end_date",
+                "potential_end_date",
+                "summary_obligated_cents",
+                "source_id",
+                "source__title",
+                Coalesce(NullIf("source__url", Value("")), "permalink"),
+            )
+        )
+        for i in range(0, len(awards), _CHUNK):
+            chunk = awards[i : i + _CHUNK]
+            keys = {a[1]: f"contract_ending:{a[1]}:{a[8]}:{days}" for a in chunk}
+            seen = {
+                k
+                for (k,) in bulk.select_in(
+                    ChangeEvent, ["dedupe_key"], "dedupe_key", list(keys.values())
+                )
+            }
+            chunk = [a for a in chunk if keys[a[1]] not in seen]
+            sums = _transaction_sums([a[1] for a in chunk])
+            rows: list[Row] = []
+            for (pk, key, piid, recipient_id, agency_id, recipient, agency, code, current,
+                 potential, summary_cents, source_id, source_title, source_url) in chunk:  # fmt: skip
+                cents = sums[key][0] if key in sums else summary_cents
+                amount = Decimal(cents) / 100 if cents is not None else None
+                line = f"Award {piid or key} to {recipient} ends {current}"
+                if potential and potential > current:
+                    line += (
+                        f" unless {_agency_short(code, agency)} exercises its options "
+                        f"(to {potential})"
+                    )
+                if amount is not None:
+                    line += f"; {_money(amount, 'USD')} obligated so far"
+                row = _event_row(
+                    kind=EventKind.CONTRACT_ENDING,
+                    dedupe_key=keys[key],
+                    summary=line,
+                    date=current,
+                    occurred_at=now,
+                    award_id=pk,
+                    subject_id=recipient_id,
+                    object_id=agency_id,
+                    subject_name=recipient[:300],
+                    object_name=agency[:300],
+                    amount=amount,
+                    currency="USD" if amount is not None else "",
+                    citation_locator=key,
+                    lead_days=days,
+                )
+                if source_id is not None:
+                    _cite(row, (source_id, source_title, source_url, key, ""))
+                rows.append(row)
+            made += _insert_events(
+                rows, {r["dedupe_key"]: (r["subject_id"], r["object_id"]) for r in rows}
+            )
+    return made
+
+
 def record_demand_event(change: DemandStatusChange) -> int:
     """A ``demand_status_changed`` event, involving the campaign's targets and the demand's ties."""
     demand = change.demand
@@ -518,6 +626,16 @@ def unwatch_entity(watchlist: Watchlist, entity: Entity) -> None:
 
 
 @transaction.atomic
+def set_ending_warning_days(watchlist: Watchlist, days: Iterable[int]) -> Watchlist:
+    """How many days before a watched contract's current end the watchlist hears of it."""
+    chosen = sorted({int(d) for d in days}, reverse=True)
+    if any(not 0 <= d <= 3650 for d in chosen):
+        raise WatchError("ending_warning_days", "lead times go from 0 to 3650 days")
+    watchlist.ending_warning_days = chosen
+    watchlist.save(update_fields=["ending_warning_days", "updated_at"])
+    return watchlist
+
+
 def rotate_feed_token(watchlist: Watchlist) -> Watchlist:
     """A new secret feed address; the old one stops working at once."""
     watchlist.feed_token = new_feed_token()

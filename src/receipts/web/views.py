@@ -76,6 +76,9 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
         "parents": queries.parents_of(entity),
         "only_kind": only_kind,
     }
+    from receipts.fetch.queries import usaspending_freshness
+
+    context["usaspending_as_of"] = usaspending_freshness(entity)
     family = queries.family_paths(entity.pk) if rollup else None
     if family is not None:
         context["family_size"] = len(family) - 1

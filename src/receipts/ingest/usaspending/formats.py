@@ -61,6 +61,10 @@ _COMMON: dict[str, tuple[str, ...]] = {
     "last_modified": ("last_modified_date",),
     # Delta files mark corrections (C) and deletions (D) in this column.
     "correction_delete": ("correction_delete_ind",),
+    # The period of performance as of the record: when the contract ends as things
+    # stand, and when it would end if every option were exercised.
+    "current_end": ("period_of_performance_current_end_date",),
+    "potential_end": ("period_of_performance_potential_end_date",),
 }
 
 TRANSACTIONS = FileKind(

@@ -509,6 +509,9 @@ class StagedAward(NamedTuple):
     first_version: str | None
     latest_key: str | None
     latest_version: str | None
+    # Its period of performance: current and potential end dates ('' when not read).
+    current_end: str
+    potential_end: str
 
     @property
     def recipient(self) -> RecipientRecord:
@@ -537,7 +540,8 @@ _AWARD_SQL = f"""
            coalesce(a.description, ''), a.summary_cents, a.base_date, a.latest_date,
            coalesce(a.permalink, ''), a.last_modified, coalesce(t.last_action, a.latest_date, a.base_date, ''),
            coalesce(p.parent_uei, ''), coalesce(p.parent_duns, ''), coalesce(p.parent_name, ''),
-           m.first_key, m.first_version, m.latest_key, m.latest_version
+           m.first_key, m.first_version, m.latest_key, m.latest_version,
+           coalesce(a.current_end, ''), coalesce(a.potential_end, '')
     FROM award_final a
     LEFT JOIN (SELECT award_key,
                       arg_min(transaction_key, {store.FIRST_ACTION_SQL}) AS first_key,
@@ -799,6 +803,8 @@ def _award_row(award: StagedAward, done: Stored) -> store.AwardRow:
         summary_latest_date=award.latest_date or "",
         permalink=award.permalink or PERMALINK.format(award_key=award.award_key),
         last_modified=award.last_modified,
+        current_end_date=award.current_end,
+        potential_end_date=award.potential_end,
     )
 
 

@@ -34,7 +34,8 @@ _STAGE_COLUMNS = """
     office_code VARCHAR, office_name VARCHAR,
     uei VARCHAR, duns VARCHAR, name VARCHAR, cage VARCHAR,
     parent_uei VARCHAR, parent_duns VARCHAR, parent_name VARCHAR,
-    permalink VARCHAR, last_modified VARCHAR, description VARCHAR, delete_mark VARCHAR
+    permalink VARCHAR, last_modified VARCHAR, description VARCHAR, delete_mark VARCHAR,
+    current_end VARCHAR, potential_end VARCHAR
 """
 
 
@@ -57,6 +58,9 @@ _DATE_FIELDS = {
     "base_date": False,
     "latest_date": False,
     "last_modified": True,
+    # Periods of performance: read when they can be, never a reason to reject a row.
+    "current_end": False,
+    "potential_end": False,
 }
 
 
@@ -339,7 +343,8 @@ class Stage:
             upper(parent_uei), CASE WHEN parent_duns IS NOT NULL THEN lpad(parent_duns, 9, '0') END,
             parent_name, permalink,
             coalesce({DateReader.timestamp_text("last_modified__ts")}, ''),
-            description, upper(correction_delete)
+            description, upper(correction_delete),
+            {DateReader.date_text("current_end__ts")}, {DateReader.date_text("potential_end__ts")}
         """
 
     def _csv_problem(self, inp: CsvInput, exc: duckdb.Error) -> str:
@@ -554,7 +559,10 @@ class Stage:
                    coalesce(s.latest_date, '') AS latest_date,
                    coalesce(s.permalink, l.permalink) AS permalink,
                    -- Dated by the newest change of any of its rows, not of its latest action.
-                   greatest(coalesce(s.last_modified, ''), coalesce(b.newest_change, '')) AS last_modified
+                   greatest(coalesce(s.last_modified, ''), coalesce(b.newest_change, '')) AS last_modified,
+                   -- The period of performance its latest action gives (a summary's, where read).
+                   coalesce(s.current_end, l.current_end) AS current_end,
+                   coalesce(s.potential_end, l.potential_end) AS potential_end
             FROM aw_kept s FULL OUTER JOIN latest l ON s.award_key = l.award_key
             LEFT JOIN base b ON b.award_key = coalesce(s.award_key, l.award_key)
             """

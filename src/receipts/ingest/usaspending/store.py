@@ -103,6 +103,8 @@ class AwardRow:
     summary_latest_date: str
     permalink: str
     last_modified: str
+    current_end_date: str
+    potential_end_date: str
     source_id: int | None = None
 
     def values(self) -> tuple[Any, ...]:
@@ -328,6 +330,8 @@ _LATEST_FIELDS = (
     "awarding_office_code",
     "sub_agency_id",
     "permalink",
+    "current_end_date",
+    "potential_end_date",
 )
 _RECIPIENT_FIELDS = (
     "recipient_id",

@@ -41,6 +41,9 @@ class TieCounts:
     ownership_unchanged: int = 0
     ownership_ended: int = 0
     ownership_removed: int = 0
+    # Contract ties the periods of performance ended, or reopened (receipts.fetch.periods).
+    ended: int = 0
+    reopened: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -117,6 +120,10 @@ class _PairTotals:
     last: str = ""
     by_fy: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     citations: list[tuple[int, str, str]] = field(default_factory=list)
+    # Each award's current end of performance ('' when not on record), and the source of
+    # the award that ends last.
+    ends: list[str] = field(default_factory=list)
+    last_end_source: int | None = None
 
 
 def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]:
@@ -136,8 +143,11 @@ def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]
     totals: dict[tuple[int, int], _PairTotals] = defaultdict(_PairTotals)
 
     def add(rid: int, sid: int, key: str, source_id: int | None, n: int, cents: int,
-            first: str, last: str) -> None:  # fmt: skip
+            first: str, last: str, end: str) -> None:  # fmt: skip
         p = totals[(rid, sid)]
+        if end and (not p.ends or end >= max(p.ends)):
+            p.last_end_source = source_id
+        p.ends.append(end or "")
         p.cents += cents
         p.awards += 1
         p.transactions += n
@@ -150,19 +160,21 @@ def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]
         cursor.execute(
             f"""
             SELECT t.recipient_id, a.sub_agency_id, a.award_key, a.source_id,
-                   COUNT(*), SUM(t.obligation_cents), MIN(t.action_date), MAX(t.action_date)
+                   COUNT(*), SUM(t.obligation_cents), MIN(t.action_date), MAX(t.action_date),
+                   a.current_end_date
             FROM {tx} t JOIN {aw} a ON a.award_key = t.award_key
             WHERE t.recipient_id IN ({marks}) AND a.sub_agency_id IS NOT NULL
-            GROUP BY t.recipient_id, a.sub_agency_id, a.award_key, a.source_id
+            GROUP BY t.recipient_id, a.sub_agency_id, a.award_key, a.source_id, a.current_end_date
             """,  # noqa: S608 - table names from the models
             recipient_ids,
         )
-        for rid, sid, key, source_id, n, cents, first, last in cursor.fetchall():
-            add(rid, sid, key, source_id, int(n), int(cents), first, last)
+        for rid, sid, key, source_id, n, cents, first, last, end in cursor.fetchall():
+            add(rid, sid, key, source_id, int(n), int(cents), first, last, end)
         cursor.execute(
             f"""
             SELECT a.recipient_id, a.sub_agency_id, a.award_key, a.source_id,
-                   a.summary_obligated_cents, a.summary_base_date, a.summary_latest_date
+                   a.summary_obligated_cents, a.summary_base_date, a.summary_latest_date,
+                   a.current_end_date
             FROM {aw} a
             WHERE a.recipient_id IN ({marks}) AND a.sub_agency_id IS NOT NULL
               AND a.summary_obligated_cents IS NOT NULL
@@ -170,8 +182,8 @@ def _pair_totals(recipient_ids: list[int]) -> dict[tuple[int, int], _PairTotals]
             """,  # noqa: S608
             recipient_ids,
         )
-        for rid, sid, key, source_id, cents, base, latest in cursor.fetchall():
-            add(rid, sid, key, source_id, 0, int(cents), base, latest or base)
+        for rid, sid, key, source_id, cents, base, latest, end in cursor.fetchall():
+            add(rid, sid, key, source_id, 0, int(cents), base, latest or base, end)
             totals[(rid, sid)].by_fy[fiscal_year_of(base)] += int(cents)
         cursor.execute(
             f"""
@@ -203,8 +215,15 @@ def _by_fy(t: _PairTotals) -> dict[str, int]:
     return {str(fy): c for fy, c in sorted(t.by_fy.items())}
 
 
-def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts) -> None:
-    """Make the contract tie of each (recipient, sub-agency) pair match the stored records."""
+def recompute_contract_ties(
+    pairs: Iterable[tuple[int, int]], counts: TieCounts, *, today: str = ""
+) -> None:
+    """Make the contract tie of each (recipient, sub-agency) pair match the stored records;
+    a tie whose awards' periods of performance have all passed by ``today`` (default
+    today) is ended as of the latest (receipts.fetch.periods)."""
+    from receipts.fetch.periods import ended_on, follow_periods, today_iso
+
+    today = today or today_iso()
     wanted = {p for p in pairs if p[0] is not None and p[1] is not None}
     by_recipient: dict[int, set[int]] = defaultdict(set)
     for rid, sid in wanted:
@@ -229,8 +248,11 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
                         kind=TieKind.CONTRACT,
                         ftm_id=ftm_id,
                         citations=t.citations,
-                        status=TieStatus.ACTIVE,
+                        status=(
+                            TieStatus.ENDED if ended_on(t.ends, today, t.last) else TieStatus.ACTIVE
+                        ),
                         start_date=t.first,
+                        end_date=ended_on(t.ends, today, t.last),
                         amount=Decimal(t.cents) / 100,
                         currency="USD",
                         summary=(
@@ -268,6 +290,20 @@ def recompute_contract_ties(pairs: Iterable[tuple[int, int]], counts: TieCounts)
             }
             ids = services.record_ties_bulk(specs, prune_source_kind=SourceKind.DATASET_ROW)
             counts.created += len(set(ids) - before)
+            ended, reopened = follow_periods(
+                {
+                    ids[s.ftm_id]: (
+                        s.end_date,
+                        any(e >= today for e in t.ends if e),
+                        t.last_end_source,
+                    )
+                    for s in specs
+                    if s.ftm_id in before
+                    for t in [totals[(s.subject_id, s.object_id)]]
+                }
+            )
+            counts.ended += ended
+            counts.reopened += reopened
             for spec in specs:
                 if spec.ftm_id not in before:
                     continue

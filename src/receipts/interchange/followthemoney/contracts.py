@@ -26,7 +26,8 @@ The mapping (FtM ids follow from the record keys through ``ftm_id_for``):
   ``description`` value "<USAspending column>: <value>" on the ContractAward
   and the Payment: the PIID of the parent award, the agency and office codes,
   the recipient and its parent as the record names them, the last-modified
-  stamp exactly as stored, and "correction_delete_ind: C" on a transaction a
+  stamp exactly as stored, the period of performance's current and potential
+  end dates, and "correction_delete_ind: C" on a transaction a
   delta file corrected. A ContractAward with a ``recordId`` is an award record;
   one without is a contract tie (see ``receipts.interchange.followthemoney.evidence``).
 
@@ -73,6 +74,8 @@ _AWARD_TAGS = (
     ("recipient_parent_duns", "parent_duns"),
     ("recipient_parent_name", "parent_name"),
     ("last_modified_date", "last_modified"),
+    ("period_of_performance_current_end_date", "current_end_date"),
+    ("period_of_performance_potential_end_date", "potential_end_date"),
 )
 _TRANSACTION_TAGS = (
     ("contract_award_unique_key", "award_key"),
