@@ -29,7 +29,8 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
@@ -314,5 +315,30 @@ def request(
         conn.request(method, destination.path, body=body, headers=dict(headers or {}))
         reply = conn.getresponse()
         return Response(reply.status, reply.read(max_response_bytes))
+    finally:
+        conn.close()
+
+
+@contextmanager
+def open_response(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10.0,
+) -> Iterator[http.client.HTTPResponse]:
+    """Send one request through the check above and hand over the reply unread, for streaming.
+
+    The caller reads the body in chunks and enforces its own limits; the
+    connection closes when the block ends. Raises as ``request`` does.
+    """
+    destination = check_url(url)
+    connection_class = (
+        _PinnedHTTPSConnection if destination.scheme == "https" else _PinnedHTTPConnection
+    )
+    conn = connection_class(destination, timeout)
+    try:
+        conn.request(method, destination.path, headers=dict(headers or {}))
+        yield conn.getresponse()
     finally:
         conn.close()

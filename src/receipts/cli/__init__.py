@@ -20,6 +20,7 @@ import click
 
 from receipts.cli import (
     campaigns,
+    captures,
     evidence,
     ingest,
     operations,
@@ -109,5 +110,5 @@ def main(data_dir: Path | None, debug: bool) -> None:
     _setup_django()
 
 
-for _commands in (evidence, ingest, campaigns, outreach, screening, watch, tokens, operations):
+for _commands in (evidence, ingest, captures, campaigns, outreach, screening, watch, tokens, operations):
     _commands.register(main)

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "receipts.watch",
     "receipts.pagecache",
+    "receipts.captures",
     "axes",
 ]
 
@@ -277,6 +278,15 @@ WHITENOISE_AUTOREFRESH = DEBUG
 ARCHIVE_DIR = Path(os.environ.get("RECEIPTS_ARCHIVE_DIR", DATA_DIR / "archive")).resolve()
 secure_folder(ARCHIVE_DIR)
 ARCHIVE_MAX_BYTES = int(os.environ.get("RECEIPTS_ARCHIVE_MAX_BYTES", 50 * 1024 * 1024))
+# Web captures of sources (receipts.captures): the browser, and the limits a
+# capture of one link stays within, whatever the page does.
+CAPTURE_CHROMIUM = os.environ.get("RECEIPTS_CHROMIUM", "/usr/bin/chromium")
+CAPTURE_TIMEOUT = float(os.environ.get("RECEIPTS_CAPTURE_TIMEOUT", 45))
+CAPTURE_MAX_BYTES = int(os.environ.get("RECEIPTS_CAPTURE_MAX_BYTES", 50 * 1024 * 1024))
+CAPTURE_MAX_REQUESTS = int(os.environ.get("RECEIPTS_CAPTURE_MAX_REQUESTS", 300))
+CAPTURE_MAX_REDIRECTS = int(os.environ.get("RECEIPTS_CAPTURE_MAX_REDIRECTS", 10))
+CAPTURE_SETTLE_SECONDS = float(os.environ.get("RECEIPTS_CAPTURE_SETTLE_SECONDS", 3))
+CAPTURE_RECHECK_DAYS = int(os.environ.get("RECEIPTS_CAPTURE_RECHECK_DAYS", 7))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

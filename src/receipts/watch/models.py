@@ -25,6 +25,8 @@ class EventKind(models.TextChoices):
     CONTRACT_NEW = "contract_new", "New contract tie"
     AWARD_NEW = "award_new", "New contract award"
     DEMAND_STATUS_CHANGED = "demand_status_changed", "Demand status changed"
+    SOURCE_CHANGED = "source_changed", "Source changed"
+    SOURCE_GONE = "source_gone", "Source gone"
 
 
 class ChangeEvent(models.Model):
