@@ -5,66 +5,178 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('evidence', '0005_ids_followthemoney_keeps'),
+        ("evidence", "0005_ids_followthemoney_keeps"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Capture',
+            name="Capture",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('page', 'Web page (loaded in a browser)'), ('file', 'File kept as it came (PDF, image, CSV, text)')], max_length=10)),
-                ('requested_url', models.URLField(max_length=2000, verbose_name='requested URL')),
-                ('final_url', models.URLField(help_text='The URL after redirects.', max_length=2000, verbose_name='final URL')),
-                ('status', models.PositiveSmallIntegerField(help_text='HTTP status of the final answer.')),
-                ('media_type', models.CharField(help_text='Media type the link served.', max_length=100)),
-                ('captured_at', models.DateTimeField(help_text='When the capture was made (UTC).')),
-                ('fingerprint', models.CharField(help_text='SHA-256 of the manifest that lists every file of the capture by its SHA-256.', max_length=64, verbose_name='fingerprint (SHA-256 of the manifest)')),
-                ('files', models.JSONField(default=dict, help_text='Role (wacz, pdf, screenshot, text, original, manifest) to SHA-256, media type and size.')),
-                ('text', models.TextField(blank=True, help_text='The main text read from the page.')),
-                ('found_title', models.CharField(blank=True, max_length=500)),
-                ('found_publisher', models.CharField(blank=True, max_length=300)),
-                ('found_published', models.CharField(blank=True, max_length=10)),
-                ('refused', models.JSONField(blank=True, default=list, help_text='Requests of the page that were refused, and why.')),
-                ('wayback_url', models.URLField(blank=True, max_length=2000, verbose_name='Wayback Machine URL')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='captures', to='evidence.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("page", "Web page (loaded in a browser)"),
+                            ("file", "File kept as it came (PDF, image, CSV, text)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("requested_url", models.URLField(max_length=2000, verbose_name="requested URL")),
+                (
+                    "final_url",
+                    models.URLField(
+                        help_text="The URL after redirects.",
+                        max_length=2000,
+                        verbose_name="final URL",
+                    ),
+                ),
+                (
+                    "status",
+                    models.PositiveSmallIntegerField(help_text="HTTP status of the final answer."),
+                ),
+                (
+                    "media_type",
+                    models.CharField(help_text="Media type the link served.", max_length=100),
+                ),
+                ("captured_at", models.DateTimeField(help_text="When the capture was made (UTC).")),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        help_text="SHA-256 of the manifest that lists every file of the capture by its SHA-256.",
+                        max_length=64,
+                        verbose_name="fingerprint (SHA-256 of the manifest)",
+                    ),
+                ),
+                (
+                    "files",
+                    models.JSONField(
+                        default=dict,
+                        help_text="Role (wacz, pdf, screenshot, text, original, manifest) to SHA-256, media type and size.",
+                    ),
+                ),
+                (
+                    "text",
+                    models.TextField(blank=True, help_text="The main text read from the page."),
+                ),
+                ("found_title", models.CharField(blank=True, max_length=500)),
+                ("found_publisher", models.CharField(blank=True, max_length=300)),
+                ("found_published", models.CharField(blank=True, max_length=10)),
+                (
+                    "refused",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Requests of the page that were refused, and why.",
+                    ),
+                ),
+                (
+                    "wayback_url",
+                    models.URLField(
+                        blank=True, max_length=2000, verbose_name="Wayback Machine URL"
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="captures",
+                        to="evidence.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-captured_at', '-id'],
+                "ordering": ["-captured_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CheckCadence',
+            name="CheckCadence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('every_days', models.PositiveSmallIntegerField(help_text='Days between re-checks.')),
-                ('source', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='check_cadence', to='evidence.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "every_days",
+                    models.PositiveSmallIntegerField(help_text="Days between re-checks."),
+                ),
+                (
+                    "source",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="check_cadence",
+                        to="evidence.source",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SourceCheck',
+            name="SourceCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('checked_at', models.DateTimeField()),
-                ('outcome', models.CharField(choices=[('alive', 'Alive, unchanged'), ('changed', 'Changed (a new capture was made)'), ('gone', 'Gone'), ('failed', 'Could not be checked')], max_length=10)),
-                ('detail', models.CharField(blank=True, max_length=1000)),
-                ('capture', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='captures.capture')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checks', to='evidence.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("checked_at", models.DateTimeField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("alive", "Alive, unchanged"),
+                            ("changed", "Changed (a new capture was made)"),
+                            ("gone", "Gone"),
+                            ("failed", "Could not be checked"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=1000)),
+                (
+                    "capture",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="captures.capture",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checks",
+                        to="evidence.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-checked_at', '-id'],
+                "ordering": ["-checked_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='capture',
-            index=models.Index(fields=['source', 'captured_at'], name='captures_ca_source__878cab_idx'),
+            model_name="capture",
+            index=models.Index(
+                fields=["source", "captured_at"], name="captures_ca_source__878cab_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='sourcecheck',
-            index=models.Index(fields=['source', 'checked_at'], name='captures_so_source__b1e29a_idx'),
+            model_name="sourcecheck",
+            index=models.Index(
+                fields=["source", "checked_at"], name="captures_so_source__b1e29a_idx"
+            ),
         ),
     ]
