@@ -42,7 +42,8 @@ def test_editor_captures_a_link_confirms_what_was_read_and_sees_the_capture(
     settings.CAPTURE_CHROMIUM = CHROMIUM
     settings.CAPTURE_SETTLE_SECONDS = 1
     log_in(page, live_server)
-    page.goto(live_server.url + "/edit/sources/from-link/")
+    page.get_by_role("link", name="Capture a link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New source from a link")
     page.get_by_label("URL").fill(site.url("/article"))
     page.get_by_role("button", name="Capture").click()
 

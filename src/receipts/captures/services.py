@@ -13,13 +13,14 @@ import json
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from receipts.evidence.models import Source, SourceKind
 from receipts.evidence.services import UNSTORABLE, EvidenceError, save_source
 
 from .browser import CaptureResult, capture_link
 from .fetching import CaptureError
-from .models import Capture, CaptureKind
+from .models import Capture, CaptureKind, CheckOutcome, SourceCheck
 from .store import StagedFiles
 
 MANIFEST_MEDIA_TYPE = "application/json"
@@ -147,6 +148,21 @@ def capture_source(
             source.url = url[:2000]
             source.save(update_fields=["url"])
         capture = _capture_row(source, result, files)
+        # A capture is a check too: the next one is due a cadence later.
+        SourceCheck.objects.create(
+            source=source,
+            checked_at=capture.captured_at,
+            outcome=CheckOutcome.ALIVE,
+            detail="captured",
+            capture=capture,
+        )
         if accept:
             apply_found_facts(source, capture)
+        transaction.on_commit(_schedule_next_check, robust=True)
     return capture
+
+
+def _schedule_next_check() -> None:
+    from .checks import schedule_rechecks
+
+    schedule_rechecks(run_after=timezone.now() + dt.timedelta(days=1))
