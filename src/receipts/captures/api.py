@@ -7,13 +7,14 @@ limit); a refused or failed capture answers 400 naming the URL and why.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from receipts.api.auth import token_auth
+from receipts.api.schemas import RowId
 from receipts.evidence.models import Source, SourceKind
 
 from . import services
@@ -24,7 +25,7 @@ router = Router(tags=["captures"])
 
 class CaptureIn(Schema):
     url: str = Field(max_length=2000, description="The link to capture (http or https).")
-    source_id: int | None = Field(
+    source_id: RowId | None = Field(
         None, description="Keep the capture for this source; a new source when left out."
     )
     kind: SourceKind = Field(SourceKind.NEWS_REPORT, description="Kind of the new source.")  # type: ignore[valid-type]
@@ -113,5 +114,8 @@ def get_capture(request: HttpRequest, capture_id: int) -> CaptureOut:
 
 
 @router.get("", response=list[CaptureOut], summary="The captures of a source, newest first")
-def list_captures(request: HttpRequest, source_id: int) -> list[CaptureOut]:
+def list_captures(
+    request: HttpRequest,
+    source_id: Annotated[int, Query(description="The source whose captures to list.")],
+) -> list[CaptureOut]:
     return [capture_out(c, request) for c in Capture.objects.filter(source_id=source_id)[:200]]
