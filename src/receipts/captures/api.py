@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from receipts.api.auth import token_auth
-from receipts.api.schemas import RowId
+from receipts.api.schemas import MAX_ROW_ID, RowId
 from receipts.evidence.models import Source, SourceKind
 
 from . import services
@@ -116,6 +116,8 @@ def get_capture(request: HttpRequest, capture_id: int) -> CaptureOut:
 @router.get("", response=list[CaptureOut], summary="The captures of a source, newest first")
 def list_captures(
     request: HttpRequest,
-    source_id: Annotated[int, Query(description="The source whose captures to list.")],
+    source_id: Annotated[
+        int, Query(ge=1, le=MAX_ROW_ID, description="The source whose captures to list.")
+    ],
 ) -> list[CaptureOut]:
     return [capture_out(c, request) for c in Capture.objects.filter(source_id=source_id)[:200]]

@@ -97,7 +97,9 @@ def store_capture(source: Source, result: CaptureResult) -> Capture:
     with StagedFiles() as staged:
         files = _stage(result, staged)
         with transaction.atomic():
-            return _capture_row(source, result, files)
+            capture = _capture_row(source, result, files)
+            _witness(capture)
+            return capture
 
 
 def apply_found_facts(source: Source, capture: Capture) -> Source:
@@ -159,7 +161,15 @@ def capture_source(
         if accept:
             apply_found_facts(source, capture)
         transaction.on_commit(_schedule_next_check, robust=True)
+        _witness(capture)
     return capture
+
+
+def _witness(capture: Capture) -> None:
+    """Once the capture commits, submit its URL to the Wayback Machine (when configured)."""
+    from .wayback import queue_submission
+
+    transaction.on_commit(lambda: queue_submission(capture.pk), robust=True)
 
 
 def _schedule_next_check() -> None:
