@@ -49,6 +49,16 @@ class Capture(models.Model):
         default=list, blank=True, help_text="Requests of the page that were refused, and why."
     )
     wayback_url = models.URLField(max_length=2000, blank=True, verbose_name="Wayback Machine URL")
+    timestamp_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        verbose_name="RFC 3161 timestamp (SHA-256 of the .tsr file)",
+        help_text="The authority's answer, verified and kept in the archive store.",
+    )
+    timestamped_at = models.DateTimeField(
+        null=True, blank=True, help_text="The time the timestamp authority vouches for."
+    )
+    timestamp_authority = models.URLField(max_length=2000, blank=True)
 
     class Meta:
         ordering = ["-captured_at", "-id"]

@@ -22,6 +22,7 @@ from .browser import CaptureResult, capture_link
 from .fetching import CaptureError
 from .models import Capture, CaptureKind, CheckOutcome, SourceCheck
 from .store import StagedFiles
+from .timestamps import timestamp_manifest
 
 MANIFEST_MEDIA_TYPE = "application/json"
 WACZ_MEDIA_TYPE = "application/wacz"
@@ -69,7 +70,16 @@ def _stage(result: CaptureResult, staged: StagedFiles) -> dict[str, dict[str, An
         files["original"] = staged.put(result.original, result.media_type)
     if result.text:
         files["text"] = staged.put(result.text.encode(), "text/plain")
-    files["manifest"] = staged.put(_manifest(result, files), MANIFEST_MEDIA_TYPE)
+    manifest = _manifest(result, files)
+    files["manifest"] = staged.put(manifest, MANIFEST_MEDIA_TYPE)
+    stamp = timestamp_manifest(manifest)
+    if stamp is not None:
+        # Not in the manifest (it vouches for the manifest): kept beside it.
+        files["timestamp"] = {
+            **staged.put(stamp.token, "application/timestamp-reply"),
+            "at": stamp.at.isoformat(),
+            "authority": stamp.authority,
+        }
     return files
 
 
@@ -89,6 +99,11 @@ def _capture_row(source: Source, result: CaptureResult, files: dict[str, Any]) -
         found_publisher=_storable(result.facts.publisher, 300),
         found_published=result.facts.published[:10],
         refused=result.refused,
+        timestamp_sha256=str(files["timestamp"]["sha256"]) if "timestamp" in files else "",
+        timestamped_at=(
+            dt.datetime.fromisoformat(files["timestamp"]["at"]) if "timestamp" in files else None
+        ),
+        timestamp_authority=str(files["timestamp"]["authority"]) if "timestamp" in files else "",
     )
 
 

@@ -34,7 +34,7 @@ INLINE_TYPES = (
     "application/pdf",
     "text/plain",
 )
-ROLES = ("screenshot", "pdf", "text", "original", "wacz", "manifest")
+ROLES = ("screenshot", "pdf", "text", "original", "wacz", "manifest", "timestamp")
 
 
 @require_safe
@@ -56,6 +56,7 @@ def capture_file(request: HttpRequest, pk: int, role: str) -> FileResponse:
         "screenshot": "png",
         "pdf": "pdf",
         "text": "txt",
+        "timestamp": "tsr",
     }.get(role, media_type.rsplit("/", 1)[-1])
     response = FileResponse(
         path.open("rb"),

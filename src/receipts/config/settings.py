@@ -298,6 +298,10 @@ WAYBACK_POLL_SECONDS = float(os.environ.get("RECEIPTS_WAYBACK_POLL_SECONDS", 5))
 WAYBACK_REQUEST_TIMEOUT = 30.0
 WAYBACK_BACKOFF_SECONDS = float(os.environ.get("RECEIPTS_WAYBACK_BACKOFF_SECONDS", 10))
 WAYBACK_MAX_ATTEMPTS = 4
+# An RFC 3161 timestamp on each capture's manifest, verified against these roots (PEM).
+TSA_URL = os.environ.get("RECEIPTS_TSA_URL", "")
+TSA_ROOTS = os.environ.get("RECEIPTS_TSA_ROOTS", "")
+TSA_TIMEOUT = float(os.environ.get("RECEIPTS_TSA_TIMEOUT", 20))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
