@@ -248,3 +248,17 @@ def test_export_capture_of_a_source_without_captures_is_refused(tmp_path: Path) 
     assert result.exit_code == 1
     assert "has no captures" in result.output
     assert not out.exists()
+
+
+def test_a_missing_chromium_is_one_clear_error_and_nothing_is_stored(
+    site: Site, local_captures: Any, archive_dir: Path
+) -> None:
+    local_captures.CAPTURE_CHROMIUM = "/nonexistent/chromium"
+    result = run("capture", site.url("/article"))
+    assert result.exit_code == 1
+    assert (
+        "Chromium could not be started from /nonexistent/chromium "
+        "(install it, or set RECEIPTS_CHROMIUM)"
+    ) in result.output
+    assert Source.objects.count() == 0
+    assert stored_files(archive_dir) == []

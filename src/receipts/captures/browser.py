@@ -58,6 +58,8 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND",
     "--proxy-server=http://127.0.0.1:9",
     "--proxy-bypass-list=<-loopback>",
+    # WebRTC would send UDP around both; only proxied UDP is allowed, and there is no proxy.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]
 DROPPED_RESPONSE_HEADERS = ("content-length", "content-encoding", "transfer-encoding", "connection")
 
@@ -175,6 +177,19 @@ def _close_websocket(ws: WebSocketRoute) -> None:
 
 def _render(result: CaptureResult, budget: Budget) -> None:
     """Load the final URL in a fresh browser context and read the page, print and screenshot."""
+    try:
+        _render_in_browser(result, budget)
+    except PlaywrightError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        if "executable doesn't exist" in str(exc).lower():
+            raise CaptureError(
+                f"Chromium could not be started from {settings.CAPTURE_CHROMIUM} "
+                "(install it, or set RECEIPTS_CHROMIUM)"
+            ) from exc
+        raise CaptureError(f"{result.final_url}: the browser failed ({first})") from exc
+
+
+def _render_in_browser(result: CaptureResult, budget: Budget) -> None:
     router = _Router(budget, result.exchanges)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
