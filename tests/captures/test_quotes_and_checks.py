@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from receipts.captures.checks import check_source, due_sources, set_cadence
-from receipts.captures.models import Capture, CheckOutcome, SourceCheck
+from receipts.captures.models import Capture, CheckCadence, CheckOutcome, SourceCheck
 from receipts.captures.queries import check_citation, normalise
 from receipts.captures.services import capture_source
 from receipts.cli import main
@@ -167,3 +167,14 @@ def test_recheck_command_reports_each_source(
     result = run("recheck", str(source.pk))
     assert result.exit_code == 0, result.output
     assert f"source {source.pk} gone: " in result.output
+
+
+def test_recheck_every_days_sets_a_source_cadence(
+    site: Site, local_captures: Any, archive_dir: Path
+) -> None:
+    source = make_source("Cloud deal", url=site.url("/missing"))
+    assert run("recheck", str(source.pk), "--every-days", "2").exit_code == 0
+    assert source.check_cadence.every_days == 2
+    assert run("recheck", str(source.pk), "--every-days", "0").exit_code == 0
+    source.refresh_from_db()
+    assert not CheckCadence.objects.filter(source=source).exists()

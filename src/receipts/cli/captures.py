@@ -111,11 +111,22 @@ def export_capture_command(source_ref: str, output: Path) -> None:
 @click.command("recheck")
 @click.argument("source_ref", metavar="[SOURCE]", required=False)
 @click.option("--all", "every", is_flag=True, help="Re-check every source with a link, due or not.")
+@click.option(
+    "--every-days",
+    type=int,
+    default=None,
+    help="With SOURCE: re-check it every this many days from now on (0: back to the default).",
+)
 @needs_database
-def recheck_command(source_ref: str | None, every: bool) -> None:
+def recheck_command(source_ref: str | None, every: bool, every_days: int | None) -> None:
     """Re-check sources whose check is due (or SOURCE): alive, changed or gone."""
-    from receipts.captures.checks import check_due_sources, check_source
+    from receipts.captures.checks import check_due_sources, check_source, set_cadence
     from receipts.cli.evidence import _source
+
+    if every_days is not None:
+        if not source_ref:
+            raise click.UsageError("--every-days needs a SOURCE")
+        set_cadence(_source(source_ref), every_days or None)
 
     checks = [check_source(_source(source_ref))] if source_ref else check_due_sources(every=every)
     for check in checks:
