@@ -113,11 +113,17 @@ def get_capture(request: HttpRequest, capture_id: int) -> CaptureOut:
     return capture_out(capture, request)
 
 
-@router.get("", response=list[CaptureOut], summary="The captures of a source, newest first")
+@router.get(
+    "", response=list[CaptureOut], summary="Captures, newest first (of one source if asked)"
+)
 def list_captures(
     request: HttpRequest,
     source_id: Annotated[
-        int, Query(ge=1, le=MAX_ROW_ID, description="The source whose captures to list.")
-    ],
+        int | None,
+        Query(ge=1, le=MAX_ROW_ID, description="Only the captures of this source."),
+    ] = None,
 ) -> list[CaptureOut]:
-    return [capture_out(c, request) for c in Capture.objects.filter(source_id=source_id)[:200]]
+    captures = Capture.objects.all()
+    if source_id is not None:
+        captures = captures.filter(source_id=source_id)
+    return [capture_out(c, request) for c in captures[:200]]
