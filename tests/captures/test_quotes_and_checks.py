@@ -17,10 +17,12 @@ from receipts.captures.queries import check_citation, normalise
 from receipts.captures.services import capture_source
 from receipts.cli import main
 from receipts.evidence import services
+from receipts.evidence.services import archive_path
 from receipts.watch.models import ChangeEvent
 from receipts.watch.queries import event_paths
 from tests.factories import make_entity, make_source
 
+from .factories import make_capture
 from .site import ARTICLE, Site
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +180,21 @@ def test_recheck_every_days_sets_a_source_cadence(
     assert run("recheck", str(source.pk), "--every-days", "0").exit_code == 0
     source.refresh_from_db()
     assert not CheckCadence.objects.filter(source=source).exists()
+
+
+def test_check_reports_a_capture_file_that_is_missing_or_altered() -> None:
+    source = make_source("Cloud deal")
+    capture = make_capture(source)
+    assert run("check").exit_code == 0
+    archive_path(capture.files["text"]["sha256"]).write_bytes(b"edited afterwards")
+    archive_path(capture.files["wacz"]["sha256"]).unlink()
+    result = run("check")
+    assert result.exit_code == 1
+    assert (
+        f"capture {capture.pk} of source {source.pk}: text "
+        f"{capture.files['text']['sha256']} does not match its SHA-256"
+    ) in result.output
+    assert (
+        f"capture {capture.pk} of source {source.pk}: wacz "
+        f"{capture.files['wacz']['sha256']} is missing"
+    ) in result.output

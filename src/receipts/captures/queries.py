@@ -126,3 +126,26 @@ def text_diff(older: Capture, newer: Capture, context: int = 2) -> list[str]:
             lineterm="",
         )
     )
+
+
+def capture_file_problems() -> list[str]:
+    """Each capture file that is missing from the archive folder or no longer matches its SHA-256."""
+    import hashlib
+
+    from receipts.evidence.services import archive_path
+
+    problems = []
+    for capture in Capture.objects.only("pk", "source_id", "files").order_by("pk").iterator():
+        for role, entry in sorted(capture.files.items()):
+            path = archive_path(entry["sha256"])
+            where = f"capture {capture.pk} of source {capture.source_id}: {role} {entry['sha256']}"
+            if not path.exists():
+                problems.append(f"{where} is missing")
+                continue
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                while chunk := handle.read(1024 * 1024):
+                    digest.update(chunk)
+            if digest.hexdigest() != entry["sha256"]:
+                problems.append(f"{where} does not match its SHA-256")
+    return problems

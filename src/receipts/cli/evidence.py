@@ -385,11 +385,11 @@ def add_tie(
 @needs_database
 def check() -> None:
     """Verify the invariants (every tie cited, no cycles, no dangling references) and quotes against captures."""
-    from receipts.captures.queries import quotes_not_found
+    from receipts.captures.queries import capture_file_problems, quotes_not_found
     from receipts.evidence.integrity import find_violations
     from receipts.ingest import integrity as contracts
 
-    violations = find_violations() + contracts.find_violations()
+    violations = find_violations() + contracts.find_violations() + capture_file_problems()
     for v in violations:
         click.echo(v, err=True)
     # A quote that no capture of its source holds is a receipt that does not check out.
