@@ -31,6 +31,14 @@ PRIVATE_PAGE = """<!doctype html><html><head><title>Points inward</title></head>
 <script>fetch('http://169.254.169.254/latest/api/token', {method: 'PUT'}).catch(() => {});</script>
 </body></html>"""
 
+SOCKETS_PAGE = """<!doctype html><html><head><title>Reaches around</title></head><body>
+<p>This page opens a websocket, registers a service worker and preconnects.</p>
+<link rel="preconnect" href="http://127.0.0.1:9/">
+<script>
+new WebSocket('ws://' + location.host + '/ws');
+if (navigator.serviceWorker) { navigator.serviceWorker.register('/sw.js').catch(() => {}); }
+</script></body></html>"""
+
 PIXEL = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
@@ -103,6 +111,10 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(chunk)
             except OSError:
                 return
+        elif path == "/sockets":
+            self._send(200, SOCKETS_PAGE.encode(), html)
+        elif path == "/sw.js":
+            self._send(200, b"self.addEventListener('fetch', () => {});", "text/javascript")
         elif path == "/inward":
             self._send(200, PRIVATE_PAGE.encode(), html)
         elif path == "/to-metadata":

@@ -262,3 +262,10 @@ def test_a_missing_chromium_is_one_clear_error_and_nothing_is_stored(
     ) in result.output
     assert Source.objects.count() == 0
     assert stored_files(archive_dir) == []
+
+
+def test_websockets_and_service_workers_of_the_page_never_reach_the_site(
+    site: Site, local_captures: Any
+) -> None:
+    capture_json(site.url("/sockets"))
+    assert site.state.requests == ["/sockets"]
