@@ -105,7 +105,8 @@ def export_capture_command(source_ref: str, output: Path) -> None:
 
     source = _source(source_ref)
     count = export_source_wacz(source, output)
-    click.echo(f"wrote {count} captures of source {source.pk} to {output}", err=True)
+    noun = "capture" if count == 1 else "captures"
+    click.echo(f"wrote {count} {noun} of source {source.pk} to {output}", err=True)
 
 
 @click.command("recheck")
