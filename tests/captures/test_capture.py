@@ -269,3 +269,17 @@ def test_websockets_and_service_workers_of_the_page_never_reach_the_site(
 ) -> None:
     capture_json(site.url("/sockets"))
     assert site.state.requests == ["/sockets"]
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://www.example.org/News/a?b=1", "org,example)/news/a?b=1"),
+        ("http://127.0.0.1:8000/Article", "1,0,0,127:8000)/article"),
+        ("https://example.org", "org,example)/"),
+    ],
+)
+def test_index_keys_are_surts_as_the_surt_library_writes_them(url: str, key: str) -> None:
+    from receipts.captures.wacz import surt
+
+    assert surt(url) == key

@@ -77,7 +77,7 @@ def surt(url: str) -> str:
     if host.startswith("www."):
         host = host[4:]
     labels = host.split(".")
-    key = ",".join(reversed(labels)) if not host.replace(".", "").isdigit() else host
+    key = ",".join(reversed(labels))
     if parts.port and parts.port not in (80, 443):
         key += f":{parts.port}"
     path = parts.path or "/"
