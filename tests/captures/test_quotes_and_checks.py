@@ -198,3 +198,11 @@ def test_check_reports_a_capture_file_that_is_missing_or_altered() -> None:
         f"capture {capture.pk} of source {source.pk}: wacz "
         f"{capture.files['wacz']['sha256']} is missing"
     ) in result.output
+
+
+def test_a_link_whose_name_no_longer_resolves_is_gone(local_captures: Any) -> None:
+    source = make_source("Vanished", url="http://no-such-host.invalid/report")
+    check = check_source(source)
+    assert check.outcome == CheckOutcome.GONE
+    assert "no-such-host.invalid does not resolve" in check.detail
+    assert ChangeEvent.objects.filter(kind="source_gone", source_id=source.pk).exists()

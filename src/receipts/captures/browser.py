@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import logging
+import socket
 from contextlib import suppress
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -96,6 +97,9 @@ def fetch_document(url: str, budget: Budget) -> list[Exchange]:
             exchange = fetch(current, budget)
         except outbound.Refused as exc:
             where = "" if current == url else f" (redirected from {url})"
+            if isinstance(exc.__cause__, socket.gaierror):
+                # A name that no longer resolves: the link is gone, not refused.
+                raise CaptureError(f"{current}{where}: {exc}", gone=True) from exc
             raise CaptureError(f"{current}{where} is refused: {exc}") from exc
         except (OSError, http.client.HTTPException) as exc:
             raise CaptureError(_describe_network_error(current, exc), gone=True) from exc
