@@ -110,5 +110,15 @@ def main(data_dir: Path | None, debug: bool) -> None:
     _setup_django()
 
 
-for _commands in (evidence, ingest, captures, campaigns, outreach, screening, watch, tokens, operations):
+for _commands in (
+    evidence,
+    ingest,
+    captures,
+    campaigns,
+    outreach,
+    screening,
+    watch,
+    tokens,
+    operations,
+):
     _commands.register(main)

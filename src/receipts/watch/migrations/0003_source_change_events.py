@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('watch', '0002_tie_removed_events'),
+        ("watch", "0002_tie_removed_events"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='changeevent',
-            name='kind',
-            field=models.CharField(choices=[('tie_added', 'Tie added'), ('tie_ended', 'Tie ended'), ('tie_removed', 'Tie removed'), ('contract_new', 'New contract tie'), ('award_new', 'New contract award'), ('demand_status_changed', 'Demand status changed'), ('source_changed', 'Source changed'), ('source_gone', 'Source gone')], max_length=30),
+            model_name="changeevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("tie_added", "Tie added"),
+                    ("tie_ended", "Tie ended"),
+                    ("tie_removed", "Tie removed"),
+                    ("contract_new", "New contract tie"),
+                    ("award_new", "New contract award"),
+                    ("demand_status_changed", "Demand status changed"),
+                    ("source_changed", "Source changed"),
+                    ("source_gone", "Source gone"),
+                ],
+                max_length=30,
+            ),
         ),
     ]
