@@ -20,6 +20,8 @@ EXPECTED_PATHS = {
     "/api/ties/{tie_id}/citations": {"post"},
     "/api/sources": {"get", "post"},
     "/api/sources/{source_id}": {"get"},
+    "/api/captures": {"get", "post"},
+    "/api/captures/{capture_id}": {"get"},
     "/api/campaigns": {"get", "post"},
     "/api/campaigns/{slug}": {"get", "patch"},
     "/api/campaigns/{slug}/demands": {"get", "post"},

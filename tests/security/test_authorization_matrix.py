@@ -195,6 +195,9 @@ RULES: dict[str, str] = {
     "api:create_tie": "token-write",
     "api:cite_tie": "token-write",
     "api:create_source": "token-write",
+    "api:create_capture": "token-write",
+    "api:get_capture": "public",
+    "api:list_captures": "public",
     "api:create_campaign": "token-write",
     "api:update_campaign": "token-write",
     "api:create_demand": "token-write",
@@ -220,6 +223,10 @@ RULES: dict[str, str] = {
     "source-new": "evidence-editor",
     "source-edit": "evidence-editor",
     "source-archive-upload": "evidence-editor",
+    "capture-file": "public",
+    "source-from-link": "evidence-editor",
+    "source-confirm": "evidence-editor",
+    "source-capture": "post-only",
     "tie-new": "evidence-editor",
     "tie-edit": "evidence-editor",
     "tie-cite": "evidence-editor",
@@ -311,6 +318,8 @@ PK_OF = {
     "source-archive": "source",
     "source-edit": "source",
     "source-archive-upload": "source",
+    "source-confirm": "source",
+    "source-capture": "source",
     "watchlist": "watchlist",
 }
 
@@ -654,6 +663,17 @@ def test_route_answers_each_role(world: World, route: Route, visibility: str) ->
         attach_archive(world.source, io.BytesIO(b"an archived copy"), "copy.txt")
         world.source.refresh_from_db()
         kwargs["sha256"] = world.source.archive_sha256
+    if route.key in ("capture-file", "source-confirm", "api:get_capture"):
+        from tests.captures.factories import make_capture
+
+        capture = make_capture(world.source)
+        kwargs.update(
+            {
+                "capture-file": {"pk": capture.pk, "role": "text"},
+                "source-confirm": {"capture_pk": capture.pk},
+                "api:get_capture": {"capture_id": capture.pk},
+            }[route.key]
+        )
     url = _url(route, kwargs)
     private = visibility == "private"
     allowed = allowed_roles(rule)

@@ -22,6 +22,7 @@ from ninja.operation import Operation
 
 from receipts import refusals
 from receipts.campaigns.api import router as campaigns_router
+from receipts.captures.api import router as captures_router
 from receipts.evidence import queries, records, services
 from receipts.evidence.models import Citation, Entity, EntityKind, Source, Tie
 from receipts.ingest.family_totals import MembersBasis, TotalLine, family_ties
@@ -96,6 +97,8 @@ api.add_decorator(storable_text)
 # Campaigns: public campaigns read openly; writes by a token of a campaign editor,
 # and a token scoped to a campaign writes that campaign only.
 api.add_router("/campaigns", campaigns_router)
+# Web captures of sources: writes by an evidence token, reads open.
+api.add_router("/captures", captures_router)
 
 MAX_PAGE = 200
 # No database takes an offset past a 64-bit integer; ten million reaches every row a

@@ -20,6 +20,7 @@ import click
 
 from receipts.cli import (
     campaigns,
+    captures,
     evidence,
     fetch,
     ingest,
@@ -114,6 +115,7 @@ for _commands in (
     evidence,
     ingest,
     fetch,
+    captures,
     campaigns,
     outreach,
     screening,

@@ -384,15 +384,30 @@ def add_tie(
 @click.command()
 @needs_database
 def check() -> None:
-    """Verify the invariants: every tie cited, no cycles, no dangling references."""
+    """Verify the invariants (every tie cited, no cycles, no dangling references) and quotes against captures."""
+    from receipts.captures.queries import capture_file_problems, quotes_not_found
     from receipts.evidence.integrity import find_violations
     from receipts.ingest import integrity as contracts
 
-    violations = find_violations() + contracts.find_violations()
+    violations = find_violations() + contracts.find_violations() + capture_file_problems()
     for v in violations:
         click.echo(v, err=True)
+    # A quote that no capture of its source holds is a receipt that does not check out.
+    unmatched = quotes_not_found()
+    for c in unmatched:
+        backs = f"tie {c.tie_id}" if c.tie_id else f"entity {c.entity_id}"
+        click.echo(
+            f"citation {c.pk} ({backs}): quote not found in any capture of source "
+            f"{c.source_id} ({c.source.title}): {c.quote[:80]!r}",
+            err=True,
+        )
+    problems = []
     if violations:
-        raise click.ClickException(f"{len(violations)} invariant violations")
+        problems.append(f"{len(violations)} invariant violations")
+    if unmatched:
+        problems.append(f"{len(unmatched)} quotes not found in any capture")
+    if problems:
+        raise click.ClickException(", ".join(problems))
     click.echo(
         "ok: every tie is cited, no ownership or part_of cycles, no dangling references, "
         "every contract transaction's award stored"

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "receipts.watch",
     "receipts.pagecache",
     "receipts.fetch",
+    "receipts.captures",
     "axes",
 ]
 
@@ -279,6 +280,30 @@ WHITENOISE_AUTOREFRESH = DEBUG
 ARCHIVE_DIR = Path(os.environ.get("RECEIPTS_ARCHIVE_DIR", DATA_DIR / "archive")).resolve()
 secure_folder(ARCHIVE_DIR)
 ARCHIVE_MAX_BYTES = int(os.environ.get("RECEIPTS_ARCHIVE_MAX_BYTES", 50 * 1024 * 1024))
+# Web captures of sources (receipts.captures): the browser, and the limits a
+# capture of one link stays within, whatever the page does.
+CAPTURE_CHROMIUM = os.environ.get("RECEIPTS_CHROMIUM", "/usr/bin/chromium")
+CAPTURE_TIMEOUT = float(os.environ.get("RECEIPTS_CAPTURE_TIMEOUT", 45))
+CAPTURE_MAX_BYTES = int(os.environ.get("RECEIPTS_CAPTURE_MAX_BYTES", 50 * 1024 * 1024))
+CAPTURE_MAX_REQUESTS = int(os.environ.get("RECEIPTS_CAPTURE_MAX_REQUESTS", 300))
+CAPTURE_MAX_REDIRECTS = int(os.environ.get("RECEIPTS_CAPTURE_MAX_REDIRECTS", 10))
+CAPTURE_SETTLE_SECONDS = float(os.environ.get("RECEIPTS_CAPTURE_SETTLE_SECONDS", 3))
+CAPTURE_RECHECK_DAYS = int(os.environ.get("RECEIPTS_CAPTURE_RECHECK_DAYS", 7))
+# An outside witness for captures: the Internet Archive's Save Page Now.
+WAYBACK = _env_bool("RECEIPTS_WAYBACK", False)
+WAYBACK_URL = os.environ.get("RECEIPTS_WAYBACK_URL", "https://web.archive.org")
+WAYBACK_ACCESS_KEY = os.environ.get("RECEIPTS_WAYBACK_ACCESS_KEY", "")
+WAYBACK_SECRET_KEY = os.environ.get("RECEIPTS_WAYBACK_SECRET_KEY", "")
+WAYBACK_MIN_INTERVAL = float(os.environ.get("RECEIPTS_WAYBACK_MIN_INTERVAL", 15))
+WAYBACK_TIMEOUT = float(os.environ.get("RECEIPTS_WAYBACK_TIMEOUT", 180))
+WAYBACK_POLL_SECONDS = float(os.environ.get("RECEIPTS_WAYBACK_POLL_SECONDS", 5))
+WAYBACK_REQUEST_TIMEOUT = 30.0
+WAYBACK_BACKOFF_SECONDS = float(os.environ.get("RECEIPTS_WAYBACK_BACKOFF_SECONDS", 10))
+WAYBACK_MAX_ATTEMPTS = 4
+# An RFC 3161 timestamp on each capture's manifest, verified against these roots (PEM).
+TSA_URL = os.environ.get("RECEIPTS_TSA_URL", "")
+TSA_ROOTS = os.environ.get("RECEIPTS_TSA_ROOTS", "")
+TSA_TIMEOUT = float(os.environ.get("RECEIPTS_TSA_TIMEOUT", 20))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

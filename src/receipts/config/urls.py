@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("receipts.outreach.urls")),
     path("", include("receipts.campaigns.urls")),
     path("", include("receipts.screening.urls")),
+    path("", include("receipts.captures.urls")),
     path("", include("receipts.web.urls")),
     path("", include("receipts.watch.urls")),
     path("", include("receipts.fetch.urls")),

@@ -26,6 +26,8 @@ class EventKind(models.TextChoices):
     AWARD_NEW = "award_new", "New contract award"
     DEMAND_STATUS_CHANGED = "demand_status_changed", "Demand status changed"
     CONTRACT_ENDING = "contract_ending", "Contract ending"
+    SOURCE_CHANGED = "source_changed", "Source changed"
+    SOURCE_GONE = "source_gone", "Source gone"
 
 
 class ChangeEvent(models.Model):

@@ -70,7 +70,7 @@ def watchlists_of(user: Any) -> QuerySet[Watchlist]:
 
 
 def event_paths(events: Sequence[ChangeEvent]) -> dict[int, str]:
-    """The site path each event links to: its tie, the contract tie of an award, or the campaign.
+    """The site path each event links to: its source (source events), its tie, the contract tie of an award, or the campaign.
 
     An award's contract tie is recomputed after the award is stored, so it is
     looked up here rather than kept on the event. A link whose row is gone
@@ -102,7 +102,9 @@ def event_paths(events: Sequence[ChangeEvent]) -> dict[int, str]:
         )
     )
     for e in events:
-        if e.tie_id is not None:
+        if e.kind in (EventKind.SOURCE_CHANGED, EventKind.SOURCE_GONE) and e.source_id:
+            paths[e.pk] = reverse("source", args=[e.source_id])
+        elif e.tie_id is not None:
             paths[e.pk] = reverse("tie", args=[e.tie_id])
         elif (e.subject_id, e.object_id) in contract_ties:
             paths[e.pk] = reverse("tie", args=[contract_ties[(e.subject_id, e.object_id)]])

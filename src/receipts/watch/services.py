@@ -37,7 +37,7 @@ from receipts import outbound
 from receipts.campaigns.models import CampaignCitation, DemandStatusChange
 from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence import bulk
-from receipts.evidence.models import Citation, Entity, Tie, TieKind, TieStatus
+from receipts.evidence.models import Citation, Entity, Source, Tie, TieKind, TieStatus
 from receipts.refusals import Refusal
 
 from .models import (
@@ -571,6 +571,30 @@ def record_demand_event(change: DemandStatusChange) -> int:
 
 
 # --- watchlists and channels --------------------------------------------------------
+
+
+def record_source_event(source: Source, kind: str, summary: str, *, key: str, now: Any) -> int:
+    """A ``source_changed`` or ``source_gone`` event for the entities whose receipts cite ``source``.
+
+    ``key`` names the change (a capture's fingerprint, the day it was found
+    gone), so a change found twice makes one event.
+    """
+    involved: set[int] = set()
+    for subject_id, object_id, entity_id in Citation.objects.filter(source=source).values_list(
+        "tie__subject_id", "tie__object_id", "entity_id"
+    ):
+        involved.update(e for e in (subject_id, object_id, entity_id) if e is not None)
+    row = _event_row(
+        kind=kind,
+        dedupe_key=f"{kind}:{source.ftm_id}:{key}",
+        summary=summary,
+        date=now.date().isoformat(),
+        occurred_at=now,
+        source_id=source.pk,
+        source_title=source.title[:500],
+        source_url=source.url,
+    )
+    return _insert_events([row], {row["dedupe_key"]: involved})
 
 
 def _name(value: Any) -> str:

@@ -215,10 +215,13 @@ def export_ftm_file(path: Path) -> int:
 
 def ftm_entities() -> Iterator[EntityProxy]:
     """Every source, entity and tie as FtM entities, each group in FtM id order, then the records."""
+    from receipts.captures.exports import capture_documents
+
     from .contracts import record_entities
 
     for source in Source.objects.order_by("ftm_id").iterator(chunk_size=_CHUNK):
         yield source_to_ftm(source)
+    yield from capture_documents()
     entities = Entity.objects.order_by("ftm_id").prefetch_related(
         Prefetch("identifiers", queryset=Identifier.objects.order_by("scheme", "value"))
     )
@@ -722,8 +725,12 @@ def _plan(lines: list[Line]) -> _Plan:
     contract_lines: dict[str, Line] = {}
     award_lines: list[Line] = []
     contract_records = RecordsPlan()
+    from receipts.captures.exports import FTM_ID_PREFIX
+
     for line in lines:
         name = line.schema.name
+        if line.id.startswith(FTM_ID_PREFIX):
+            continue  # a web capture: its files travel as WACZ, not in this line
         if name in _SOURCE_SCHEMATA:
             sources.append(_read_source(line))
         elif name in _ENTITY_KINDS:
