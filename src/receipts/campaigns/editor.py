@@ -522,8 +522,9 @@ def members(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             except ValidationError as exc:
                 form_error(form, exc)
             else:
+                role = MemberRole(d["role"]).label.lower()
                 messages.success(
-                    request, f"{user.get_username()} is now a {d['role']} of the campaign."
+                    request, f"{user.get_username()} now has the {role} role in the campaign."
                 )
                 return redirect(reverse("campaign-members", args=[campaign.slug]))
     context = {

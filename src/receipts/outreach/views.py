@@ -24,7 +24,7 @@ from receipts import refusals
 
 from . import queries, services
 from .forms import CONSENT_CHANGED, STALE, SignupFields, started_token
-from .models import Flyer, FormKind, SignupForm
+from .models import Flyer, FormField, FormKind, SignupForm
 
 
 def client_key(request: HttpRequest) -> str:
@@ -69,8 +69,21 @@ def _render_form(
         "honeypot": fields["fax_number_confirm"] if fields is not None else None,
         "is_pledge": signup_form.kind == FormKind.PLEDGE,
         "refusal": refusal,
+        "asks_email": FormField.EMAIL in signup_form.fields,
+        "asks_phone": FormField.PHONE in signup_form.fields,
+        "form_errors": _form_errors(fields) if fields is not None else [],
     }
     return render(request, "outreach/join.html", context, status=status)
+
+
+def _form_errors(fields: SignupFields) -> list[str]:
+    """Errors not shown beside a visible field, each once."""
+    found: list[str] = []
+    for errors in (fields.non_field_errors(), fields["started"].errors, fields["source"].errors):
+        for error in errors:
+            if error not in found:
+                found.append(error)
+    return found
 
 
 def _fresh_data(request: HttpRequest, fields: SignupFields, signup_form: SignupForm) -> QueryDict:
