@@ -44,6 +44,14 @@ urlpatterns = [
     ),
     path("edit/campaigns/<slug:slug>/members/", editor.members, name="campaign-members"),
     path(
+        "edit/campaigns/<slug:slug>/members/invite/", editor.member_invite, name="campaign-invite"
+    ),
+    path(
+        "edit/campaigns/<slug:slug>/invitations/<int:pk>/revoke/",
+        editor.invitation_revoke,
+        name="campaign-invitation-revoke",
+    ),
+    path(
         "edit/campaigns/<slug:slug>/members/<int:pk>/remove/",
         editor.member_remove,
         name="campaign-member-remove",
