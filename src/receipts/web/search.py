@@ -26,7 +26,7 @@ from receipts.campaigns.models import Campaign
 from receipts.evidence import queries
 from receipts.evidence.models import Entity, Source
 
-# A fuzzy match below this score (0-100, rapidfuzz WRatio) is noise.
+# A fuzzy match below this score (0-100, rapidfuzz's ratio) is noise.
 FUZZY_CUTOFF = 80
 # Words of a name this long or longer are also matched alone: "amzon" is far
 # from "amazon web services" as a whole but one letter from its first word.
@@ -87,10 +87,12 @@ class FuzzyNames:
         if len(wanted) < FUZZY_MIN_LENGTH:
             return []
         current = self._current()
+        # Plain edit-distance ratio: WRatio weighs more but is fifteen times slower
+        # over a few hundred thousand names; matching words alone makes up for it.
         found = process.extract(
             wanted,
             current.names,
-            scorer=fuzz.WRatio,
+            scorer=fuzz.ratio,
             processor=None,
             limit=limit * 3,
             score_cutoff=FUZZY_CUTOFF,
