@@ -168,6 +168,9 @@ RULES: dict[str, str] = {
     "password_reset_done": "public",
     "password_reset_confirm": "public",
     "password_reset_complete": "public",
+    # Pages behind one-time links: a made-up token opens nothing (410) for anyone.
+    "invitation": "nobody",
+    "login-link": "nobody",
     "two-factor": "signed-in",
     "two-factor-turn-on": "signed-in",
     "two-factor-qr": "nobody",
@@ -210,6 +213,10 @@ RULES: dict[str, str] = {
     "api:update_goal_progress": "token-write",
     # Evidence pages.
     "home": "public",
+    "favicon": "public",
+    "entities": "public",
+    "sources": "public",
+    "entity-watch": "post-only",
     "entity": "public",
     "entity-map": "public",
     "tie": "public",
@@ -230,6 +237,8 @@ RULES: dict[str, str] = {
     "campaigns": "public",
     "campaign": "campaign-viewer",
     "campaign-brief": "campaign-viewer",
+    "campaign-card": "campaign-viewer",
+    "campaign-short": "public",
     "campaign-new": "superuser",
     "campaign-manage": "campaign-editor",
     "campaign-settings": "campaign-organiser",
@@ -246,6 +255,8 @@ RULES: dict[str, str] = {
     "goal-progress": "campaign-editor",
     "campaign-members": "campaign-members",
     "campaign-member-remove": "post-only",
+    "campaign-invite": "post-only",
+    "campaign-invitation-revoke": "post-only",
     # Outreach.
     "outreach-flyer-short": "campaign-viewer",
     "outreach-join": "sign-up-form",
@@ -261,6 +272,9 @@ RULES: dict[str, str] = {
     "outreach-decide": "post-only",
     "outreach-supporters": "supporter-data",
     "outreach-export": "supporter-data",
+    "outreach-export-osdi": "supporter-data",
+    "outreach-confirm": "nobody",
+    "outreach-withdraw": "nobody",
     "outreach-erase": "supporter-data",
     "outreach-attribution": "supporter-data",
     # Screening.
@@ -506,8 +520,14 @@ def sample_kwargs(route: Route, world: World, sample: CampaignSample | None) -> 
             }[kind]
         elif name == "form_slug":
             kwargs[name] = sample.form.slug  # type: ignore[union-attr]
+        elif name == "code" and route.key == "campaign-short":
+            from receipts.campaigns.share import short_code
+
+            kwargs[name] = short_code(sample.campaign)  # type: ignore[union-attr]
         elif name == "code":
             kwargs[name] = sample.flyer.code  # type: ignore[union-attr]
+        elif name == "fmt":
+            kwargs[name] = "json"
         elif name == "entity_slug" or name == "organisation":
             kwargs[name] = sample.coalition_slug  # type: ignore[union-attr]
         elif name == "uid":
@@ -566,7 +586,8 @@ def _pk(route: Route, world: World, sample: CampaignSample | None) -> int:
 
 # --- the outcome of a request ------------------------------------------------------------
 
-REFUSED = {"login", "second-factor", "401", "403", "404", "405"}
+# 410: a one-time link that does not work (made up, used or expired).
+REFUSED = {"login", "second-factor", "401", "403", "404", "405", "410"}
 # Where a signed-in user is sent to give or set up a second factor.
 SECOND_FACTOR = ("/accounts/two-factor/verify/", "/accounts/two-factor/turn-on/")
 

@@ -229,10 +229,13 @@ TWO_FACTOR_VIEWS = frozenset(
         "password_change_done",
         "campaign-members",
         "campaign-member-remove",
+        "campaign-invite",
+        "campaign-invitation-revoke",
         "outreach-review",
         "outreach-decide",
         "outreach-supporters",
         "outreach-export",
+        "outreach-export-osdi",
         "outreach-erase",
         "outreach-attribution",
     }
