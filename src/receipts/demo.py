@@ -520,3 +520,33 @@ def load_demo() -> dict[str, int]:
         **{f"campaign_{k}": v for k, v in campaign.items()},
         **{f"outreach_{k}": v for k, v in reached.items()},
     }
+
+
+DEMO_ORGANISER = "demo-organiser"
+
+
+def demo_organiser_link(site_url: str) -> str:
+    """A one-time link logging a newcomer in as the demo campaign's organiser.
+
+    The account has no password: the link is the only way in, it works once,
+    for 15 minutes, and each new link retires the previous one.
+    """
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from receipts.accounts import links
+    from receipts.campaigns import services as campaign_services
+    from receipts.campaigns.models import MemberRole
+
+    user_model = get_user_model()
+    user = user_model._default_manager.filter(username=DEMO_ORGANISER).first()
+    if user is None:
+        user = user_model._default_manager.create_user(username=DEMO_ORGANISER)
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    campaign = Campaign.objects.get(slug=CAMPAIGN_SLUG)
+    campaign_services.add_campaign_member(campaign, user, MemberRole.ORGANISER)
+    issued = links.issue_login_link(
+        user, next_path=reverse("campaign-manage", args=[campaign.slug])
+    )
+    return site_url.rstrip("/") + reverse("login-link", args=[issued.token])

@@ -1,7 +1,8 @@
 """Only a campaign's organisers see its supporters; every view and export is in an append-only audit log.
 
-Viewers and editors get 403, members of another campaign and staff without a
-role 404, the anonymous the login page. The audit log holds ids and counts,
+Viewers and editors get 403; members of another campaign and staff without a
+role 404 on a private campaign, and 403 saying they have no role on a public
+one; the anonymous the login page. The audit log holds ids and counts,
 never a name, an address or a number.
 """
 
@@ -94,6 +95,27 @@ def test_only_organisers_reach_supporter_data(
     assert Supporter.objects.count() == 1
     assert Submission.objects.get().status == "pending"
     assert not AuditEvent.objects.exists()
+
+
+def test_no_role_on_a_public_campaign_is_said_and_a_private_one_stays_hidden(
+    world: dict[str, Any],
+) -> None:
+    from receipts.campaigns.models import Visibility
+
+    client = _client(world, "stranger")
+    campaign = world["campaign"]
+    campaign.visibility = Visibility.PUBLIC
+    campaign.save()
+    response = client.get(reverse("outreach-supporters", args=[campaign.slug]))
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert f"You have no role in the campaign {campaign.name}" in body
+    assert "merged into another entity" not in body
+    campaign.visibility = Visibility.PRIVATE
+    campaign.save()
+    response = client.get(reverse("outreach-supporters", args=[campaign.slug]))
+    assert response.status_code == 404
+    assert campaign.name not in response.content.decode()
 
 
 def test_organisers_reach_supporter_data_uncached_and_audited(world: dict[str, Any]) -> None:

@@ -168,6 +168,9 @@ RULES: dict[str, str] = {
     "password_reset_done": "public",
     "password_reset_confirm": "public",
     "password_reset_complete": "public",
+    # Pages behind one-time links: a made-up token opens nothing (410) for anyone.
+    "invitation": "nobody",
+    "login-link": "nobody",
     "two-factor": "signed-in",
     "two-factor-turn-on": "signed-in",
     "two-factor-qr": "nobody",
@@ -213,6 +216,10 @@ RULES: dict[str, str] = {
     "api:update_goal_progress": "token-write",
     # Evidence pages.
     "home": "public",
+    "favicon": "public",
+    "entities": "public",
+    "sources": "public",
+    "entity-watch": "post-only",
     "entity": "public",
     "entity-map": "public",
     "tie": "public",
@@ -237,6 +244,8 @@ RULES: dict[str, str] = {
     "campaigns": "public",
     "campaign": "campaign-viewer",
     "campaign-brief": "campaign-viewer",
+    "campaign-card": "campaign-viewer",
+    "campaign-short": "public",
     "campaign-new": "superuser",
     "campaign-manage": "campaign-editor",
     "campaign-settings": "campaign-organiser",
@@ -253,6 +262,8 @@ RULES: dict[str, str] = {
     "goal-progress": "campaign-editor",
     "campaign-members": "campaign-members",
     "campaign-member-remove": "post-only",
+    "campaign-invite": "post-only",
+    "campaign-invitation-revoke": "post-only",
     # Outreach.
     "outreach-flyer-short": "campaign-viewer",
     "outreach-join": "sign-up-form",
@@ -268,6 +279,9 @@ RULES: dict[str, str] = {
     "outreach-decide": "post-only",
     "outreach-supporters": "supporter-data",
     "outreach-export": "supporter-data",
+    "outreach-export-osdi": "supporter-data",
+    "outreach-confirm": "nobody",
+    "outreach-withdraw": "nobody",
     "outreach-erase": "supporter-data",
     "outreach-attribution": "supporter-data",
     # Screening.
@@ -515,8 +529,14 @@ def sample_kwargs(route: Route, world: World, sample: CampaignSample | None) -> 
             }[kind]
         elif name == "form_slug":
             kwargs[name] = sample.form.slug  # type: ignore[union-attr]
+        elif name == "code" and route.key == "campaign-short":
+            from receipts.campaigns.share import short_code
+
+            kwargs[name] = short_code(sample.campaign)  # type: ignore[union-attr]
         elif name == "code":
             kwargs[name] = sample.flyer.code  # type: ignore[union-attr]
+        elif name == "fmt":
+            kwargs[name] = "json"
         elif name == "entity_slug" or name == "organisation":
             kwargs[name] = sample.coalition_slug  # type: ignore[union-attr]
         elif name == "uid":
@@ -575,7 +595,8 @@ def _pk(route: Route, world: World, sample: CampaignSample | None) -> int:
 
 # --- the outcome of a request ------------------------------------------------------------
 
-REFUSED = {"login", "second-factor", "401", "403", "404", "405"}
+# 410: a one-time link that does not work (made up, used or expired).
+REFUSED = {"login", "second-factor", "401", "403", "404", "405", "410"}
 # Where a signed-in user is sent to give or set up a second factor.
 SECOND_FACTOR = ("/accounts/two-factor/verify/", "/accounts/two-factor/turn-on/")
 

@@ -24,23 +24,28 @@ CAMPAIGN = "/campaigns/amazon-dump-ice/"
 
 # Queries per page on the demo: what each page reads, once.
 EXPECTED = {
-    # three counts and the recently changed entities
-    "/": 4,
-    # three counts, exact matches, partial matches
-    "/?q=Amazon": 5,
+    # three counts, public campaigns, the busiest ends of ties (two), their exact
+    # counts (two), the entities
+    "/": 9,
+    # exact matches, partial matches, the entity names' signature and (changed since
+    # the last search) the names; visible campaigns; sources, their titles' signature
+    # and the titles
+    "/?q=Amazon": 8,
     # entity, identifiers, parents, the listing of all ties (light rows), the listed
-    # ties, their first receipts, contract totals; how fresh its USAspending records are
-    # (a covering subscription, else the last import)
-    "/entities/amazon/": 9,
+    # ties, their first receipts, contract totals; campaigns targeting it and their
+    # targets; when its ties and their citations last changed; how fresh its
+    # USAspending records are (a covering subscription, else the last import)
+    "/entities/amazon/": 13,
     # and the family (once), the names on its paths, no parents query twice; the
     # totals: the family with its former members, their ties, the names on their
     # paths, the ownership ties that date them; and the two of USAspending freshness
-    "/entities/amazon/?rollup=1": 14,
+    "/entities/amazon/?rollup=1": 18,
     # campaign, targets, the target's family, ties, receipts, names; demands,
     # their ties, status history, its receipts, the ties' receipts; actions,
     # their receipts and participants; coalition; goals, their receipts and updates;
-    # the coming ends of the target ties' contracts
-    CAMPAIGN: 19,
+    # on the page (not the brief) its open sign-up forms, and the coming ends
+    # of the target ties' contracts
+    CAMPAIGN: 20,
     f"{CAMPAIGN}brief/": 18,
     # campaigns with their tallies counted in the same query
     "/campaigns/": 1,

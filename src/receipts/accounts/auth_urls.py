@@ -1,17 +1,20 @@
 """Addresses of logging in and out and of passwords, under /accounts/.
 
 Django's own views, as ``django.contrib.auth.urls`` lists them, except the
-password-reset request, which says when its email could not be sent.
+password-reset request, which says when its email could not be sent; and the
+pages behind one-time links (invitations, login links).
 """
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import onboarding, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("invitations/<str:token>/", onboarding.invitation, name="invitation"),
+    path("login-link/<str:token>/", onboarding.login_link, name="login-link"),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password_change/done/",

@@ -110,3 +110,61 @@ class CodeAttempts(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.failures} wrong codes in a row"
+
+
+class Invitation(models.Model):
+    """An invitation by email to a campaign with a role; its link makes the account.
+
+    Only the SHA-256 of the link's token is stored: the database never holds a
+    link that works. The link is used once and expires.
+    """
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(help_text="The address the invitation was sent to.")
+    role = models.CharField(max_length=20, help_text="The campaign role the invitation gives.")
+    token_digest = models.CharField(
+        max_length=64, unique=True, help_text="SHA-256 of the link's token, in hex."
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.campaign} as {self.role}"
+
+
+class LoginLink(models.Model):
+    """A one-time link that logs one user in, for a short time (the demo's organiser).
+
+    Only the SHA-256 of the token is stored; using the link marks it used.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_links"
+    )
+    token_digest = models.CharField(
+        max_length=64, unique=True, help_text="SHA-256 of the link's token, in hex."
+    )
+    next_path = models.CharField(
+        max_length=300, default="/", help_text="The page the link leads to once logged in."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "one-time login link"
+
+    def __str__(self) -> str:
+        return f"login link for {self.user}"

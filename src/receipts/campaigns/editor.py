@@ -24,6 +24,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from receipts import refusals
+from receipts.accounts import links
+from receipts.accounts.models import Invitation
 from receipts.evidence.models import Entity
 
 from . import access, queries, services
@@ -36,6 +38,7 @@ from .forms import (
     DemandStatusForm,
     GoalForm,
     GoalProgressForm,
+    InviteForm,
     MemberForm,
     ties_near,
 )
@@ -506,6 +509,27 @@ def goal_progress(request: HttpRequest, campaign: Campaign, pk: int) -> HttpResp
 # --- members ------------------------------------------------------------------------
 
 
+def _members_page(
+    request: HttpRequest,
+    campaign: Campaign,
+    form: MemberForm | None = None,
+    invite_form: InviteForm | None = None,
+) -> HttpResponse:
+    form = form or MemberForm()
+    invite_form = invite_form or InviteForm()
+    context = {
+        "campaign": campaign,
+        "form": form,
+        "invite_form": invite_form,
+        "invitations": links.pending_invitations(campaign),
+        "members": CampaignMembership.objects.filter(campaign=campaign)
+        .select_related("user")
+        .order_by("user__username"),
+    }
+    failed = any(f.is_bound and f.errors for f in (form, invite_form))
+    return render(request, "campaigns/members.html", context, status=400 if failed else 200)
+
+
 @campaign_role(MemberRole.ORGANISER)
 def members(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     form = MemberForm(request.POST or None)
@@ -522,19 +546,53 @@ def members(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             except ValidationError as exc:
                 form_error(form, exc)
             else:
+                role = MemberRole(d["role"]).label.lower()
                 messages.success(
-                    request, f"{user.get_username()} is now a {d['role']} of the campaign."
+                    request, f"{user.get_username()} now has the {role} role in the campaign."
                 )
                 return redirect(reverse("campaign-members", args=[campaign.slug]))
-    context = {
-        "campaign": campaign,
-        "form": form,
-        "members": CampaignMembership.objects.filter(campaign=campaign)
-        .select_related("user")
-        .order_by("user__username"),
-    }
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "campaigns/members.html", context, status=status)
+    return _members_page(request, campaign, form=form)
+
+
+@require_POST
+@campaign_role(MemberRole.ORGANISER)
+def member_invite(request: HttpRequest, campaign: Campaign) -> HttpResponse:
+    """Invite someone by email; the link lets them make an account with the role."""
+    invite_form = InviteForm(request.POST)
+    if invite_form.is_valid():
+        d = invite_form.cleaned_data
+        try:
+            links.invite(
+                campaign,
+                d["email"],
+                d["role"],
+                invited_by=request.user,
+                accept_url=lambda token: request.build_absolute_uri(
+                    reverse("invitation", args=[token])
+                ),
+            )
+        except links.EmailNotSent:
+            invite_form.add_error(
+                None,
+                "The invitation was not sent: the site's mail server did not take the email. "
+                "Nothing was kept; ask an administrator to check the site's email settings.",
+            )
+        except ValidationError as exc:
+            form_error(invite_form, exc)
+        else:
+            role = MemberRole(d["role"]).label.lower()
+            messages.success(request, f"Sent an invitation with the {role} role to {d['email']}.")
+            return redirect(reverse("campaign-members", args=[campaign.slug]))
+    return _members_page(request, campaign, invite_form=invite_form)
+
+
+@require_POST
+@campaign_role(MemberRole.ORGANISER)
+def invitation_revoke(request: HttpRequest, campaign: Campaign, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, campaign=campaign, pk=pk, accepted_at__isnull=True)
+    invitation.delete()
+    messages.success(request, f"The invitation to {invitation.email} no longer works.")
+    return redirect(reverse("campaign-members", args=[campaign.slug]))
 
 
 @require_POST

@@ -335,6 +335,11 @@ class MemberForm(forms.Form):
     role = forms.ChoiceField(choices=MemberRole.choices)
 
 
+class InviteForm(forms.Form):
+    email = forms.EmailField(max_length=254, help_text="The link goes to this address.")
+    role = forms.ChoiceField(choices=MemberRole.choices, initial=MemberRole.EDITOR)
+
+
 def ties_near(entity_ids: set[int], linked: list[Tie]) -> list[Tie]:
     """Ties touching the given entities, plus the ones already linked: the demand form's menu."""
     qs = Tie.objects.filter(Q(subject_id__in=entity_ids) | Q(object_id__in=entity_ids)).exclude(

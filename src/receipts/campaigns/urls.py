@@ -8,6 +8,8 @@ urlpatterns = [
     path("campaigns/", views.campaign_list, name="campaigns"),
     path("campaigns/<slug:slug>/", views.campaign_page, name="campaign"),
     path("campaigns/<slug:slug>/brief/", views.campaign_brief, name="campaign-brief"),
+    path("campaigns/<slug:slug>/card.png", views.campaign_card, name="campaign-card"),
+    path("c/<str:code>", views.campaign_short, name="campaign-short"),
     path("edit/campaigns/new/", editor.campaign_new, name="campaign-new"),
     path("edit/campaigns/<slug:slug>/", editor.campaign_manage, name="campaign-manage"),
     path(
@@ -41,6 +43,14 @@ urlpatterns = [
         name="goal-progress",
     ),
     path("edit/campaigns/<slug:slug>/members/", editor.members, name="campaign-members"),
+    path(
+        "edit/campaigns/<slug:slug>/members/invite/", editor.member_invite, name="campaign-invite"
+    ),
+    path(
+        "edit/campaigns/<slug:slug>/invitations/<int:pk>/revoke/",
+        editor.invitation_revoke,
+        name="campaign-invitation-revoke",
+    ),
     path(
         "edit/campaigns/<slug:slug>/members/<int:pk>/remove/",
         editor.member_remove,

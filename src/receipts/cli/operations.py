@@ -42,7 +42,7 @@ def demo(no_serve: bool, host: str, port: int, workers: int, threads: int) -> No
     """Load the demo data (idempotently) and serve the site."""
     from django.conf import settings
 
-    from receipts.demo import load_demo
+    from receipts.demo import demo_organiser_link, load_demo
 
     counts = load_demo()
     db = settings.DATABASES["default"]
@@ -56,6 +56,10 @@ def demo(no_serve: bool, host: str, port: int, workers: int, threads: int) -> No
         f"drive with {counts['publisher_goals']} cited goal; {counts['outreach_forms']} sign-up "
         f"form, {counts['outreach_flyers']} flyer (/f/seattle-rally)."
     )
+    # A wildcard address listens everywhere; the link names this machine.
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    link = demo_organiser_link(f"http://{shown_host}:{port}")
+    click.echo(f"Log in as the demo campaign's organiser (works once, for 15 minutes): {link}")
     if not no_serve:
         _serve(host, port, workers, threads)
 

@@ -232,10 +232,13 @@ TWO_FACTOR_VIEWS = frozenset(
         "password_change_done",
         "campaign-members",
         "campaign-member-remove",
+        "campaign-invite",
+        "campaign-invitation-revoke",
         "outreach-review",
         "outreach-decide",
         "outreach-supporters",
         "outreach-export",
+        "outreach-export-osdi",
         "outreach-erase",
         "outreach-attribution",
     }
@@ -385,7 +388,8 @@ WATCH_RETRY_SECONDS = float(os.environ.get("RECEIPTS_WATCH_RETRY_SECONDS", 60))
 WATCH_MAX_ATTEMPTS = int(os.environ.get("RECEIPTS_WATCH_MAX_ATTEMPTS", 6))
 WATCH_FEED_ENTRIES = int(os.environ.get("RECEIPTS_WATCH_FEED_ENTRIES", 50))
 
-# Email (watchlist digests) through Django's email backend: SMTP by default.
+# Email (watchlist digests, invitations, password resets, sign-up confirmations)
+# through Django's email backend: SMTP by default.
 EMAIL_BACKEND = os.environ.get(
     "RECEIPTS_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
 )
@@ -395,6 +399,9 @@ EMAIL_HOST_USER = os.environ.get("RECEIPTS_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("RECEIPTS_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("RECEIPTS_EMAIL_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("RECEIPTS_EMAIL_FROM", "receipts@localhost")
+# Sign-up confirmations and invitations are sent while the page waits: a mail
+# server that does not answer must not hold the page for long.
+EMAIL_TIMEOUT = float(os.environ.get("RECEIPTS_EMAIL_TIMEOUT", 10))
 
 # Screening uploads (/screen/) run within the request: each stops past this
 # much processor time, and an anonymous client may screen this many files a

@@ -3,8 +3,9 @@
 Staff and superusers act as organisers everywhere else in the campaigns, but
 not here: supporter data opens only to a user who holds the organiser role in
 the campaign itself, which its other members can see on the members page.
-Anyone else signed in gets 404 (the page does not exist for them), viewers
-and editors 403, and the anonymous the login page.
+Anyone else signed in gets 403 saying they have no role on a public campaign
+and 404 on a private one (whose existence stays hidden), viewers and editors
+403, and the anonymous the login page.
 
 ``supporter_data_view`` is the one door to supporter pages, and the one place
 where the staff two-factor check is to be added (``two_factor_check``).
@@ -66,8 +67,14 @@ def supporter_data_view(view: View) -> View:
             return redirect_to_login(request.get_full_path())
         campaign = Campaign.objects.filter(slug=slug).first()
         role = membership_role(request.user, campaign) if campaign is not None else None
-        if campaign is None or role is None:
+        if campaign is None or (role is None and not campaign.is_public):
             raise Http404("no such campaign")
+        if role is None:
+            # A public campaign is no secret: say what is missing rather than "not found".
+            raise PermissionDenied(
+                f"You have no role in the campaign {campaign.name}. Its supporter data "
+                "opens to its organisers only."
+            )
         if role != MemberRole.ORGANISER:
             raise PermissionDenied("Supporter data needs the organiser role in the campaign.")
         refused = two_factor_check(request)

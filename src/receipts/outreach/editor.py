@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -26,7 +26,7 @@ from receipts.campaigns.editor import campaign_role, form_error, render_form
 from receipts.campaigns.models import Campaign, MemberRole
 
 from . import access, charts, queries, services
-from .exports import write_supporters_csv
+from .exports import write_osdi_csv, write_osdi_json, write_supporters_csv
 from .forms import EraseForm, FlyerForm, FormSettingsForm
 from .models import (
     AuditAction,
@@ -79,6 +79,7 @@ def form_edit(request: HttpRequest, campaign: Campaign, pk: int | None = None) -
             "employer_domains": signup_form.employer_domains,
             "thank_you": signup_form.thank_you,
             "is_open": signup_form.is_open,
+            "confirm_first": signup_form.confirm_first,
         }
     form = FormSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -97,6 +98,7 @@ def form_edit(request: HttpRequest, campaign: Campaign, pk: int | None = None) -
                 employer_domains=d["employer_domains"],
                 thank_you=d["thank_you"],
                 is_open=d["is_open"],
+                confirm_first=d["confirm_first"],
             )
         except ValidationError as exc:
             form_error(form, exc)
@@ -231,6 +233,28 @@ def export_csv(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{campaign.slug}-supporters.csv"'
     write_supporters_csv(response, people)
+    return response
+
+
+@access.supporter_data_view
+@sensitive_variables()
+def export_osdi(request: HttpRequest, campaign: Campaign, fmt: str) -> HttpResponse:
+    """Accepted supporters as OSDI people (JSON or CSV), for Action Network; audited."""
+    if fmt not in ("json", "csv"):
+        raise Http404("OSDI people come as .json or .csv")
+    people = queries.opened_supporters(campaign, accepted_only=True)
+    services.record_audit(
+        AuditAction.EXPORT_OSDI, user=request.user, campaign=campaign, count=len(people)
+    )
+    if fmt == "json":
+        response = HttpResponse(content_type="application/hal+json; charset=utf-8")
+        write_osdi_json(response, people)
+    else:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        write_osdi_csv(response, people)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{campaign.slug}-supporters.osdi.{fmt}"'
+    )
     return response
 
 

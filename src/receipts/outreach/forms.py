@@ -252,6 +252,12 @@ class FormSettingsForm(forms.Form):
         label="Thank-you text",
     )
     is_open = forms.BooleanField(required=False, initial=True, label="Open for sign-ups")
+    confirm_first = forms.BooleanField(
+        required=False,
+        label="Ask people to confirm their email address first",
+        help_text="A sign-up reaches the review queue only once the person opens the link "
+        "emailed to them. Needs a required email field.",
+    )
 
 
 class FlyerForm(forms.Form):

@@ -118,6 +118,11 @@ class SignupForm(models.Model):
         blank=True, help_text="Shown after a sign-up; it never names who signed."
     )
     is_open = models.BooleanField(default=True, help_text="A closed form takes no sign-ups.")
+    confirm_first = models.BooleanField(
+        default=False,
+        help_text="A sign-up waits until the person opens the link emailed to them; only "
+        "then does it reach the review queue. Needs a required email field.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -244,6 +249,7 @@ class SupporterKey(models.Model):
 
 
 class SubmissionStatus(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", "Waiting for the person to confirm their address"
     PENDING = "pending", "Waiting for review"
     ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected"
@@ -295,6 +301,33 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.uid} ({self.status})"
+
+
+class LinkPurpose(models.TextChoices):
+    CONFIRM = "confirm", "Confirm the address"
+    WITHDRAW = "withdraw", "Withdraw the sign-up"
+
+
+class SubmissionLink(models.Model):
+    """A link emailed to the person who signed: to confirm their address, or to withdraw.
+
+    Only the SHA-256 of the link's token is stored. It goes with the
+    submission when the person is erased; a confirm link works once.
+    """
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="links")
+    purpose = models.CharField(max_length=10, choices=LinkPurpose.choices)
+    token_digest = models.CharField(
+        max_length=64, unique=True, help_text="SHA-256 of the link's token, in hex."
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "sign-up link"
+
+    def __str__(self) -> str:
+        return f"{self.purpose} link of {self.submission_id}"
 
 
 class ImmutableQuerySet(models.QuerySet):  # type: ignore[type-arg]
@@ -378,6 +411,8 @@ class AuditAction(models.TextChoices):
     VIEW_REVIEW = "view_review", "Viewed the review queue"
     VIEW_SUPPORTERS = "view_supporters", "Viewed the supporter list"
     EXPORT_CSV = "export_csv", "Exported supporters as CSV"
+    EXPORT_OSDI = "export_osdi", "Exported supporters as OSDI people"
+    WITHDRAW = "withdraw", "A supporter withdrew their sign-up"
     ACCEPT = "accept", "Accepted sign-ups"
     REJECT = "reject", "Rejected sign-ups"
     ERASE = "erase", "Erased supporters"

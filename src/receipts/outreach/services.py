@@ -234,6 +234,7 @@ def save_form(
     employer_domains: str = "",
     thank_you: str = "",
     is_open: bool = True,
+    confirm_first: bool = False,
     form: SignupForm | None = None,
 ) -> SignupForm:
     """Create a form, or change ``form`` (or the campaign's form under ``slug``).
@@ -253,6 +254,10 @@ def save_form(
     missing = [f for f in required if f not in asked]
     if missing:
         raise OutreachError("required_fields", f"{', '.join(missing)} is not asked on the form")
+    if confirm_first and FormField.EMAIL not in required:
+        raise OutreachError(
+            "confirm_first", "confirming the address first needs a required email field"
+        )
     if form is None:
         form = SignupForm.objects.filter(campaign=campaign, slug=slug).first()
     elif form.campaign_id != campaign.pk:
@@ -274,6 +279,7 @@ def save_form(
     form.employer_domains = clean_domains(employer_domains)
     form.thank_you = _text(thank_you, "thank_you", 2000)
     form.is_open = bool(is_open)
+    form.confirm_first = bool(confirm_first)
     form.save()
     return form
 
@@ -446,7 +452,8 @@ def record_signup(
     ``answers`` maps form fields to what the person entered; fields the form
     does not ask are ignored. A person whose email (or, without an email,
     phone) is already known in the campaign gains a submission rather than a
-    second supporter. The submission waits for review.
+    second supporter. The submission waits for review, or first for the person
+    to confirm their address when the form asks that.
     """
     if not form.is_open:
         raise OutreachError("form", "this form is closed")
@@ -479,6 +486,8 @@ def record_signup(
             source_code=source,
             work_address=work_address,
             submitted_at=now,
+            # A form that asks to confirm first keeps the sign-up out of review until then.
+            status=SubmissionStatus.UNCONFIRMED if form.confirm_first else SubmissionStatus.PENDING,
         )
         table = Submission._meta.db_table
         for field_name, value in values.items():

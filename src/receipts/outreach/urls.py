@@ -1,7 +1,8 @@
 """Addresses of outreach pages.
 
-Public: ``/f/<code>`` (a flyer's short address) and the forms under
-``/campaigns/<slug>/join/<form>/``. Editors: forms, flyers and their QR codes
+Public: ``/f/<code>`` (a flyer's short address), the forms under
+``/campaigns/<slug>/join/<form>/`` and the links emailed to those who sign
+(``/signed/confirm/<token>/``, ``/signed/withdraw/<token>/``). Editors: forms, flyers and their QR codes
 and printable pages. Organisers: review, supporters, CSV export, erasure and
 attribution under ``/edit/campaigns/<slug>/outreach/``.
 """
@@ -12,6 +13,8 @@ from . import editor, views
 
 urlpatterns = [
     path("f/<str:code>", views.flyer_short, name="outreach-flyer-short"),
+    path("signed/confirm/<str:token>/", views.confirm, name="outreach-confirm"),
+    path("signed/withdraw/<str:token>/", views.withdraw, name="outreach-withdraw"),
     path("campaigns/<slug:slug>/join/<slug:form_slug>/", views.join, name="outreach-join"),
     path(
         "campaigns/<slug:slug>/join/<slug:form_slug>/thanks/",
@@ -62,6 +65,11 @@ urlpatterns = [
         "edit/campaigns/<slug:slug>/outreach/supporters.csv",
         editor.export_csv,
         name="outreach-export",
+    ),
+    path(
+        "edit/campaigns/<slug:slug>/outreach/supporters.osdi.<str:fmt>",
+        editor.export_osdi,
+        name="outreach-export-osdi",
     ),
     path(
         "edit/campaigns/<slug:slug>/outreach/supporters/<uuid:uid>/erase/",

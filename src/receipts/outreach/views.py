@@ -17,14 +17,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
 from receipts import refusals
 
-from . import queries, services
+from . import queries, replies, services
 from .forms import CONSENT_CHANGED, STALE, SignupFields, started_token
-from .models import Flyer, FormKind, SignupForm
+from .models import Flyer, FormField, FormKind, LinkPurpose, SignupForm
 
 
 def client_key(request: HttpRequest) -> str:
@@ -69,8 +70,21 @@ def _render_form(
         "honeypot": fields["fax_number_confirm"] if fields is not None else None,
         "is_pledge": signup_form.kind == FormKind.PLEDGE,
         "refusal": refusal,
+        "asks_email": FormField.EMAIL in signup_form.fields,
+        "asks_phone": FormField.PHONE in signup_form.fields,
+        "form_errors": _form_errors(fields) if fields is not None else [],
     }
     return render(request, "outreach/join.html", context, status=status)
+
+
+def _form_errors(fields: SignupFields) -> list[str]:
+    """Errors not shown beside a visible field, each once."""
+    found: list[str] = []
+    for errors in (fields.non_field_errors(), fields["started"].errors, fields["source"].errors):
+        for error in errors:
+            if error not in found:
+                found.append(error)
+    return found
 
 
 def _fresh_data(request: HttpRequest, fields: SignupFields, signup_form: SignupForm) -> QueryDict:
@@ -114,10 +128,11 @@ def join(request: HttpRequest, slug: str, form_slug: str) -> HttpResponse:
         return _render_form(request, signup_form, None, status=400, refusal=refusal)
     fields = SignupFields(request.POST, signup_form=signup_form, domains=domains)
     if fields.is_valid():
+        answers = fields.answers()
         try:
-            services.record_signup(
+            submission = services.record_signup(
                 signup_form,
-                fields.answers(),
+                answers,
                 consent_text_shown=signup_form.consent_text,
                 source_code=fields.cleaned_data["source"],
                 client_key=client_key(request),
@@ -135,6 +150,15 @@ def join(request: HttpRequest, slug: str, form_slug: str) -> HttpResponse:
         except services.OutreachError as exc:
             refusals.add_to_form(fields, exc)
         else:
+            email = answers.get(FormField.EMAIL, "")
+            if email:
+                replies.send_signup_email(
+                    submission,
+                    email,
+                    lambda purpose, token: request.build_absolute_uri(
+                        reverse(f"outreach-{purpose}", args=[token])
+                    ),
+                )
             return HttpResponseRedirect(
                 reverse("outreach-thanks", args=[signup_form.campaign.slug, signup_form.slug]),
                 status=303,
@@ -153,6 +177,43 @@ def thanks(request: HttpRequest, slug: str, form_slug: str) -> HttpResponse:
         "show_campaign": signup_form.campaign.is_public,
     }
     return render(request, "outreach/thanks.html", context)
+
+
+def _link_unusable(request: HttpRequest) -> HttpResponse:
+    return render(request, "outreach/link.html", {"unusable": replies.LINK_UNUSABLE}, status=410)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The confirm link: a GET shows a button, so that a mail scanner confirms nothing."""
+    link = replies.usable_link(token, LinkPurpose.CONFIRM)
+    if link is None:
+        return _link_unusable(request)
+    context: dict[str, Any] = {"link": link, "purpose": "confirm"}
+    if request.method == "POST":
+        try:
+            replies.confirm(token)
+        except replies.LinkRefused:
+            return _link_unusable(request)
+        context["done"] = True
+    return render(request, "outreach/link.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def withdraw(request: HttpRequest, token: str) -> HttpResponse:
+    """The withdraw link: a GET asks, the POST erases the person from the campaign."""
+    link = replies.usable_link(token, LinkPurpose.WITHDRAW)
+    if request.method == "POST":
+        try:
+            replies.withdraw(token)
+        except replies.LinkRefused:
+            return _link_unusable(request)
+        return render(request, "outreach/link.html", {"purpose": "withdraw", "done": True})
+    if link is None:
+        return _link_unusable(request)
+    return render(request, "outreach/link.html", {"link": link, "purpose": "withdraw"})
 
 
 @require_safe

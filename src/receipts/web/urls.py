@@ -1,9 +1,13 @@
 from django.urls import path
 
-from . import editor, review, views
+from . import editor, listing, review, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", listing.favicon, name="favicon"),
+    path("entities/", listing.entity_list, name="entities"),
+    path("sources/", listing.source_list, name="sources"),
+    path("entities/<slug:slug>/watch/", listing.watch_entity, name="entity-watch"),
     path("entities/<slug:slug>/", views.entity_page, name="entity"),
     path("entities/<slug:slug>/map.svg", views.entity_map, name="entity-map"),
     path("ties/<int:pk>/", views.tie_page, name="tie"),

@@ -14,6 +14,7 @@ from receipts.evidence.models import Citation, Entity, Source, Tie, TieKind
 from receipts.evidence.services import EvidenceError, archive_path
 from receipts.ingest.family_totals import MembersBasis, family_ties
 
+from . import browse, search
 from .charts import obligations_chart_svg
 from .tiemap import tie_map_svg
 
@@ -21,17 +22,17 @@ from .tiemap import tie_map_svg
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
-    results = queries.search_entities(q) if q else []
-    context = {
-        "q": q,
-        "results": results,
-        "counts": {
-            "entities": Entity.objects.count(),
+    context: dict[str, object] = {"q": q}
+    if q:
+        context["results"] = search.search(request.user, q)
+    else:
+        context["counts"] = {
+            "entities": Entity.objects.filter(merged_into__isnull=True).count(),
             "ties": Tie.objects.count(),
             "sources": Source.objects.count(),
-        },
-        "recent": Entity.objects.order_by("-updated_at")[:12] if not q else [],
-    }
+        }
+        context["campaigns"] = browse.featured_campaigns()
+        context["most_tied"] = browse.most_tied_entities()
     return render(request, "web/home.html", context)
 
 
@@ -69,12 +70,15 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
     only_kind = request.GET.get("kind", "")
     if only_kind and only_kind not in TieKind.values:
         only_kind = ""
+    parents = queries.parents_of(entity)
     context = {
         "entity": entity,
         "rollup": rollup,
         "identifiers": entity.identifiers.all(),
-        "parents": queries.parents_of(entity),
+        "parents": parents,
         "only_kind": only_kind,
+        "campaigns_targeting": browse.campaigns_targeting(request.user, entity, parents),
+        "last_changed": browse.data_last_changed(entity),
     }
     from receipts.fetch.queries import usaspending_freshness
 
