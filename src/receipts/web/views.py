@@ -129,7 +129,10 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
         )
         context["obligations"] = sorted(by_fy.items())
     # Drawn inline (not as <img>) so the neighbours in the picture are links.
-    context["tiemap"] = mark_safe(tie_map_svg(entity, shown))  # noqa: S308 - built with escaping
+    kind_counts = {kind: len(rows) for kind, rows in groups.items()}
+    context["tiemap"] = mark_safe(  # noqa: S308 - built with escaping
+        tie_map_svg(entity, shown, rollup=rollup, kind_counts=kind_counts)
+    )
     if rollup:
         context.update(_family_totals_context(request, entity))
     return render(request, "web/entity.html", context)
@@ -158,7 +161,8 @@ def _family_totals_context(request: HttpRequest, entity: Entity) -> dict[str, ob
 @require_safe
 def entity_map(request: HttpRequest, slug: str) -> HttpResponse:
     entity = get_object_or_404(Entity, slug=slug)
-    svg = tie_map_svg(entity, queries.rollup_ties(entity))
+    rollup = request.GET.get("rollup") == "1"
+    svg = tie_map_svg(entity, queries.rollup_ties(entity, rollup=rollup), rollup=rollup)
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     return response
