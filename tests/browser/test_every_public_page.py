@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from pytest_django.live_server_helper import LiveServer
 
 from receipts.demo import CAMPAIGN_SLUG, EMPLOYEE_FORM_SLUG, FLYER_CODE, load_demo
 from receipts.evidence.models import Entity, Source, Tie
+from receipts.ingest.models import ContractTotals
 from tests.browser.conftest import PageGuard
+from tests.factories import make_tie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,6 +53,24 @@ def demo_entity(key: str) -> Entity:
     return Entity.objects.get(ftm_id=f"receipts-demo-{key}")
 
 
+def add_contract_with_yearly_records() -> Entity:
+    """A contract of ICE with yearly records beside the demo, so a page shows the chart."""
+    ice = demo_entity("ice")
+    tie = make_tie(
+        demo_entity("palantir"), "contract", ice, amount=Decimal("41000000"), currency="USD"
+    )
+    ContractTotals.objects.create(
+        tie=tie,
+        obligated_cents=4_100_000_000,
+        award_count=2,
+        transaction_count=9,
+        first_action_date="2022-10-03",
+        last_action_date="2025-06-30",
+        by_fiscal_year={"2023": 1_500_000_000, "2024": 2_900_000_000, "2025": -300_000_000},
+    )
+    return ice
+
+
 def public_paths() -> dict[str, str]:
     """Name → address of every public page the demo has, the search and browse lists included."""
     amazon, dhs = demo_entity("amazon"), demo_entity("dhs")
@@ -69,6 +90,7 @@ def public_paths() -> dict[str, str]:
         "entity-rollup": amazon.get_absolute_url() + "?rollup=1",
         "agency-rollup": dhs.get_absolute_url() + "?rollup=1",
         "tie": tie.get_absolute_url(),
+        "agency-with-chart": add_contract_with_yearly_records().get_absolute_url(),
         "source": report.get_absolute_url(),
         "screen": "/screen/",
         "screening-profile": "/screen/profiles/dhs/",

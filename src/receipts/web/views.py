@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -46,16 +49,46 @@ TIES_PER_GROUP = 50
 TIES_PER_PAGE = 100
 
 
-def _obligations_by_fiscal_year(ids: list[int]) -> dict[int, int]:
-    """Obligations of these contract ties summed by fiscal year (cents)."""
+def _obligations_by_fiscal_year(ids: list[int]) -> tuple[dict[int, int], set[int]]:
+    """Obligations of these contract ties summed by fiscal year (cents), and which
+    ties have yearly records at all."""
     by_fy: dict[int, int] = {}
+    recorded: set[int] = set()
     for start in range(0, len(ids), 2000):
-        for by_year in ContractTotals.objects.filter(
+        for tie_id, by_year in ContractTotals.objects.filter(
             tie_id__in=ids[start : start + 2000]
-        ).values_list("by_fiscal_year", flat=True):
+        ).values_list("tie_id", "by_fiscal_year"):
+            recorded.add(tie_id)
             for fy, cents in by_year.items():
                 by_fy[int(fy)] = by_fy.get(int(fy), 0) + int(cents)
-    return by_fy
+    return by_fy, recorded
+
+
+@dataclass(frozen=True)
+class UnchartedContracts:
+    """Contract ties listed on a page that the chart cannot count: no yearly records."""
+
+    with_amount: int
+    # Sum of their amounts per currency, as entered.
+    amounts: list[tuple[str, Decimal]]
+    without_amount: int
+
+
+def _uncharted_contracts(ids: list[int], recorded: set[int]) -> UnchartedContracts | None:
+    """Contract ties without yearly records: their amounts, entered by hand, are said apart."""
+    missing = [pk for pk in ids if pk not in recorded]
+    if not missing:
+        return None
+    sums: dict[str, Decimal] = {}
+    with_amount = 0
+    for start in range(0, len(missing), 2000):
+        for currency, amount in Tie.objects.filter(
+            pk__in=missing[start : start + 2000], amount__isnull=False
+        ).values_list("currency", "amount"):
+            with_amount += 1
+            key = currency or "USD"
+            sums[key] = sums.get(key, Decimal(0)) + amount
+    return UnchartedContracts(with_amount, sorted(sums.items()), len(missing) - with_amount)
 
 
 def _tie_groups(ties: list[queries.ListedTie]) -> dict[str, list[queries.ListedTie]]:
@@ -94,7 +127,8 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
     # Which ties to list comes from light rows of all of them; only the listed
     # ones are then loaded, with their paths, receipts and totals.
     listing = queries.tie_listing(entity, rollup=rollup, family=family)
-    by_fy = _obligations_by_fiscal_year([t.pk for t in listing if t.kind == TieKind.CONTRACT])
+    contract_ids = [t.pk for t in listing if t.kind == TieKind.CONTRACT]
+    by_fy, recorded = _obligations_by_fiscal_year(contract_ids)
     groups = _tie_groups(listing)
     context["tie_count"] = len(listing)
     if only_kind:
@@ -128,6 +162,7 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
             obligations_chart_svg(by_fy, f"Contract obligations by fiscal year: {entity.name}")
         )
         context["obligations"] = sorted(by_fy.items())
+    context["uncharted"] = _uncharted_contracts(contract_ids, recorded)
     # Drawn inline (not as <img>) so the neighbours in the picture are links.
     kind_counts = {kind: len(rows) for kind, rows in groups.items()}
     context["tiemap"] = mark_safe(  # noqa: S308 - built with escaping
