@@ -314,7 +314,7 @@ def tie_map_svg(
     width = max(b[2] for b in boxes) + MARGIN - left
     height = max(b[3] for b in boxes) + MARGIN - top
     view = f"{left:.0f} {top:.0f} {math.ceil(width)} {math.ceil(height)}"
-    title = f"Ties of {entity.name}" + (" with its family" if rollup and family_depth else "")
+    title = f"Ties of {entity.name}"
     return "".join(
         [
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view}" role="group" '

@@ -12,6 +12,7 @@ urlpatterns = [
     path("edit/entities/new/", editor.entity_edit, name="entity-new"),
     path("edit/entities/<slug:slug>/", editor.entity_edit, name="entity-edit"),
     path("edit/sources/new/", editor.source_edit, name="source-new"),
+    path("edit/sources/search/", editor.source_search, name="source-search"),
     path("edit/sources/<int:pk>/", editor.source_edit, name="source-edit"),
     path(
         "edit/sources/<int:pk>/archive/", editor.source_archive_upload, name="source-archive-upload"
