@@ -219,6 +219,7 @@ RULES: dict[str, str] = {
     "entity-edit": "evidence-editor",
     "source-new": "evidence-editor",
     "source-edit": "evidence-editor",
+    "source-search": "evidence-editor",
     "source-archive-upload": "evidence-editor",
     "tie-new": "evidence-editor",
     "tie-edit": "evidence-editor",
