@@ -9,6 +9,8 @@
 
   var MIN_SCALE = 0.5;   // zoomed out: twice the drawing's extent
   var MAX_SCALE = 8;     // zoomed in: an eighth of it
+  var PHONE_WIDTH = 520; // pixels: below this the map opens zoomed in
+  var PHONE_ZOOM = 1.6;
 
   function parseBox(text) {
     var p = text.split(/[\s,]+/).map(Number);
@@ -139,6 +141,13 @@
       });
     }
     svg.classList.add("pannable");
+    // On a phone the whole map is too small to read: start closer in, on the
+    // entity in the middle of the drawing (its origin), in a square frame.
+    if (svg.getBoundingClientRect().width < PHONE_WIDTH) {
+      var side = Math.min(home.w, home.h * 1.6) / PHONE_ZOOM;
+      box = { x: -side / 2, y: -side / 2, w: side, h: side };
+      apply();
+    }
   }
 
   function start() {
