@@ -52,6 +52,16 @@ def test_tie_map_is_dragged_and_zoomed_with_a_mouse_and_its_buttons(
     assert view_box(page)[2] == pytest.approx(home[2] / 1.5, rel=0.01)
     page.get_by_role("button", name="Zoom out").click()
     assert view_box(page)[2] == pytest.approx(home[2], rel=0.01)
+
+    # From the keyboard: the map takes focus, arrows move it, + zooms, 0 shows it whole.
+    svg.focus()
+    before = view_box(page)
+    page.keyboard.press("ArrowRight")
+    assert view_box(page)[0] > before[0]
+    page.keyboard.press("+")
+    assert view_box(page)[2] == pytest.approx(before[2] / 1.5, rel=0.01)
+    page.keyboard.press("0")
+    assert view_box(page) == home
     page_guard.assert_clean()
 
 

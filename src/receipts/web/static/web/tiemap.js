@@ -127,6 +127,20 @@
       zoom(event.deltaY < 0 ? 1.2 : 1 / 1.2, toDrawing(event.clientX, event.clientY));
     }, { passive: false });
 
+    // The keyboard too: arrows move the map, + and - zoom, 0 shows the whole map.
+    svg.setAttribute("tabindex", "0");
+    svg.addEventListener("keydown", function (event) {
+      if (event.target !== svg) { return; }  // a focused name keeps its own keys
+      var step = 40;
+      var moves = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+      if (moves[event.key]) { pan(moves[event.key][0], moves[event.key][1]); }
+      else if (event.key === "+" || event.key === "=") { zoom(1.5); }
+      else if (event.key === "-") { zoom(1 / 1.5); }
+      else if (event.key === "0") { box = { x: home.x, y: home.y, w: home.w, h: home.h }; apply(); }
+      else { return; }
+      event.preventDefault();
+    });
+
     var frame = svg.closest(".tiemap-frame");
     var controls = frame && frame.querySelector(".tiemap-controls");
     if (controls) {
