@@ -222,6 +222,7 @@ RULES: dict[str, str] = {
     "source-search": "evidence-editor",
     "source-archive-upload": "evidence-editor",
     "tie-new": "evidence-editor",
+    "tie-check": "evidence-editor",
     "tie-edit": "evidence-editor",
     "tie-cite": "evidence-editor",
     "review": "evidence-editor",

@@ -160,3 +160,15 @@ def test_source_search_answers_htmx_with_options_and_a_browser_with_a_page(
 def test_source_search_is_for_editors_only() -> None:
     response = Client().get("/edit/sources/search/", {"q": "ring"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_tie_form_checks_for_duplicates_as_it_is_filled_in(editor_client: Client) -> None:
+    vendor, agency = make_entity("Vendor Co"), make_entity("Office of Tests", kind="agency")
+    existing = make_tie(vendor, "contract", agency, start_date="2024")
+    query = {"subject": "Vendor Co", "object": "Office of Tests", "kind": "contract"}
+    found = editor_client.get("/edit/ties/check/", {**query, "start_date": "2024"})
+    assert f'href="{existing.get_absolute_url()}"' in found.content.decode()
+    other_dates = editor_client.get("/edit/ties/check/", {**query, "start_date": "2023"})
+    assert other_dates.content.decode().strip() == ""
+    unknown = editor_client.get("/edit/ties/check/", {**query, "subject": "Nobody At All"})
+    assert unknown.status_code == 200 and unknown.content.decode().strip() == ""

@@ -217,7 +217,7 @@ def tie_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Recorded {tie}.")
             return redirect(tie)
-    return _render(request, form, "New tie", intro=NEW_TIE_INTRO)
+    return _render(request, form, "New tie", intro=NEW_TIE_INTRO, live_check=True)
 
 
 NEW_TIE_INTRO = "Every tie needs a source: search for the one that reports it."
@@ -307,3 +307,40 @@ def source_search(request: HttpRequest) -> HttpResponse:
     htmx = getattr(request, "htmx", False)
     template = "web/_source_options.html" if htmx else "web/source_search.html"
     return render(request, template, {"found": found, "q": text})
+
+
+@editor_required
+def tie_check(request: HttpRequest) -> HttpResponse:
+    """Ties like the one being typed into the new-tie form, shown as the editor fills it in."""
+    from receipts.evidence.queries import NameAmbiguous, NameNotFound, resolve_entity
+
+    form = TieForm(request.GET)
+    ends = {}
+    for name in ("subject", "object"):
+        text = request.GET.get(name, "").strip()[:300]
+        try:
+            ends[name] = resolve_entity(text) if text else None
+        except (NameNotFound, NameAmbiguous):
+            ends[name] = None
+    kind = request.GET.get("kind", "")
+    dates = {}
+    for name in ("start_date", "end_date"):
+        try:
+            dates[name] = form.fields[name].clean(request.GET.get(name, ""))
+        except ValidationError:
+            dates[name] = None
+    same: list[Tie] = []
+    if ends["subject"] and ends["object"] and kind and None not in dates.values():
+        same = duplicate_ties(
+            ends["subject"], ends["object"], kind, dates["start_date"], dates["end_date"]
+        )
+    return render(
+        request,
+        "web/_duplicates_live.html",
+        {
+            "duplicates": [
+                Duplicate(str(t), t.get_absolute_url(), "add your source to it", _cite_url(t))
+                for t in same
+            ]
+        },
+    )

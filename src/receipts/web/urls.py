@@ -18,6 +18,7 @@ urlpatterns = [
         "edit/sources/<int:pk>/archive/", editor.source_archive_upload, name="source-archive-upload"
     ),
     path("edit/ties/new/", editor.tie_new, name="tie-new"),
+    path("edit/ties/check/", editor.tie_check, name="tie-check"),
     path("edit/ties/<int:pk>/", editor.tie_edit, name="tie-edit"),
     path("edit/ties/<int:pk>/cite/", editor.tie_cite, name="tie-cite"),
     path("edit/review/", review.review_page, name="review"),
