@@ -180,7 +180,8 @@ def end_aws_tie(page: Page, agency: str, source_title: str, locator: str) -> Non
     page.get_by_role("link", name="Edit this tie").click()
     field(page, "Status").select_option(label="Ended")
     field(page, "End date").fill("2026-03")
-    field(page, "Source").select_option(label=source_title)
+    # The source field is a search: its exact title finds it.
+    field(page, "Source").fill(source_title)
     field(page, "Locator").fill(locator)
     page.get_by_role("button", name="Save").click()
     expect(page.locator("ul.messages")).to_contain_text("Saved")

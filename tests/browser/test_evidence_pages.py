@@ -139,7 +139,13 @@ def test_editor_cannot_save_a_tie_without_a_source_and_can_with_one(
     assert Tie.objects.count() == ties_before
     assert not Tie.objects.filter(subject=palantir, object=ice).exists()
 
-    page.get_by_label("Source").select_option(label=REPORT_TITLE)
+    # The source is found by typing a few of its words: the site suggests it as one types.
+    page.get_by_label("Source").fill("protesters demand")
+    suggestion = page.locator("#id_source-options option")
+    expect(suggestion).to_have_count(1)
+    chosen = suggestion.get_attribute("value")
+    assert chosen is not None and chosen.endswith(f": {REPORT_TITLE} (Truthout, 2026)")
+    page.get_by_label("Source").fill(chosen)
     page.get_by_role("button", name="Save").click()
 
     tie = Tie.objects.get(subject=palantir, object=ice)

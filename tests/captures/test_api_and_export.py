@@ -13,7 +13,7 @@ from receipts.api.tokens import issue_token
 from receipts.captures.models import Capture
 from receipts.captures.services import capture_source
 from receipts.evidence.models import Source
-from receipts.ingest.ftm import export_ftm
+from receipts.interchange.followthemoney.evidence import export_ftm
 from tests.api.conftest import post_json
 from tests.factories import make_editor, make_source
 
@@ -95,7 +95,7 @@ def test_ftm_export_carries_each_capture_as_a_document_with_its_content_hash(
 
 
 def test_an_ftm_export_with_captures_imports_again(site: Site, local_captures: Any) -> None:
-    from receipts.ingest.ftm import import_ftm
+    from receipts.interchange.followthemoney.evidence import import_ftm
 
     source = make_source("Cloud deal")
     capture_source(site.url("/article"), source=source)

@@ -26,15 +26,14 @@ import pytest
 from benchmarks.make_usaspending import generate
 from django.db import connection, models
 
-from receipts.evidence.models import Citation, Entity, Identifier, Source, Tie
-from receipts.ingest.models import (
+from receipts.contracts.models import (
     ContractAward,
     ContractTotals,
     ContractTransaction,
     DeletedContractRecord,
-    NameOnlyRecipient,
-    ReviewItem,
 )
+from receipts.evidence.models import Citation, Entity, Identifier, Source, Tie
+from receipts.ingest.models import NameOnlyRecipient, ReviewItem
 from receipts.ingest.usaspending.importer import import_usaspending
 from receipts.watch.models import ChangeEvent, EventEntity
 from tests.ingest.csv_files import read_rows, write_rows

@@ -57,7 +57,7 @@ def export_source_wacz(source: Source, output: Path) -> int:
 
 def capture_documents() -> Iterator[Any]:
     """Each capture as an FtM Document: the WACZ's SHA-256 as contentHash, the source as its publisher's."""
-    from receipts.ingest.ftm import new_proxy
+    from receipts.interchange.followthemoney.common import new_proxy
 
     captures = Capture.objects.select_related("source").order_by("fingerprint", "id")
     for capture in captures.iterator(chunk_size=500):

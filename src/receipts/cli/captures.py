@@ -56,9 +56,9 @@ def _capture_record(capture: Any) -> dict[str, Any]:
 def capture_command(url: str, source_ref: str | None, kind: str, accept: bool, fmt: str) -> None:
     """Load URL in headless Chromium and keep a capture of it (WACZ, PDF, screenshot, text)."""
     from receipts.captures.services import capture_source
-    from receipts.cli.evidence import _source
+    from receipts.cli.lookup import source_named
 
-    source = _source(source_ref) if source_ref else None
+    source = source_named(source_ref) if source_ref else None
     capture = capture_source(url, source=source, kind=kind, accept=accept)
     source = capture.source
     if fmt == "json":
@@ -101,9 +101,9 @@ def capture_command(url: str, source_ref: str | None, kind: str, accept: bool, f
 def export_capture_command(source_ref: str, output: Path) -> None:
     """Write every capture of SOURCE as one WACZ file, replayable in ReplayWeb.page."""
     from receipts.captures.exports import export_source_wacz
-    from receipts.cli.evidence import _source
+    from receipts.cli.lookup import source_named
 
-    source = _source(source_ref)
+    source = source_named(source_ref)
     count = export_source_wacz(source, output)
     noun = "capture" if count == 1 else "captures"
     click.echo(f"wrote {count} {noun} of source {source.pk} to {output}", err=True)
@@ -122,14 +122,16 @@ def export_capture_command(source_ref: str, output: Path) -> None:
 def recheck_command(source_ref: str | None, every: bool, every_days: int | None) -> None:
     """Re-check sources whose check is due (or SOURCE): alive, changed or gone."""
     from receipts.captures.checks import check_due_sources, check_source, set_cadence
-    from receipts.cli.evidence import _source
+    from receipts.cli.lookup import source_named
 
     if every_days is not None:
         if not source_ref:
             raise click.UsageError("--every-days needs a SOURCE")
-        set_cadence(_source(source_ref), every_days or None)
+        set_cadence(source_named(source_ref), every_days or None)
 
-    checks = [check_source(_source(source_ref))] if source_ref else check_due_sources(every=every)
+    checks = (
+        [check_source(source_named(source_ref))] if source_ref else check_due_sources(every=every)
+    )
     for check in checks:
         detail = f": {check.detail}" if check.detail else ""
         click.echo(f"source {check.source_id} {check.outcome}{detail}")

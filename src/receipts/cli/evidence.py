@@ -9,8 +9,7 @@ from typing import IO, Any
 import click
 
 from receipts.cli.database import needs_database
-from receipts.cli.errors import NameError_
-from receipts.cli.lookup import entity_named
+from receipts.cli.lookup import entity_named, source_named
 from receipts.evidence import vocabulary
 
 
@@ -308,21 +307,6 @@ def add_source(
     )
 
 
-def _source(ref: str) -> Any:
-    from receipts.evidence.models import Source
-
-    if ref.isdigit():
-        found = Source.objects.filter(pk=int(ref)).first()
-    else:
-        matches = list(Source.objects.filter(title__iexact=ref)[:2])
-        if len(matches) > 1:
-            raise NameError_(f"source {ref!r} is ambiguous: give its id")
-        found = matches[0] if matches else None
-    if found is None:
-        raise NameError_(f"no source matches {ref!r} (give its id or exact title)")
-    return found
-
-
 @add.command("tie")
 @click.argument("subject")
 @click.argument(
@@ -362,7 +346,9 @@ def add_tie(
     a, b = entity_named(subject), entity_named(object_name)
     if kind == vocabulary.SUBSIDIARY_OF:
         a, b, kind = b, a, "owns"
-    citations = [services.CitationInput(_source(source_ref), quote, locator)] if source_ref else []
+    citations = (
+        [services.CitationInput(source_named(source_ref), quote, locator)] if source_ref else []
+    )
     tie = services.record_tie(
         a,
         b,

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from receipts.cli.database import needs_database
-from receipts.cli.output import _print_table
+from receipts.cli.output import print_table
 
 _FETCH_EPILOG = """\b
 Exit codes:
@@ -198,7 +198,7 @@ def fetch_status_command(fmt: str) -> None:
         for r in records
     ]
     columns = ("Id", "Agency", "Every", "Last success", "Rows", "Next run", "Last error")
-    _print_table("USAspending subscriptions", columns, rows, sys.stdout)
+    print_table("USAspending subscriptions", columns, rows, sys.stdout)
 
 
 @fetch_group.command("run")

@@ -28,3 +28,19 @@ def campaign_by_slug(slug: str) -> Any:
     if found is None:
         raise NameError_(f"no campaign has the slug {slug!r}")
     return found
+
+
+def source_named(ref: str) -> Any:
+    """The source of this id or exact title, or an error naming what was given."""
+    from receipts.evidence.models import Source
+
+    if ref.isdigit():
+        found = Source.objects.filter(pk=int(ref)).first()
+    else:
+        matches = list(Source.objects.filter(title__iexact=ref)[:2])
+        if len(matches) > 1:
+            raise NameError_(f"source {ref!r} is ambiguous: give its id")
+        found = matches[0] if matches else None
+    if found is None:
+        raise NameError_(f"no source matches {ref!r} (give its id or exact title)")
+    return found

@@ -38,13 +38,16 @@ def obligated_cents_by_tie(tie_ids: Sequence[int]) -> dict[int, int]:
     return found
 
 
-def obligations_by_fiscal_year(tie_ids: Sequence[int]) -> dict[int, int]:
-    """Obligations of these contract ties summed by fiscal year (cents)."""
+def obligations_by_fiscal_year(tie_ids: Sequence[int]) -> tuple[dict[int, int], set[int]]:
+    """Obligations of these contract ties summed by fiscal year (cents), and which
+    ties have yearly records at all."""
     by_fy: dict[int, int] = {}
+    recorded: set[int] = set()
     for chunk in _chunks(tie_ids):
-        for by_year in ContractTotals.objects.filter(tie_id__in=chunk).values_list(
-            "by_fiscal_year", flat=True
+        for tie_id, by_year in ContractTotals.objects.filter(tie_id__in=chunk).values_list(
+            "tie_id", "by_fiscal_year"
         ):
+            recorded.add(tie_id)
             for fy, cents in by_year.items():
                 by_fy[int(fy)] = by_fy.get(int(fy), 0) + int(cents)
-    return by_fy
+    return by_fy, recorded

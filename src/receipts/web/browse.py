@@ -47,7 +47,7 @@ def campaign_entity_ids(campaign: Campaign) -> set[int]:
 def browse_entities(
     *, kind: str = "", tied_to: Entity | None = None, campaign: Campaign | None = None
 ) -> QuerySet[Entity]:
-    qs = Entity.objects.filter(merged_into__isnull=True)
+    qs = Entity.objects.live()
     if kind:
         qs = qs.filter(kind=kind)
     if tied_to is not None:
@@ -85,7 +85,7 @@ def most_tied_entities(limit: int = MOST_TIED_SHOWN) -> list[tuple[Entity, int]]
         top = ties.values(end).annotate(n=Count("id")).order_by("-n")[:MOST_TIED_CANDIDATES]
         candidates |= {row[end] for row in top}
     counts = tie_counts(list(candidates))
-    entities = Entity.objects.filter(pk__in=candidates, merged_into__isnull=True).in_bulk()
+    entities = Entity.objects.live().filter(pk__in=candidates).in_bulk()
     ranked = sorted(
         ((entities[pk], n) for pk, n in counts.items() if pk in entities and n > 0),
         key=lambda pair: (-pair[1], pair[0].name),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -14,6 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from receipts import refusals
 from receipts.evidence import services
+from receipts.evidence.duplicates import (
+    duplicate_sources,
+    duplicate_ties,
+    search_sources,
+    source_choice_label,
+)
 from receipts.evidence.models import Entity, Source, Tie
 
 from .forms import ArchiveForm, CitationFields, EntityForm, SourceForm, TieEditForm, TieForm
@@ -35,13 +42,31 @@ def editor_required(view: View) -> View:
     return wrapper
 
 
+# Ticked by an editor who has seen the possible duplicates and saves anyway.
+SAVE_ANYWAY = "save_anyway"
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An existing record like the one being entered, with what the editor can do with it."""
+
+    label: str
+    url: str
+    action: str = ""
+    action_url: str = ""
+
+
+def _save_anyway(request: HttpRequest) -> bool:
+    return request.POST.get(SAVE_ANYWAY) == "1"
+
+
 def _form_error(form: Any, exc: ValidationError) -> None:
     """Put a service's refusal on the field it names, else above the form."""
     refusals.add_to_form(form, exc)
 
 
 def _render(request: HttpRequest, form: Any, heading: str, **extra: Any) -> HttpResponse:
-    status = 400 if form.is_bound and form.errors else 200
+    status = 400 if form.is_bound and form.errors else 409 if extra.get("duplicates") else 200
     return render(
         request, "web/form.html", {"form": form, "heading": heading, **extra}, status=status
     )
@@ -102,8 +127,24 @@ def source_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
     form = SourceForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        same = duplicate_sources(
+            d["title"], d["url"], exclude_pk=source.pk if source is not None else None
+        )
+        if same and not _save_anyway(request):
+            return _render(
+                request,
+                form,
+                f"Edit source: {source.title}" if source else "New source",
+                duplicates=[
+                    Duplicate(f"{s.title}" + (f" ({s.url})" if s.url else ""), s.get_absolute_url())
+                    for s in same
+                ],
+                duplicates_intro="A source with this title or address exists already. "
+                "Cite it rather than adding it twice, or save anyway if this is another one.",
+            )
         try:
-            saved = services.save_source(source=source, **form.cleaned_data)
+            saved = services.save_source(source=source, **d)
         except ValidationError as exc:
             _form_error(form, exc)
         else:
@@ -142,6 +183,21 @@ def tie_new(request: HttpRequest) -> HttpResponse:
     form = TieForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        same = duplicate_ties(d["subject"], d["object"], d["kind"], d["start_date"], d["end_date"])
+        if same and not _save_anyway(request):
+            return _render(
+                request,
+                form,
+                "New tie",
+                intro=NEW_TIE_INTRO,
+                duplicates=[
+                    Duplicate(str(t), t.get_absolute_url(), "add this source to it", _cite_url(t))
+                    for t in same
+                ],
+                duplicates_intro="A tie with the same subject, object, kind and dates exists "
+                "already. Add your source to it rather than recording it twice, or save anyway "
+                "if this is another one (a second contract, say).",
+            )
         try:
             tie = services.record_tie(
                 d["subject"],
@@ -161,9 +217,16 @@ def tie_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Recorded {tie}.")
             return redirect(tie)
-    return _render(
-        request, form, "New tie", intro="Every tie needs a source: pick the one that reports it."
-    )
+    return _render(request, form, "New tie", intro=NEW_TIE_INTRO, live_check=True)
+
+
+NEW_TIE_INTRO = "Every tie needs a source: search for the one that reports it."
+
+
+def _cite_url(tie: Tie) -> str:
+    from django.urls import reverse
+
+    return reverse("tie-cite", args=[tie.pk])
 
 
 @editor_required
@@ -183,6 +246,18 @@ def tie_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = TieEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        same = duplicate_ties(
+            d["subject"], d["object"], d["kind"], d["start_date"], d["end_date"], exclude_pk=tie.pk
+        )
+        if same and not _save_anyway(request):
+            return _render(
+                request,
+                form,
+                f"Edit tie: {tie}",
+                duplicates=[Duplicate(str(t), t.get_absolute_url()) for t in same],
+                duplicates_intro="Another tie with the same subject, object, kind and dates "
+                "exists already. Save anyway if they are different ties.",
+            )
         citation = (
             services.CitationInput(d["source"], d["quote"], d["locator"]) if d["source"] else None
         )
@@ -221,3 +296,51 @@ def tie_cite(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Citation added.")
         return redirect(tie)
     return _render(request, form, f"Add a citation to {tie}")
+
+
+@editor_required
+def source_search(request: HttpRequest) -> HttpResponse:
+    """Sources matching the words typed: suggestions for the source field (htmx), or a
+    plain page of results without script."""
+    text = (request.GET.get("source") or request.GET.get("q") or "").strip()[:200]
+    found = [(s, source_choice_label(s)) for s in search_sources(text)] if text else []
+    htmx = getattr(request, "htmx", False)
+    template = "web/_source_options.html" if htmx else "web/source_search.html"
+    return render(request, template, {"found": found, "q": text})
+
+
+@editor_required
+def tie_check(request: HttpRequest) -> HttpResponse:
+    """Ties like the one being typed into the new-tie form, shown as the editor fills it in."""
+    from receipts.evidence.queries import NameAmbiguous, NameNotFound, resolve_entity
+
+    form = TieForm(request.GET)
+    ends = {}
+    for name in ("subject", "object"):
+        text = request.GET.get(name, "").strip()[:300]
+        try:
+            ends[name] = resolve_entity(text) if text else None
+        except (NameNotFound, NameAmbiguous):
+            ends[name] = None
+    kind = request.GET.get("kind", "")
+    dates = {}
+    for name in ("start_date", "end_date"):
+        try:
+            dates[name] = form.fields[name].clean(request.GET.get(name, ""))
+        except ValidationError:
+            dates[name] = None
+    same: list[Tie] = []
+    if ends["subject"] and ends["object"] and kind and None not in dates.values():
+        same = duplicate_ties(
+            ends["subject"], ends["object"], kind, dates["start_date"], dates["end_date"]
+        )
+    return render(
+        request,
+        "web/_duplicates_live.html",
+        {
+            "duplicates": [
+                Duplicate(str(t), t.get_absolute_url(), "add your source to it", _cite_url(t))
+                for t in same
+            ]
+        },
+    )

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from receipts.evidence.dates import parse_partial_date
+from receipts.evidence.duplicates import search_sources, source_choice_label
 from receipts.evidence.models import (
     LONG_TEXT_MAX_LENGTH,
     Entity,
@@ -95,8 +102,84 @@ class ArchiveForm(forms.Form):
     file = forms.FileField(help_text="PDF, HTML page, image or CSV: the copy behind the source.")
 
 
+class SourceSearchInput(forms.TextInput):
+    """A search field whose suggestions come from the site as the editor types (htmx),
+    in a ``<datalist>``: without script the browser still offers what the server
+    suggested last, and the field still takes words or a source's number."""
+
+    input_type = "search"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.suggestions: list[Source] = []
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        list_id = f"{(attrs or {}).get('id') or 'id_' + name}-options"
+        attrs = {
+            **(attrs or {}),
+            "list": list_id,
+            "autocomplete": "off",
+            "hx-get": reverse("source-search"),
+            "hx-trigger": "input changed delay:250ms, search",
+            "hx-target": f"#{list_id}",
+            "hx-swap": "innerHTML",
+            "hx-sync": "this:replace",
+        }
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join(
+            "",
+            '<option value="{}"></option>',
+            ((source_choice_label(s),) for s in self.suggestions),
+        )
+        return format_html('{}<datalist id="{}">{}</datalist>', field, list_id, options)
+
+
+class SourceSearchField(forms.CharField):
+    """A source chosen by search: its number (``12`` or ``12: Title``), or words that
+    match one source only. Several matches are an error that lists them."""
+
+    widget = SourceSearchInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 800)
+        kwargs.setdefault(
+            "help_text",
+            "Type words of its title, publisher or address and pick it from the list, "
+            "or type its number.",
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> Source | None:  # type: ignore[override]
+        text = super().clean(value).strip()
+        if not text:
+            return None
+        matches = search_sources(text)
+        number = re.fullmatch(r"#?(\d+)(?::.*)?", text, flags=re.DOTALL)
+        if number and matches and matches[0].pk == int(number.group(1)):
+            return matches[0]
+        exact = [s for s in matches if s.title.casefold() == text.casefold()]
+        if len(exact) == 1:
+            return exact[0]
+        if len(matches) == 1:
+            return matches[0]
+        assert isinstance(self.widget, SourceSearchInput)
+        self.widget.suggestions = matches
+        if not matches:
+            raise ValidationError(
+                f"No source matches “{text[:100]}”. Add it under New source first, "
+                "or type other words."
+            )
+        listed = "; ".join(source_choice_label(s) for s in matches[:10])
+        raise ValidationError(
+            f"{len(matches)}{'+' if len(matches) >= 20 else ''} sources match “{text[:100]}”: "
+            f"pick one from the list or type its number. {listed}"
+        )
+
+
 class CitationFields(forms.Form):
-    source = forms.ModelChoiceField(queryset=Source.objects.order_by("title"))
+    source = SourceSearchField()
     quote = forms.CharField(
         max_length=LONG_TEXT_MAX_LENGTH,
         required=False,

@@ -32,11 +32,7 @@ def entity_list(request: HttpRequest) -> HttpResponse:
     if kind not in EntityKind.values:
         kind = ""
     tied_slug = request.GET.get("tied_to", "").strip()[:120]
-    tied_to = (
-        Entity.objects.filter(slug=tied_slug, merged_into__isnull=True).first()
-        if tied_slug
-        else None
-    )
+    tied_to = Entity.objects.live().filter(slug=tied_slug).first() if tied_slug else None
     campaign_slug = request.GET.get("campaign", "").strip()[:120]
     campaign = campaign_queries.campaign_for(request.user, campaign_slug) if campaign_slug else None
     problems = []
@@ -101,7 +97,7 @@ def favicon(request: HttpRequest) -> FileResponse:
 @require_POST
 def watch_entity(request: HttpRequest, slug: str) -> HttpResponse:
     """Watch the entity: the user's watchlist that already holds it, or a new one for it."""
-    entity = get_object_or_404(Entity, slug=slug, merged_into__isnull=True)
+    entity = get_object_or_404(Entity.objects.live(), slug=slug)
     existing = Watchlist.objects.filter(owner=request.user, entities=entity).first()
     if existing is not None:
         messages.info(request, f"Your watchlist {existing.name} already watches {entity.name}.")

@@ -111,7 +111,7 @@ def _entity_signature() -> tuple[Any, ...]:
 
 
 def _entity_rows() -> list[tuple[int, list[str]]]:
-    rows = Entity.objects.filter(merged_into__isnull=True).values_list("pk", "name", "aliases")
+    rows = Entity.objects.live().values_list("pk", "name", "aliases")
     return [
         (pk, [name, *(a for a in (aliases or []) if isinstance(a, str))])
         for pk, name, aliases in rows
@@ -155,7 +155,7 @@ def search_entities(query: str, limit: int = 50) -> tuple[list[Entity], bool]:
         return found, False
     seen = {e.pk for e in found}
     extra = [pk for pk in ENTITY_NAMES.match(query, limit) if pk not in seen]
-    by_pk = Entity.objects.filter(pk__in=extra, merged_into__isnull=True).in_bulk()
+    by_pk = Entity.objects.live().filter(pk__in=extra).in_bulk()
     fuzzy = [by_pk[pk] for pk in extra if pk in by_pk]
     return [*found, *fuzzy][:limit], bool(fuzzy)
 

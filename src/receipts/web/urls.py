@@ -16,11 +16,13 @@ urlpatterns = [
     path("edit/entities/new/", editor.entity_edit, name="entity-new"),
     path("edit/entities/<slug:slug>/", editor.entity_edit, name="entity-edit"),
     path("edit/sources/new/", editor.source_edit, name="source-new"),
+    path("edit/sources/search/", editor.source_search, name="source-search"),
     path("edit/sources/<int:pk>/", editor.source_edit, name="source-edit"),
     path(
         "edit/sources/<int:pk>/archive/", editor.source_archive_upload, name="source-archive-upload"
     ),
     path("edit/ties/new/", editor.tie_new, name="tie-new"),
+    path("edit/ties/check/", editor.tie_check, name="tie-check"),
     path("edit/ties/<int:pk>/", editor.tie_edit, name="tie-edit"),
     path("edit/ties/<int:pk>/cite/", editor.tie_cite, name="tie-cite"),
     path("edit/review/", review.review_page, name="review"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["results"] = search.search(request.user, q)
     else:
         context["counts"] = {
-            "entities": Entity.objects.filter(merged_into__isnull=True).count(),
+            "entities": Entity.objects.live().count(),
             "ties": Tie.objects.count(),
             "sources": Source.objects.count(),
         }
@@ -45,6 +48,33 @@ RECEIPTS_SHOWN = 5
 # are pages of TIES_PER_PAGE under ?kind=... The chart and counts cover all.
 TIES_PER_GROUP = 50
 TIES_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class UnchartedContracts:
+    """Contract ties listed on a page that the chart cannot count: no yearly records."""
+
+    with_amount: int
+    # Sum of their amounts per currency, as entered.
+    amounts: list[tuple[str, Decimal]]
+    without_amount: int
+
+
+def _uncharted_contracts(ids: list[int], recorded: set[int]) -> UnchartedContracts | None:
+    """Contract ties without yearly records: their amounts, entered by hand, are said apart."""
+    missing = [pk for pk in ids if pk not in recorded]
+    if not missing:
+        return None
+    sums: dict[str, Decimal] = {}
+    with_amount = 0
+    for start in range(0, len(missing), 2000):
+        for currency, amount in Tie.objects.filter(
+            pk__in=missing[start : start + 2000], amount__isnull=False
+        ).values_list("currency", "amount"):
+            with_amount += 1
+            key = currency or "USD"
+            sums[key] = sums.get(key, Decimal(0)) + amount
+    return UnchartedContracts(with_amount, sorted(sums.items()), len(missing) - with_amount)
 
 
 def _tie_groups(ties: list[queries.ListedTie]) -> dict[str, list[queries.ListedTie]]:
@@ -89,7 +119,8 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
     # Which ties to list comes from light rows of all of them; only the listed
     # ones are then loaded, with their paths, receipts and totals.
     listing = queries.tie_listing(entity, rollup=rollup, family=family)
-    by_fy = obligations_by_fiscal_year([t.pk for t in listing if t.kind == TieKind.CONTRACT])
+    contract_ids = [t.pk for t in listing if t.kind == TieKind.CONTRACT]
+    by_fy, recorded = obligations_by_fiscal_year(contract_ids)
     groups = _tie_groups(listing)
     context["tie_count"] = len(listing)
     if only_kind:
@@ -123,8 +154,12 @@ def entity_page(request: HttpRequest, slug: str) -> HttpResponse:
             obligations_chart_svg(by_fy, f"Contract obligations by fiscal year: {entity.name}")
         )
         context["obligations"] = sorted(by_fy.items())
+    context["uncharted"] = _uncharted_contracts(contract_ids, recorded)
     # Drawn inline (not as <img>) so the neighbours in the picture are links.
-    context["tiemap"] = mark_safe(tie_map_svg(entity, shown))  # noqa: S308 - built with escaping
+    kind_counts = {kind: len(rows) for kind, rows in groups.items()}
+    context["tiemap"] = mark_safe(  # noqa: S308 - built with escaping
+        tie_map_svg(entity, shown, rollup=rollup, kind_counts=kind_counts)
+    )
     if rollup:
         context.update(_family_totals_context(request, entity))
     return render(request, "web/entity.html", context)
@@ -153,7 +188,8 @@ def _family_totals_context(request: HttpRequest, entity: Entity) -> dict[str, ob
 @require_safe
 def entity_map(request: HttpRequest, slug: str) -> HttpResponse:
     entity = get_object_or_404(Entity, slug=slug)
-    svg = tie_map_svg(entity, queries.rollup_ties(entity))
+    rollup = request.GET.get("rollup") == "1"
+    svg = tie_map_svg(entity, queries.rollup_ties(entity, rollup=rollup), rollup=rollup)
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     return response
