@@ -556,7 +556,10 @@ _AWARD_SQL = f"""
     LEFT JOIN (
         SELECT award_key, parent_uei, parent_duns, parent_name FROM (
             SELECT award_key, parent_uei, parent_duns, parent_name,
-                   row_number() OVER (PARTITION BY award_key ORDER BY last_modified DESC, file_no DESC) AS rn
+                   -- Rows of one date and file are told apart by what they say, so the
+                   -- same rows give the same parent whatever order they are read in.
+                   row_number() OVER (PARTITION BY award_key ORDER BY last_modified DESC, file_no DESC,
+                       parent_uei NULLS LAST, parent_duns NULLS LAST, parent_name NULLS LAST) AS rn
             FROM (SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM aw_kept
                   UNION ALL
                   SELECT award_key, parent_uei, parent_duns, parent_name, last_modified, file_no FROM tx_store

@@ -304,33 +304,21 @@ def recompute_contract_ties(
             )
             counts.ended += ended
             counts.reopened += reopened
+            # Totals are written only where they changed: a re-import writes none.
+            rewritten = []
             for spec in specs:
-                if spec.ftm_id not in before:
-                    continue
                 t = totals[(spec.subject_id, spec.object_id)]
                 now = [t.cents, t.awards, t.transactions, t.first, t.last, _by_fy(t)]
                 if said.get(spec.ftm_id) == now:
                     counts.unchanged += 1
-                else:
+                    continue
+                if spec.ftm_id in before:
                     counts.updated += 1
-            ContractTotals.objects.filter(tie_id__in=list(ids.values())).delete()
-            bulk.insert_rows(
-                ContractTotals,
-                ["tie_id", *_TOTALS_COLUMNS],
-                [
-                    [
-                        ids[s.ftm_id],
-                        t.cents,
-                        t.awards,
-                        t.transactions,
-                        t.first,
-                        t.last,
-                        _by_fy(t),
-                    ]
-                    for s in specs
-                    for t in [totals[(s.subject_id, s.object_id)]]
-                ],
-            )
+                rewritten.append([ids[spec.ftm_id], *now])
+            tie_ids = [row[0] for row in rewritten]
+            for start in range(0, len(tie_ids), 900):
+                ContractTotals.objects.filter(tie_id__in=tie_ids[start : start + 900]).delete()
+            bulk.insert_rows(ContractTotals, ["tie_id", *_TOTALS_COLUMNS], rewritten)
 
 
 def _parent_observations(
