@@ -162,6 +162,7 @@ def run(args: argparse.Namespace, database_url: str | None, label: str) -> dict[
             "delta_ratio_full_to_empty": round(delta_s / alone_s, 2),
             "delta_peak_memory_mb": round(delta_mb, 1),
             "delta_updated": delta_summary["import"]["transactions"]["updated"],
+            "delta_into_full_phase_seconds": delta_summary["import"].get("phase_seconds", {}),
         }
 
 
