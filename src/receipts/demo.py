@@ -541,7 +541,7 @@ def demo_organiser_link(site_url: str) -> str:
     user_model = get_user_model()
     user = user_model._default_manager.filter(username=DEMO_ORGANISER).first()
     if user is None:
-        user = user_model._default_manager.create_user(username=DEMO_ORGANISER)
+        user = user_model._default_manager.create_user(username=DEMO_ORGANISER)  # type: ignore[attr-defined]
         user.set_unusable_password()
         user.save(update_fields=["password"])
     campaign = Campaign.objects.get(slug=CAMPAIGN_SLUG)

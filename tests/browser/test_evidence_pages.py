@@ -53,7 +53,9 @@ def test_search_leads_to_ring_and_its_ended_flock_partnership_with_receipt(
     load_demo()
     page.goto(live_server.url + "/")
 
-    page.get_by_role("searchbox", name="Search entities, campaigns and sources").fill("Ring")
+    page.get_by_role("searchbox", name="Search the site: entities, campaigns, documents").fill(
+        "Ring"
+    )
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Search: “Ring”")
     page.locator("ul.results").get_by_role("link", name="Ring", exact=True).click()

@@ -49,7 +49,9 @@ def test_a_misspelt_search_finds_amazon_and_one_click_watches_it(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
-    page.get_by_role("searchbox", name="Search entities, campaigns and sources").fill("amazn")
+    page.get_by_role("searchbox", name="Search the site: entities, campaigns, documents").fill(
+        "amazn"
+    )
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#search-fuzzy")).to_be_visible()
     page.get_by_role("link", name="Amazon", exact=True).click()

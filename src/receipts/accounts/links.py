@@ -154,7 +154,9 @@ def accept_invitation_as_new_user(
     if usable_invitation(token) is None:
         raise LinkError("token", LINK_UNUSABLE)
     user_model = get_user_model()
-    user = user_model._default_manager.create_user(username=username, password=password)
+    user = user_model._default_manager.create_user(  # type: ignore[attr-defined]
+        username=username, password=password
+    )
     invitation = accept_invitation(token, user)
     user.email = invitation.email
     user.save(update_fields=["email"])

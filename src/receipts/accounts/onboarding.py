@@ -7,6 +7,8 @@ cannot spend them. A new account goes on to set up two-factor login.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
@@ -63,7 +65,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             )
             return _after_joining(request, accepted.campaign, accepted.role)
         return render(request, "accounts/invitation.html", context)
-    form = UserCreationForm(request.POST if request.method == "POST" else None)
+    form: UserCreationForm[Any] = UserCreationForm(
+        request.POST if request.method == "POST" else None
+    )
     if request.method == "POST" and form.is_valid():
         try:
             user, accepted = links.accept_invitation_as_new_user(

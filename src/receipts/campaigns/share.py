@@ -46,7 +46,10 @@ def campaign_id_of(code: str) -> int | None:
 
 
 def _wrap(
-    draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    width: int,
 ) -> list[str]:
     """Lines of ``text`` no wider than ``width`` pixels; a word longer than that is cut."""
     lines: list[str] = []

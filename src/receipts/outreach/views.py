@@ -82,8 +82,8 @@ def _form_errors(fields: SignupFields) -> list[str]:
     found: list[str] = []
     for errors in (fields.non_field_errors(), fields["started"].errors, fields["source"].errors):
         for error in errors:
-            if error not in found:
-                found.append(error)
+            if str(error) not in found:
+                found.append(str(error))
     return found
 
 

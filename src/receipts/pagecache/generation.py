@@ -67,6 +67,7 @@ PRIVATE_MODELS = (
     "outreach.ConsentRecord",
     "outreach.AuditEvent",
     "outreach.RateLimitBucket",
+    "outreach.SubmissionLink",
 )
 
 # Statements that change no rows. Anything else is a write: an unknown verb
