@@ -31,9 +31,12 @@ def test_tie_map_is_dragged_and_zoomed_with_a_mouse_and_its_buttons(
     expect(svg).to_be_visible()
     home = view_box(page)
 
+    # The map sits below the entity's header: bring it on screen, and hold it at a
+    # point inside both the map and the window.
+    svg.scroll_into_view_if_needed()
     box = svg.bounding_box()
     assert box is not None
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + min(box["height"] / 2, 150)
     page.mouse.move(cx, cy)
     page.mouse.down()
     page.mouse.move(cx + 60, cy + 30, steps=6)

@@ -7,7 +7,7 @@ import datetime as dt
 from receipts.captures.browser import CaptureResult
 from receipts.captures.fetching import Exchange
 from receipts.captures.models import Capture
-from receipts.captures.services import store_capture
+from receipts.captures.storing import store_capture
 from receipts.evidence.models import Source
 
 

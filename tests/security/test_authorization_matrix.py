@@ -242,6 +242,9 @@ RULES: dict[str, str] = {
     "review": "evidence-editor",
     "review-decide": "post-only",
     "merge-undo": "post-only",
+    # Subscriptions to USAspending (editors).
+    "fetch-subscriptions": "evidence-editor",
+    "fetch-subscription-remove": "post-only",
     # Campaigns.
     "campaigns": "public",
     "campaign": "campaign-viewer",

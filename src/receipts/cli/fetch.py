@@ -69,8 +69,10 @@ def fetch_usaspending_command(
         raise click.BadParameter(f"{start} is after --until {end}", param_hint="--since")
     if every is not None:
         from receipts.fetch.subscriptions import subscribe
+        from receipts.fetch.tasks import schedule_runs
 
         subscription, created = subscribe(found, every, since=start)
+        schedule_runs()
         click.echo(
             f"subscription {subscription.pk}: {subscription.agency_name}, every {every} "
             f"({'saved' if created else 'already saved, updated'}); first run "

@@ -21,7 +21,8 @@ RETRY_FIRST = dt.timedelta(minutes=15)
 
 
 def subscribe(agency: ApiAgency, every: str, *, since: dt.date) -> tuple[Subscription, bool]:
-    """Save (or update) the subscription to an agency; its first run is due now."""
+    """Save (or update) the subscription to an agency; its first run is due now (the
+    caller queues it: ``receipts.fetch.tasks.schedule_runs``)."""
     subscription, created = Subscription.objects.update_or_create(
         agency_code=agency.code,
         defaults={
@@ -40,9 +41,6 @@ def subscribe(agency: ApiAgency, every: str, *, since: dt.date) -> tuple[Subscri
             "next_run_at": timezone.now(),
         },
     )
-    from .tasks import schedule_runs
-
-    schedule_runs()
     return subscription, created
 
 

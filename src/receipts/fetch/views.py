@@ -12,6 +12,7 @@ from receipts.web.editor import editor_required
 from .forms import SubscriptionForm
 from .models import Subscription
 from .subscriptions import subscribe
+from .tasks import schedule_runs
 from .usaspending_api import FetchError, resolve_agency
 
 
@@ -27,6 +28,7 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
             subscription, created = subscribe(
                 agency, form.cleaned_data["every"], since=form.cleaned_data["since"]
             )
+            schedule_runs()
             messages.success(
                 request,
                 f"{'Subscribed to' if created else 'Updated the subscription to'} "

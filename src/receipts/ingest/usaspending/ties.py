@@ -41,7 +41,7 @@ class TieCounts:
     ownership_unchanged: int = 0
     ownership_ended: int = 0
     ownership_removed: int = 0
-    # Contract ties the periods of performance ended, or reopened (receipts.fetch.periods).
+    # Contract ties the periods of performance ended, or reopened (receipts.contracts.periods).
     ended: int = 0
     reopened: int = 0
     problems: list[str] = field(default_factory=list)
@@ -220,8 +220,8 @@ def recompute_contract_ties(
 ) -> None:
     """Make the contract tie of each (recipient, sub-agency) pair match the stored records;
     a tie whose awards' periods of performance have all passed by ``today`` (default
-    today) is ended as of the latest (receipts.fetch.periods)."""
-    from receipts.fetch.periods import ended_on, follow_periods, today_iso
+    today) is ended as of the latest (receipts.contracts.periods)."""
+    from receipts.contracts.periods import ended_on, follow_periods, today_iso
 
     today = today or today_iso()
     wanted = {p for p in pairs if p[0] is not None and p[1] is not None}
