@@ -831,7 +831,12 @@ def record_ties_bulk(
         for spec in chunk:
             tie_id = ids[spec.ftm_id]
             wanted_sources[tie_id] = {c[0] for c in spec.citations}
-            for source_id, quote, locator in spec.citations:
+            # In content order, not the order the caller's query happened to return: the
+            # first citation of a tie (by id) is the receipt its change event quotes, and
+            # an import stores the same rows whichever database and process ran it.
+            for source_id, quote, locator in sorted(
+                spec.citations, key=lambda c: (c[2], c[1], c[0])
+            ):
                 key = (tie_id, source_id, quote.strip(), locator.strip())
                 if key not in have:
                     have.add(key)

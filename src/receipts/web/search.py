@@ -81,6 +81,11 @@ class FuzzyNames:
                 self._list = _NameList(signature, names, row_ids)
             return self._list
 
+    def forget(self) -> None:
+        """Drop the loaded list: the next search loads it again (tests start from here)."""
+        with self._lock:
+            self._list = _NameList()
+
     def match(self, query: str, limit: int) -> list[int]:
         """Row ids whose names match ``query`` best, best first, each once."""
         wanted = utils.default_process(query)
