@@ -7,22 +7,19 @@ stays within every database's limit on query parameters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+
+from receipts.evidence.bulk import chunks
 
 from .models import ContractTotals
 
 CHUNK = 2000
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
-
-
 def totals_by_tie(tie_ids: Sequence[int]) -> dict[int, ContractTotals]:
     """The contract totals of these ties by tie id; a tie without totals is left out."""
     found: dict[int, ContractTotals] = {}
-    for chunk in _chunks(tie_ids):
+    for chunk in chunks(tie_ids, CHUNK):
         for totals in ContractTotals.objects.filter(tie_id__in=chunk):
             found[totals.tie_id] = totals
     return found
@@ -31,7 +28,7 @@ def totals_by_tie(tie_ids: Sequence[int]) -> dict[int, ContractTotals]:
 def obligated_cents_by_tie(tie_ids: Sequence[int]) -> dict[int, int]:
     """What was obligated under each of these ties, in cents; a tie without totals is left out."""
     found: dict[int, int] = {}
-    for chunk in _chunks(tie_ids):
+    for chunk in chunks(tie_ids, CHUNK):
         found.update(
             ContractTotals.objects.filter(tie_id__in=chunk).values_list("tie_id", "obligated_cents")
         )
@@ -43,7 +40,7 @@ def obligations_by_fiscal_year(tie_ids: Sequence[int]) -> tuple[dict[int, int], 
     ties have yearly records at all."""
     by_fy: dict[int, int] = {}
     recorded: set[int] = set()
-    for chunk in _chunks(tie_ids):
+    for chunk in chunks(tie_ids, CHUNK):
         for tie_id, by_year in ContractTotals.objects.filter(tie_id__in=chunk).values_list(
             "tie_id", "by_fiscal_year"
         ):

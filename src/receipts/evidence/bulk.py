@@ -10,13 +10,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, models
 
 from receipts.pagecache.generation import content_changed
 
 _KEY_CHUNK = 900
+
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``values`` in slices of ``size``, for IN lists that stay under every backend's
+    parameter limit."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 def quote_name(name: str) -> str:

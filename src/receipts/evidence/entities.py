@@ -8,14 +8,14 @@ batch where ``save_entity`` would refuse one entity.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .bulk import chunks
 from .models import Entity, EntityKind, Identifier, IdentifierScheme
 from .services import EvidenceError, clean_aliases, entity_search_text, normalise_identifier
 
@@ -24,11 +24,6 @@ _CHUNK = 1000
 # Checked once per new entity: sets, not the enum's lists.
 _KINDS = frozenset(EntityKind.values)
 _SCHEMES = frozenset(IdentifierScheme.values)
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,7 @@ def _free_slugs(names: Sequence[str]) -> list[str]:
     bases = [slugify(name)[:100] or "entity" for name in names]
     taken: set[str] = set()
     distinct = sorted(set(bases))
-    for chunk in _chunks(distinct):
+    for chunk in chunks(distinct, _CHUNK):
         taken.update(Entity.objects.filter(slug__in=chunk).values_list("slug", flat=True))
     for base in sorted(b for b in distinct if b in taken):
         taken.update(
@@ -117,7 +112,7 @@ def create_entities(specs: Sequence[NewEntity]) -> list[Entity]:
     for scheme, value in wanted:
         by_scheme.setdefault(scheme, []).append(value)
     for scheme, values in by_scheme.items():
-        for chunk in _chunks(sorted(values)):
+        for chunk in chunks(sorted(values), _CHUNK):
             holder = (
                 Identifier.objects.filter(scheme=scheme, value__in=chunk)
                 .select_related("entity")
@@ -149,7 +144,7 @@ def create_entities(specs: Sequence[NewEntity]) -> list[Entity]:
 def _refresh_search_text(entities: Sequence[Entity]) -> None:
     ids = [e.pk for e in entities]
     values: dict[int, list[str]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, _CHUNK):
         rows = Identifier.objects.filter(entity_id__in=chunk).order_by("scheme", "value")
         for entity_id, value in rows.values_list("entity_id", "value"):
             values.setdefault(entity_id, []).append(value)
@@ -177,7 +172,7 @@ def add_aliases_and_identifiers(
     for scheme in sorted({s for _e, s, _v in pairs}):
         values = [v for _e, s, v in pairs if s == scheme]
         held: dict[str, int] = {}
-        for chunk in _chunks(sorted(set(values))):
+        for chunk in chunks(sorted(set(values)), _CHUNK):
             held.update(
                 Identifier.objects.filter(scheme=scheme, value__in=chunk).values_list(
                     "value", "entity_id"
@@ -200,14 +195,14 @@ def add_aliases_and_identifiers(
     # A re-import brings mostly known names: compare on plain rows, load only what changes.
     new_aliases: dict[int, list[str]] = {}
     ids = sorted(set(wanted) | touched)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, _CHUNK):
         rows = Entity.objects.filter(pk__in=chunk).values_list("pk", "name", "aliases")
         for pk, name, old in rows:
             merged = clean_aliases(name, [*old, *wanted.get(pk, [])])
             if merged != old or pk in touched:
                 new_aliases[pk] = merged
     changed: list[Entity] = []
-    for chunk in _chunks(sorted(new_aliases)):
+    for chunk in chunks(sorted(new_aliases), _CHUNK):
         for entity in Entity.objects.filter(pk__in=chunk):
             entity.aliases = new_aliases[entity.pk]
             changed.append(entity)

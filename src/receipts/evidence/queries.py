@@ -20,6 +20,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils.text import slugify
 
+from .bulk import chunks
 from .models import (
     Citation,
     Entity,
@@ -35,16 +36,11 @@ from .models import (
 _CHUNK = 2000
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
-
-
 def _child_edges(
     frontier: Sequence[int], *, include_ended: bool, ignore_tie: int | None = None
 ) -> Iterator[tuple[int, int]]:
     """(parent, child) pairs one level below the frontier."""
-    for chunk in _chunks(frontier):
+    for chunk in chunks(frontier, _CHUNK):
         qs = Tie.objects.filter(
             Q(kind=TieKind.OWNS, subject_id__in=chunk)
             | Q(kind=TieKind.PART_OF, object_id__in=chunk)
@@ -211,7 +207,7 @@ def prefetch_first_citations(ties: list[Tie], limit: int | None, *, counts: bool
     by_tie: dict[int, list[Citation]] = {t.pk: [] for t in ties}
     total: dict[int, int] = {}
     ids = list(by_tie)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, _CHUNK):
         rows = Citation.objects.filter(tie_id__in=chunk)
         if limit is not None:
             rows = rows.annotate(
@@ -270,7 +266,7 @@ def rollup_ties(
 
     near_ids = list(near)
     found: dict[int, Tie] = {}
-    for chunk in _chunks(near_ids):
+    for chunk in chunks(near_ids, _CHUNK):
         qs = _ties_touching(chunk)
         if kinds is not None:
             qs = qs.filter(kind__in=list(kinds))
@@ -359,7 +355,7 @@ def tie_listing(
     else:
         near = family if family is not None else family_paths(entity.pk)
     rows: dict[int, tuple[Any, ...]] = {}
-    for chunk in _chunks(list(near)):
+    for chunk in chunks(list(near), _CHUNK):
         qs = _ties_touching(chunk).filter(live_through("subject", "object"))
         for row in qs.values_list(
             "pk",

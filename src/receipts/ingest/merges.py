@@ -10,7 +10,7 @@ rather than in the evidence app those others build on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from receipts.contracts.models import ContractAward, ContractTransaction
+from receipts.evidence.bulk import chunks
 from receipts.evidence.models import (
     STRUCTURAL_KINDS,
     Citation,
@@ -39,11 +40,6 @@ from .models import EntityMerge, ReviewItem
 
 # Keep IN lists well under every backend's parameter limit.
 _CHUNK = 1000
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
 
 
 def _user(user: Any) -> Any:
@@ -126,7 +122,7 @@ def _move(model: type[models.Model], field: str, ids: Sequence[int], to: Entity)
     changes: dict[str, Any] = {field: to}
     if model is Tie:
         changes["updated_at"] = timezone.now()
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids), _CHUNK):
         model.objects.filter(pk__in=chunk).update(**changes)  # type: ignore[attr-defined]
 
 
@@ -254,7 +250,7 @@ def unmerge(merge: EntityMerge, *, decided_by: Any = None) -> EntityMerge:
     moved = merge.moved
     for key, model, field in MOVED_FIELDS:
         ids = moved.get(key, [])
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids), _CHUNK):
             still = model.objects.filter(pk__in=chunk, **{field: keep})  # type: ignore[attr-defined]
             _move(model, field, list(still.values_list("pk", flat=True)), drop)
     ReviewItem.objects.filter(

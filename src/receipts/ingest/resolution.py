@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -23,6 +23,7 @@ from rigour.text import ascii_text
 
 from receipts.contracts.models import ContractAward, ContractTransaction
 from receipts.evidence import entities
+from receipts.evidence.bulk import chunks
 from receipts.evidence.models import Entity, EntityKind, Identifier, IdentifierScheme
 from receipts.evidence.services import EvidenceError, save_entity
 
@@ -472,16 +473,11 @@ class NameIndex:
         return [(eid, s, ours, theirs) for eid, (s, ours, theirs) in ranked[:limit]]
 
 
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
-
-
 def identifier_holders(scheme: str, values: Iterable[str]) -> dict[str, int]:
     """Which entity holds each identifier value, in one query per thousand values."""
     wanted = sorted(set(values))
     found: dict[str, int] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted, _CHUNK):
         found.update(
             Identifier.objects.filter(scheme=scheme, value__in=chunk).values_list(
                 "value", "entity_id"
@@ -650,7 +646,7 @@ class RecipientResolver:
         # Records without identifiers: the entity an identical name key made before.
         keys = sorted(by_name)
         remembered: dict[str, int] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys, _CHUNK):
             remembered.update(
                 NameOnlyRecipient.objects.filter(kind=kind, name_key__in=chunk).values_list(
                     "name_key", "entity_id"

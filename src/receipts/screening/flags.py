@@ -21,15 +21,15 @@ read in batches for the entities a batch of lines needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from django.conf import settings
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 
 from receipts.contracts.queries import obligated_cents_by_tie
+from receipts.evidence.bulk import chunks
 from receipts.evidence.models import Citation, Entity, Tie, TieKind, TieStatus, live_through
 from receipts.evidence.queries import RolledTie, family_paths
 
@@ -40,13 +40,6 @@ from .queries import ProfileSpec
 RECEIPTS_PER_TIE = 3
 # Keep IN lists well under every backend's parameter limit.
 _CHUNK = 1000
-
-T = TypeVar("T")
-
-
-def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
 
 
 @dataclass(slots=True)
@@ -156,7 +149,7 @@ class ProfileTies:
     def _read_ties(self) -> None:
         agencies = self.agency_paths
         seen: set[int] = set()
-        for chunk in _chunks(sorted(agencies)):
+        for chunk in chunks(sorted(agencies), _CHUNK):
             rows = (
                 Tie.objects.filter(
                     Q(subject_id__in=chunk) | Q(object_id__in=chunk),
@@ -208,7 +201,7 @@ class ProfileTies:
         while frontier and depth < settings.ROLLUP_MAX_DEPTH:
             depth += 1
             above: list[int] = []
-            for chunk in _chunks(frontier):
+            for chunk in chunks(frontier, _CHUNK):
                 rows = (
                     Tie.objects.filter(
                         Q(kind=TieKind.OWNS, object_id__in=chunk)
@@ -309,7 +302,7 @@ class ProfileTies:
 
     def _load_names(self, ids: set[int]) -> None:
         missing = sorted(ids - set(self._names))
-        for chunk in _chunks(missing):
+        for chunk in chunks(missing, _CHUNK):
             self._names.update(
                 (e.pk, e)
                 for e in Entity.objects.filter(pk__in=chunk).only("id", "name", "slug", "kind")
@@ -318,7 +311,7 @@ class ProfileTies:
     def _load_receipts(self, tie_ids: list[int]) -> None:
         """The first receipts of each tie and how many it has, in two queries per chunk."""
         missing = [i for i in tie_ids if i not in self._receipts]
-        for chunk in _chunks(missing):
+        for chunk in chunks(missing, _CHUNK):
             counts = dict(
                 Citation.objects.filter(tie_id__in=chunk)
                 .order_by()
@@ -353,7 +346,7 @@ class ProfileTies:
 
     def _load_totals(self, tie_ids: list[int]) -> None:
         missing = [i for i in tie_ids if i not in self._totals]
-        for chunk in _chunks(missing):
+        for chunk in chunks(missing, _CHUNK):
             found = obligated_cents_by_tie(chunk)
             for tie_id in chunk:
                 self._totals[tie_id] = found.get(tie_id)

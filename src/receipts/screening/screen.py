@@ -42,11 +42,12 @@ checked as each line is read and as each is matched.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
+from receipts.evidence.bulk import chunks
 from receipts.evidence.models import Entity, EntityKind, Identifier
 from receipts.ingest.resolution import REVIEW_THRESHOLD, NameIndex, name_key, parse_name
 
@@ -80,7 +81,6 @@ IDENTIFIER_LABELS = {
 }
 
 Progress = Callable[[int, int | None, int], None]
-T = TypeVar("T")
 
 
 def _no_progress(bytes_done: int, bytes_total: int | None, lines: int) -> None:
@@ -110,11 +110,6 @@ class CpuBudget:
                 f"{self.seconds:g} seconds of processor time",
                 f"{self.seconds:g} seconds of processor time",
             )
-
-
-def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
 
 
 @dataclass(slots=True)
@@ -250,7 +245,7 @@ class Screener:
                 wanted.setdefault("cusip", set()).add(embedded)
         found: dict[tuple[str, str], int] = {}
         for scheme, values in wanted.items():
-            for chunk in _chunks(sorted(values)):
+            for chunk in chunks(sorted(values), _CHUNK):
                 hits = dict(
                     Identifier.objects.filter(scheme=scheme, value__in=chunk).values_list(
                         "value", "entity_id"
@@ -268,7 +263,7 @@ class Screener:
 
     def _load_entities(self, ids: Iterable[int]) -> None:
         missing = sorted(set(ids) - set(self._entities))
-        for chunk in _chunks(missing):
+        for chunk in chunks(missing, _CHUNK):
             for entity in Entity.objects.filter(pk__in=chunk).only(
                 "id", "name", "slug", "kind", "merged_into_id"
             ):
