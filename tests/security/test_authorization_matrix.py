@@ -301,6 +301,7 @@ RULES: dict[str, str] = {
     "watchlist-unwatch": "post-only",
     "watchlist-webhook": "post-only",
     "watchlist-email": "post-only",
+    "watchlist-ending-warnings": "post-only",
     "watchlist-channel-remove": "post-only",
     "watchlist-rotate": "post-only",
     "watchlist-delete": "post-only",

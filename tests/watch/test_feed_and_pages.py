@@ -143,3 +143,31 @@ def test_hostile_watchlist_names_are_escaped_or_refused(client: Client) -> None:
     huge = client.post("/watch/", {"name": "x" * 10_000_000, "entities": "Amazon"})
     assert huge.status_code in (400, 413)
     assert Watchlist.objects.count() == 1
+
+
+def test_an_organiser_sets_when_contract_ends_are_announced(client: Client) -> None:
+    user = make_user("organiser")
+    watchlist = make_watchlist(owner=user)
+    client.force_login(user)
+    page = client.get(f"/watch/{watchlist.pk}/").content.decode()
+    assert 'value="180, 90, 30"' in page, "the page shows the lead times in force"
+
+    bad = client.post(f"/watch/{watchlist.pk}/ending-warnings/", {"days": "60, soon"})
+    assert bad.status_code == 400
+    assert "&#x27;soon&#x27; is not a whole number of days" in bad.content.decode()
+    too_far = client.post(f"/watch/{watchlist.pk}/ending-warnings/", {"days": "5000"})
+    assert too_far.status_code == 400 and "0 to 3650 days" in too_far.content.decode()
+    watchlist.refresh_from_db()
+    assert watchlist.ending_warning_days == [180, 90, 30], "a refused form changes nothing"
+
+    ok = client.post(f"/watch/{watchlist.pk}/ending-warnings/", {"days": "14, 365,14"})
+    assert ok.status_code == 302
+    watchlist.refresh_from_db()
+    assert watchlist.ending_warning_days == [365, 14]
+
+    other = make_user("someone-else")
+    client.force_login(other)
+    theirs = client.post(f"/watch/{watchlist.pk}/ending-warnings/", {"days": "1"})
+    assert theirs.status_code == 404
+    watchlist.refresh_from_db()
+    assert watchlist.ending_warning_days == [365, 14]

@@ -76,3 +76,23 @@ class EmailForm(forms.Form):
 
     def clean_recipients(self) -> list[str]:
         return [a.strip() for a in self.cleaned_data["recipients"].splitlines() if a.strip()]
+
+
+class EndingWarningsForm(forms.Form):
+    days = forms.CharField(
+        label="Warn before a contract ends, days ahead",
+        max_length=200,
+        required=False,
+        help_text="Whole days, separated by commas (e.g. 180, 90, 30); empty for no warnings.",
+    )
+
+    def clean_days(self) -> list[int]:
+        chosen: list[int] = []
+        for part in self.cleaned_data["days"].replace(";", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit():
+                raise forms.ValidationError(f"{part!r} is not a whole number of days")
+            chosen.append(int(part))
+        return chosen

@@ -16,6 +16,11 @@ urlpatterns = [
     path("watch/<int:pk>/webhooks/", views.watchlist_webhook, name="watchlist-webhook"),
     path("watch/<int:pk>/emails/", views.watchlist_email, name="watchlist-email"),
     path(
+        "watch/<int:pk>/ending-warnings/",
+        views.watchlist_ending_warnings,
+        name="watchlist-ending-warnings",
+    ),
+    path(
         "watch/<int:pk>/channels/<int:channel_pk>/remove/",
         views.channel_remove,
         name="watchlist-channel-remove",

@@ -17,7 +17,7 @@ from receipts import refusals
 
 from . import queries, services
 from .feeds import watchlist_feed
-from .forms import EmailForm, EntityForm, WatchlistForm, WebhookForm
+from .forms import EmailForm, EndingWarningsForm, EntityForm, WatchlistForm, WebhookForm
 from .models import Channel, Watchlist
 
 
@@ -70,6 +70,10 @@ def _page(
         "entity_form": forms.get("entity_form") or EntityForm(),
         "webhook_form": forms.get("webhook_form") or WebhookForm(),
         "email_form": forms.get("email_form") or EmailForm(),
+        "ending_form": forms.get("ending_form")
+        or EndingWarningsForm(
+            initial={"days": ", ".join(str(d) for d in watchlist.ending_warning_days or [])}
+        ),
     }
     return render(request, "watch/watchlist.html", context, status=status)
 
@@ -114,6 +118,23 @@ def watchlist_webhook(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Added the webhook; its secret is shown with it.")
             return redirect("watchlist", pk=watchlist.pk)
     return _page(request, watchlist, 400, webhook_form=form)
+
+
+@login_required
+@require_POST
+def watchlist_ending_warnings(request: HttpRequest, pk: int) -> HttpResponse:
+    """How many days before a watched contract ends the watchlist is warned."""
+    watchlist = _own(request, pk)
+    form = EndingWarningsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_ending_warning_days(watchlist, form.cleaned_data["days"])
+        except ValidationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Saved when this watchlist hears of contracts ending.")
+            return redirect("watchlist", pk=watchlist.pk)
+    return _page(request, watchlist, 400, ending_form=form)
 
 
 @login_required
